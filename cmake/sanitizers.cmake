@@ -1,0 +1,10 @@
+# PULSE_SANITIZE=address adds ASan+UBSan; PULSE_SANITIZE=thread adds TSan. Applies to every target.
+if(PULSE_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(PULSE_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT PULSE_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "PULSE_SANITIZE must be '', 'address' or 'thread', not '${PULSE_SANITIZE}'")
+endif()

@@ -1,0 +1,10 @@
+# Warning flags for Pulse's own code (not for llhttp's generated C).
+add_library(pulse_warnings INTERFACE)
+target_compile_options(pulse_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
+  -Wcast-align -Wnull-dereference -Wimplicit-fallthrough -Wformat=2
+  # Designated initializers that rely on member defaults are an idiom here, not a mistake.
+  -Wno-missing-field-initializers)
+if(PULSE_WERROR)
+  target_compile_options(pulse_warnings INTERFACE -Werror)
+endif()

@@ -1,0 +1,62 @@
+// Config: every setting of the server, from flags with PULSE_<NAME> environment fall-backs.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pulse/handlers/heartbeat_service.hpp"
+#include "pulse/handlers/static_files.hpp"
+#include "pulse/http/limits.hpp"
+
+namespace pulse::app {
+
+enum class Command { kServe, kProbe, kBeat, kExit };
+
+struct ProbeOptions {
+  std::string url;
+  std::chrono::milliseconds timeout{2000};
+};
+
+struct BeatOptions {
+  std::string url;
+  std::chrono::seconds interval{30};
+  std::string status = "ok";
+  std::string message;
+  std::uint64_t count = 0;  // 0: until interrupted
+};
+
+struct Config {
+  Command command = Command::kServe;
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 8080;
+  unsigned threads = 0;  // 0: one per core
+  std::string access_log = "off";  // off | stdout | PATH
+  http::Limits limits;
+  handlers::StaticFilesOptions static_files;
+  handlers::HeartbeatOptions heartbeat;
+  bool handle_signals = true;  // in-process tests drive shutdown through Server::stop()
+  ProbeOptions probe;
+  BeatOptions beat;
+  int exit_code = 0;        // for Command::kExit (--help, --version)
+  std::string exit_output;  // printed to stdout for Command::kExit
+};
+
+// A bad flag or value: `what()` is one line naming it; the process exits with status 2.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses argv; environment variables PULSE_<FLAG_NAME> fill flags not given (flags win).
+// Throws ConfigError.
+[[nodiscard]] Config parse_config(int argc, const char* const* argv);
+
+// "15", "15s", "500ms", "2m", "1h", "1d" -> milliseconds. nullopt when malformed.
+[[nodiscard]] std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
+
+}  // namespace pulse::app

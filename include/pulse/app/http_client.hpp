@@ -1,0 +1,67 @@
+// HttpClient: a small blocking HTTP/1.1 client over one persistent connection, with deadlines.
+// Used by `pulsehttpd probe`, `pulsehttpd beat` and the tests (which also send raw bytes).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pulse/http/request.hpp"
+#include "pulse/net/unique_fd.hpp"
+
+namespace pulse::app {
+
+struct Url {
+  std::string host;  // numeric address or "localhost"
+  std::uint16_t port = 80;
+  std::string target = "/";
+};
+
+// Parses "http://host[:port][/path]". nullopt when not of that form.
+[[nodiscard]] std::optional<Url> parse_url(std::string_view text);
+
+struct ClientResponse {
+  int status = 0;
+  int version_minor = 1;
+  std::vector<http::Header> headers;
+  std::string body;
+  bool keep_alive = true;  // the server will keep the connection open
+
+  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
+};
+
+class HttpClient {
+ public:
+  // Connects with a deadline; throws std::system_error on failure.
+  HttpClient(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout);
+
+  // Sends bytes exactly as given.
+  void send_raw(std::string_view bytes);
+  // Reads the next response; `head_request` tells that it has no body. Throws
+  // std::runtime_error on timeout, malformed input or a connection closed before the end.
+  [[nodiscard]] ClientResponse read_response(bool head_request = false);
+  // Sends a request with Host and Content-Length, reads the response.
+  [[nodiscard]] ClientResponse request(std::string_view method, std::string_view target, std::string_view body = {},
+                                       const std::vector<http::Header>& headers = {});
+  // True once the server closed the connection (read returned 0) within `wait`.
+  [[nodiscard]] bool wait_for_close(std::chrono::milliseconds wait);
+  // Reads whatever arrives within `wait` (for raw-protocol tests).
+  [[nodiscard]] std::string read_available(std::chrono::milliseconds wait);
+
+  void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+  [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+
+ private:
+  // Waits until readable; returns bytes read (0 at EOF). Throws on timeout.
+  std::size_t fill(std::chrono::steady_clock::time_point deadline);
+
+  net::UniqueFd fd_;
+  std::string host_;
+  std::chrono::milliseconds timeout_;
+  std::string buffer_;  // bytes received and not yet consumed: read-ahead survives between responses
+};
+
+}  // namespace pulse::app

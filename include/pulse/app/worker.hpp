@@ -1,0 +1,55 @@
+// Worker: one thread, one EventLoop, and the connections handed to it. Connections never move
+// between workers, so nothing on the request path takes a lock.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "pulse/app/access_log.hpp"
+#include "pulse/http/connection.hpp"
+#include "pulse/net/event_loop.hpp"
+#include "pulse/net/unique_fd.hpp"
+
+namespace pulse::app {
+
+class Worker {
+ public:
+  static constexpr std::chrono::milliseconds kLogFlushInterval{200};
+  static constexpr std::size_t kLogFlushBytes = 32 * 1024;
+
+  Worker(const http::Router& router, const http::Limits& limits, http::ServerStats& stats, AccessLog* access_log);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker();
+
+  void start();
+  // Any thread: the worker adopts the accepted socket.
+  void add_connection(net::UniqueFd fd, std::string remote_addr);
+  // Any thread: closes idle connections, lets the others finish their current response, and
+  // ends the loop when none is left or `grace` has passed.
+  void begin_shutdown(std::chrono::milliseconds grace);
+  void join();
+
+ private:
+  void add_connection_in_loop(net::UniqueFd fd, std::string remote_addr);
+  void begin_shutdown_in_loop(std::chrono::milliseconds grace);
+  void on_connection_closed(std::uint64_t id);
+  void maybe_quit();
+  void record_access(const http::AccessRecord& record);
+  void flush_log();
+  void schedule_log_flush();
+
+  std::shared_ptr<net::EventLoop> loop_;
+  http::ConnectionContext context_;
+  AccessLog* access_log_;
+  std::thread thread_;
+  // Loop thread only below.
+  std::unordered_map<std::uint64_t, std::shared_ptr<http::Connection>> connections_;
+  std::uint64_t next_id_ = 1;
+  std::string log_buffer_;
+};
+
+}  // namespace pulse::app

@@ -1,0 +1,58 @@
+// Request: one parsed HTTP request, as handlers see it. Plain data; built by the Parser or by hand in tests.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pulse::http {
+
+enum class Method { kGet, kHead, kPost, kPut, kDelete, kOptions, kPatch, kTrace, kConnect, kOther };
+
+[[nodiscard]] std::string_view to_string(Method method) noexcept;
+// "GET" -> kGet; anything unknown -> kOther.
+[[nodiscard]] Method method_from_string(std::string_view name) noexcept;
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+// ASCII case-insensitive comparison, as header names and tokens require.
+[[nodiscard]] bool iequals(std::string_view a, std::string_view b) noexcept;
+
+struct Request {
+  Method method = Method::kGet;
+  std::string method_name = "GET";  // as sent, for logs and 405/501 decisions
+  std::string target = "/";         // request-target as sent: path plus optional "?query"
+  std::string path = "/";           // target before '?', still percent-encoded
+  std::string query;                // target after '?', without the '?'
+  int version_major = 1;
+  int version_minor = 1;
+  std::vector<Header> headers;
+  std::string body;
+  std::string remote_addr;  // peer IP, for logs and the heartbeat registry
+
+  // First header with this name (case-insensitive), if any.
+  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
+  [[nodiscard]] bool has_header(std::string_view name) const { return header(name).has_value(); }
+
+  // Value of a query parameter, percent-decoded ('+' as space); nullopt when absent.
+  [[nodiscard]] std::optional<std::string> query_param(std::string_view name) const;
+
+  // Convenience for tests: a GET-like request for `target` with a Host header.
+  static Request make(Method method, std::string target);
+};
+
+// Splits "a/b?x=1" into path and query.
+void split_target(std::string_view target, std::string& path, std::string& query);
+
+// Decodes %XX escapes (and '+' as space when `plus_as_space`). nullopt on a malformed escape.
+[[nodiscard]] std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space);
+
+// True when the comma-separated header value contains `token` (case-insensitive), e.g.
+// Connection: "keep-alive, Upgrade".
+[[nodiscard]] bool header_has_token(std::string_view value, std::string_view token) noexcept;
+
+}  // namespace pulse::http

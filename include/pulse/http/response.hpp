@@ -1,0 +1,51 @@
+// Response: what a handler returns. The serializer adds Date, Server, Content-Length and Connection.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pulse/http/request.hpp"
+#include "pulse/net/unique_fd.hpp"
+
+namespace pulse::http {
+
+class ResponseStream;
+
+// A byte range of an open file, sent with sendfile(). The fd is shared so that a cache may
+// hand the same open file to several responses.
+struct FileBody {
+  std::shared_ptr<const net::UniqueFd> fd;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+struct Response {
+  int status = 200;
+  std::vector<Header> headers;  // Content-Type, ETag, ...; never Date/Server/Content-Length/Connection
+  std::string body;             // in-memory body (ignored when `file` is set)
+  std::optional<FileBody> file;
+  // A streaming response (server-sent events): sent with chunked encoding; the handler keeps
+  // the other end and writes to it from any thread. The connection serves nothing after it.
+  std::shared_ptr<ResponseStream> stream;
+  // Force "Connection: close" after this response (e.g. after a protocol error).
+  bool close_connection = false;
+  // For HEAD: the Content-Length a GET would have had. Set by handlers that answer HEAD
+  // without reading the body; otherwise the size of `body`/`file` is used.
+  std::optional<std::uint64_t> head_content_length;
+
+  Response& set_header(std::string name, std::string value);
+  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
+  [[nodiscard]] std::uint64_t content_length() const noexcept;
+
+  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  // A small HTML error page for `status` ("404 Not Found"), with an optional detail line.
+  static Response error(int status, std::string_view detail = {});
+};
+
+}  // namespace pulse::http

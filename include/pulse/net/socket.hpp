@@ -1,0 +1,39 @@
+// Socket helpers: listening sockets, address formatting, and socket options. No HTTP here.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+
+#include "pulse/net/unique_fd.hpp"
+
+namespace pulse::net {
+
+// A socket address of either family, small enough to copy around.
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+
+  [[nodiscard]] std::uint16_t port() const noexcept;
+  // "127.0.0.1" or "::1" (no port, no brackets): what an access log wants.
+  [[nodiscard]] std::string host() const;
+  // "127.0.0.1:8080" or "[::1]:8080".
+  [[nodiscard]] std::string to_string() const;
+};
+
+// Resolves a numeric host ("0.0.0.0", "::", "127.0.0.1", "localhost") and a port.
+// Throws std::invalid_argument naming the bad part.
+[[nodiscard]] SocketAddress resolve_numeric(const std::string& host, std::uint16_t port);
+
+// Creates a non-blocking, close-on-exec listening socket with SO_REUSEADDR.
+// Throws std::system_error naming the failed call.
+[[nodiscard]] UniqueFd listen_tcp(const SocketAddress& address, int backlog);
+
+// The address a socket is bound to (after bind with port 0, the port picked).
+[[nodiscard]] SocketAddress local_address(int fd);
+
+void set_tcp_nodelay(int fd);
+
+}  // namespace pulse::net

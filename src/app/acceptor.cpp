@@ -1,0 +1,89 @@
+// Acceptor: drains the accept queue on each readiness event (level-triggered listening socket).
+#include "pulse/app/acceptor.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+namespace pulse::app {
+namespace {
+
+// Sent to connections over --max-connections: short, final, and needs no parsing.
+constexpr std::string_view kBusyResponse =
+    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    "Content-Length: 20\r\nConnection: close\r\n\r\nserver at capacity.\n";
+// Accepts per readiness event before letting the loop serve other events.
+constexpr int kMaxAcceptsPerEvent = 256;
+
+}  // namespace
+
+Acceptor::Acceptor(net::EventLoop& loop, net::UniqueFd listen_fd, std::size_t max_connections,
+                   http::ServerStats& stats, OnAccept on_accept)
+    : loop_(loop),
+      listen_fd_(std::move(listen_fd)),
+      spare_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
+      max_connections_(max_connections),
+      stats_(stats),
+      on_accept_(std::move(on_accept)) {}
+
+Acceptor::~Acceptor() = default;
+
+void Acceptor::start() {
+  loop_.add(listen_fd_.get(), EPOLLIN, this);
+  listening_ = true;
+}
+
+void Acceptor::stop() {
+  if (!listening_) return;
+  listening_ = false;
+  loop_.remove(listen_fd_.get());
+  listen_fd_.reset();
+}
+
+void Acceptor::handle_events(std::uint32_t) {
+  for (int i = 0; i < kMaxAcceptsPerEvent && listening_; ++i) {
+    net::SocketAddress peer;
+    peer.length = sizeof peer.storage;
+    net::UniqueFd fd(::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&peer.storage), &peer.length,
+                               SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        shed_one_connection();
+        continue;
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        std::fprintf(stderr, "pulsehttpd: accept4: %s\n", std::strerror(errno));
+      }
+      return;
+    }
+    if (static_cast<std::size_t>(stats_.open_connections()) >= max_connections_) {
+      refuse(std::move(fd));
+      continue;
+    }
+    stats_.on_connection_opened();
+    on_accept_(std::move(fd), peer);
+  }
+}
+
+void Acceptor::refuse(net::UniqueFd fd) {
+  stats_.on_connection_refused();
+  // Best effort, never blocking: a fresh socket's send buffer takes this easily.
+  (void)::send(fd.get(), kBusyResponse.data(), kBusyResponse.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+void Acceptor::shed_one_connection() {
+  // Out of descriptors: without this the pending connection keeps the listening socket
+  // readable and the loop spins. Free the spare, accept and drop one, take the spare back.
+  stats_.on_connection_refused();
+  spare_fd_.reset();
+  net::UniqueFd victim(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  victim.reset();
+  spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+}
+
+}  // namespace pulse::app

@@ -1,0 +1,183 @@
+// Config: CLI11 definitions of every flag, its environment variable and its validation.
+#include "pulse/app/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <thread>
+
+namespace pulse::app {
+namespace {
+
+using std::chrono::milliseconds;
+
+// CLI11 transforms duration text into milliseconds so that "15s" and "500ms" both work.
+CLI::Validator duration_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        auto parsed = parse_duration(text);
+        if (!parsed) return fmt::format("'{}' is not a duration (examples: 15s, 500ms, 2m)", text);
+        text = std::to_string(parsed->count());
+        return {};
+      },
+      "DURATION");
+}
+
+void add_duration(CLI::App& app, const std::string& name, milliseconds& target, const std::string& env,
+                  const std::string& help) {
+  app.add_option_function<std::int64_t>(
+         name, [&target](std::int64_t ms) { target = milliseconds(ms); }, help)
+      ->envname(env)
+      ->transform(duration_validator())
+      ->default_str(fmt::format("{}ms", target.count()));
+}
+
+std::string one_line(std::string text) {
+  for (auto& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+std::optional<milliseconds> parse_duration(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 12) return std::nullopt;
+  const std::int64_t value = std::stoll(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  if (unit.empty() || unit == "s") return milliseconds(value * 1000);
+  if (unit == "ms") return milliseconds(value);
+  if (unit == "m") return milliseconds(value * 60'000);
+  if (unit == "h") return milliseconds(value * 3'600'000);
+  if (unit == "d") return milliseconds(value * 86'400'000);
+  return std::nullopt;
+}
+
+Config parse_config(int argc, const char* const* argv) {
+  Config config;
+  CLI::App app{"pulsehttpd: a small, fast HTTP/1.0 and HTTP/1.1 static-file and heartbeat server.\n"
+               "Every option can also be set through the environment variable shown (flags win)."};
+  app.set_version_flag("--version", std::string("pulsehttpd ") + PULSE_VERSION);
+  app.option_defaults()->always_capture_default();
+
+  std::string root = config.static_files.root.string();
+  app.add_option("--bind", config.bind, "Address to listen on (numeric IPv4/IPv6, or localhost)")
+      ->envname("PULSE_BIND");
+  app.add_option("--port", config.port, "TCP port (0 picks a free port; the bound address is printed)")
+      ->envname("PULSE_PORT");
+  app.add_option("--root", root, "Document root to serve")->envname("PULSE_ROOT");
+  app.add_option("--threads", config.threads, "Worker threads (0: one per core)")
+      ->envname("PULSE_THREADS")
+      ->check(CLI::Range(0u, 1024u));
+  app.add_option("--access-log", config.access_log, "Access log: off, stdout, or a file path")
+      ->envname("PULSE_ACCESS_LOG");
+
+  auto& limits = config.limits;
+  add_duration(app, "--keepalive-timeout", limits.keepalive_timeout, "PULSE_KEEPALIVE_TIMEOUT",
+               "Close an idle keep-alive connection after this long");
+  add_duration(app, "--header-timeout", limits.header_timeout, "PULSE_HEADER_TIMEOUT",
+               "Time from a request's first byte to the end of its headers");
+  add_duration(app, "--write-timeout", limits.write_timeout, "PULSE_WRITE_TIMEOUT",
+               "Close a connection whose client accepts no data for this long");
+  add_duration(app, "--shutdown-timeout", limits.shutdown_timeout, "PULSE_SHUTDOWN_TIMEOUT",
+               "Grace period for responses in flight at SIGTERM/SIGINT");
+  app.add_option("--max-requests-per-connection", limits.max_requests_per_connection,
+                 "Close a keep-alive connection after this many requests (0: no limit)")
+      ->envname("PULSE_MAX_REQUESTS_PER_CONNECTION");
+  app.add_option("--max-connections", limits.max_connections, "Open connections at most; more are refused with 503")
+      ->envname("PULSE_MAX_CONNECTIONS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  app.add_option("--max-header-bytes", limits.max_header_bytes, "Request line + headers limit (431)")
+      ->envname("PULSE_MAX_HEADER_BYTES")
+      ->check(CLI::Range(std::size_t{256}, std::size_t{1} << 30));
+  app.add_option("--max-uri-bytes", limits.max_uri_bytes, "Request-target limit (414)")
+      ->envname("PULSE_MAX_URI_BYTES")
+      ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 30));
+  app.add_option("--max-header-count", limits.max_header_count, "Header fields limit (431)")
+      ->envname("PULSE_MAX_HEADER_COUNT")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+  app.add_option("--max-body-bytes", limits.max_body_bytes, "Request body limit (413)")
+      ->envname("PULSE_MAX_BODY_BYTES");
+
+  auto& files = config.static_files;
+  app.add_flag("--serve-dotfiles", files.serve_dotfiles, "Serve files whose names start with '.'")
+      ->envname("PULSE_SERVE_DOTFILES");
+  app.add_flag("--autoindex", files.autoindex, "List directories that have no index.html")
+      ->envname("PULSE_AUTOINDEX");
+  app.add_option("--cache-control", files.cache_control, "Cache-Control header for static files")
+      ->envname("PULSE_CACHE_CONTROL");
+  app.add_flag("--precompressed", files.precompressed, "Serve file.gz to clients accepting gzip")
+      ->envname("PULSE_PRECOMPRESSED");
+
+  auto& beats = config.heartbeat;
+  milliseconds interval = beats.default_interval;
+  milliseconds retention = beats.retention;
+  std::string state_file;
+  add_duration(app, "--heartbeat-interval", interval, "PULSE_HEARTBEAT_INTERVAL",
+               "Default interval a client promises between beats");
+  add_duration(app, "--heartbeat-retention", retention, "PULSE_HEARTBEAT_RETENTION",
+               "Forget clients down for longer than this");
+  app.add_option("--heartbeat-max-clients", beats.max_clients, "Distinct client ids at most (503 beyond)")
+      ->envname("PULSE_HEARTBEAT_MAX_CLIENTS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
+  app.add_option("--heartbeat-state", state_file, "Keep the heartbeat registry in this file across restarts")
+      ->envname("PULSE_HEARTBEAT_STATE");
+
+  auto* probe = app.add_subcommand("probe", "Exit 0 when URL answers 2xx within the timeout (health checks)");
+  probe->add_option("url", config.probe.url, "http://HOST:PORT/PATH")->required();
+  add_duration(*probe, "--timeout", config.probe.timeout, "PULSE_PROBE_TIMEOUT", "Give up after this long");
+
+  auto* beat = app.add_subcommand("beat", "Send heartbeats to URL over one persistent connection");
+  milliseconds beat_interval = config.beat.interval;
+  beat->add_option("url", config.beat.url, "http://HOST:PORT/heartbeat/ID")->required();
+  add_duration(*beat, "--interval", beat_interval, "PULSE_BEAT_INTERVAL", "Time between beats");
+  beat->add_option("--status", config.beat.status, "ok or fail")->check(CLI::IsMember({"ok", "fail"}));
+  beat->add_option("--msg", config.beat.message, "Message sent with each beat");
+  beat->add_option("--count", config.beat.count, "Stop after this many beats (0: until Ctrl-C)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    config.command = Command::kExit;
+    config.exit_output = app.help();
+    return config;
+  } catch (const CLI::CallForAllHelp&) {
+    config.command = Command::kExit;
+    config.exit_output = app.help("", CLI::AppFormatMode::All);
+    return config;
+  } catch (const CLI::CallForVersion&) {
+    config.command = Command::kExit;
+    config.exit_output = std::string("pulsehttpd ") + PULSE_VERSION + "\n";
+    return config;
+  } catch (const CLI::ParseError& e) {
+    throw ConfigError(one_line(e.what()));
+  }
+
+  if (root.empty()) throw ConfigError("--root: must not be empty");
+  files.root = root;
+  if (interval < std::chrono::seconds(1) || interval > std::chrono::hours(24 * 30)) {
+    throw ConfigError("--heartbeat-interval: must be between 1s and 30d");
+  }
+  beats.default_interval = std::chrono::duration_cast<std::chrono::seconds>(interval);
+  beats.retention = std::chrono::duration_cast<std::chrono::seconds>(retention);
+  if (!state_file.empty()) beats.state_file = state_file;
+  if (config.access_log.empty()) throw ConfigError("--access-log: must be off, stdout or a file path");
+  if (limits.header_timeout.count() <= 0) throw ConfigError("--header-timeout: must be positive");
+  if (limits.keepalive_timeout.count() <= 0) throw ConfigError("--keepalive-timeout: must be positive");
+  if (limits.write_timeout.count() <= 0) throw ConfigError("--write-timeout: must be positive");
+  if (config.threads == 0) config.threads = std::max(1u, std::thread::hardware_concurrency());
+
+  if (probe->parsed()) config.command = Command::kProbe;
+  if (beat->parsed()) {
+    config.command = Command::kBeat;
+    if (beat_interval < std::chrono::seconds(1)) throw ConfigError("beat --interval: must be at least 1s");
+    config.beat.interval = std::chrono::duration_cast<std::chrono::seconds>(beat_interval);
+  }
+  return config;
+}
+
+}  // namespace pulse::app

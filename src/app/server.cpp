@@ -1,0 +1,78 @@
+// Server: start-up order (handlers, socket, workers, acceptor) and the shutdown sequence.
+#include "pulse/app/server.hpp"
+
+#include <csignal>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "pulse/handlers/health.hpp"
+
+namespace pulse::app {
+namespace {
+
+constexpr int kListenBacklog = 1024;
+
+}  // namespace
+
+Server::Server(Config config) : config_(std::move(config)) {
+  net::ignore_sigpipe();
+  access_log_ = AccessLog::open(config_.access_log);
+
+  router_.add_exact("/healthz", std::make_shared<handlers::Health>());
+  heartbeat_ = std::make_unique<handlers::HeartbeatService>(config_.heartbeat, stats_);
+  auto heartbeat_api = heartbeat_->api_handler();
+  router_.add_exact("/heartbeat", heartbeat_api);
+  router_.add_prefix("/heartbeat/", heartbeat_api);
+  router_.add_exact("/metrics", heartbeat_->metrics_handler());
+  router_.add_prefix("/", std::make_shared<handlers::StaticFiles>(config_.static_files));
+
+  auto listen_fd = net::listen_tcp(net::resolve_numeric(config_.bind, config_.port), kListenBacklog);
+  address_ = net::local_address(listen_fd.get());
+
+  // Signals are blocked before any thread starts, so only the signalfd ever sees them.
+  if (config_.handle_signals) {
+    signals_ = std::make_unique<net::SignalFd>(main_loop_, [this](int) { begin_shutdown(); });
+  }
+  for (unsigned i = 0; i < config_.threads; ++i) {
+    workers_.push_back(std::make_unique<Worker>(router_, config_.limits, stats_, access_log_.get()));
+  }
+  acceptor_ = std::make_unique<Acceptor>(
+      main_loop_, std::move(listen_fd), config_.limits.max_connections, stats_,
+      [this](net::UniqueFd fd, const net::SocketAddress& peer) {
+        net::set_tcp_nodelay(fd.get());
+        workers_[next_worker_]->add_connection(std::move(fd), peer.host());
+        next_worker_ = (next_worker_ + 1) % workers_.size();
+      });
+}
+
+Server::~Server() {
+  stop();
+  for (auto& worker : workers_) worker->join();
+}
+
+int Server::run() {
+  heartbeat_->start();
+  for (auto& worker : workers_) worker->start();
+  // Queued rather than called: run() may be on another thread than the constructor (tests).
+  main_loop_.run_in_loop([this] { acceptor_->start(); });
+  main_loop_.run();
+  // Workers finish in-flight responses within the grace period, then their loops end.
+  for (auto& worker : workers_) worker->join();
+  return 0;
+}
+
+void Server::stop() {
+  main_loop_.run_in_loop([this] { begin_shutdown(); });
+}
+
+void Server::begin_shutdown() {
+  if (stopping_.exchange(true)) return;
+  acceptor_->stop();
+  // Event streams end first so that their connections can close within the grace period.
+  heartbeat_->stop();
+  for (auto& worker : workers_) worker->begin_shutdown(config_.limits.shutdown_timeout);
+  main_loop_.quit();
+}
+
+}  // namespace pulse::app

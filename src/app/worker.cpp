@@ -1,0 +1,108 @@
+// Worker: runs one EventLoop on its own thread and owns the connections it was handed.
+#include "pulse/app/worker.hpp"
+
+#include <vector>
+
+namespace pulse::app {
+
+Worker::Worker(const http::Router& router, const http::Limits& limits, http::ServerStats& stats,
+               AccessLog* access_log)
+    : loop_(std::make_shared<net::EventLoop>()), access_log_(access_log) {
+  context_.loop = loop_;
+  context_.router = &router;
+  context_.limits = limits;
+  context_.stats = &stats;
+  context_.on_closed = [this](std::uint64_t id) { on_connection_closed(id); };
+  if (access_log_ != nullptr) {
+    context_.on_access = [this](const http::AccessRecord& record) { record_access(record); };
+  }
+}
+
+Worker::~Worker() { join(); }
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    if (access_log_ != nullptr) schedule_log_flush();
+    loop_->run();
+    // The loop is over: release connections on this thread, where they live.
+    connections_.clear();
+    flush_log();
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::add_connection(net::UniqueFd fd, std::string remote_addr) {
+  // The task owns the fd until it runs; std::function needs a copyable callable, hence shared_ptr.
+  auto owned = std::make_shared<net::UniqueFd>(std::move(fd));
+  loop_->run_in_loop([this, owned, remote = std::move(remote_addr)]() mutable {
+    add_connection_in_loop(std::move(*owned), std::move(remote));
+  });
+}
+
+void Worker::add_connection_in_loop(net::UniqueFd fd, std::string remote_addr) {
+  if (context_.shutting_down) {
+    context_.stats->on_connection_closed();
+    return;  // accepted just before shutdown: closing it is the polite answer now
+  }
+  const std::uint64_t id = next_id_++;
+  auto connection = std::make_shared<http::Connection>(context_, std::move(fd), std::move(remote_addr), id);
+  connections_.emplace(id, connection);
+  connection->start();
+}
+
+void Worker::on_connection_closed(std::uint64_t id) {
+  // Deferred: the connection is still on the call stack that closed it.
+  loop_->queue_in_loop([this, id] {
+    connections_.erase(id);
+    maybe_quit();
+  });
+}
+
+void Worker::begin_shutdown(std::chrono::milliseconds grace) {
+  loop_->run_in_loop([this, grace] { begin_shutdown_in_loop(grace); });
+}
+
+void Worker::begin_shutdown_in_loop(std::chrono::milliseconds grace) {
+  context_.shutting_down = true;
+  std::vector<std::shared_ptr<http::Connection>> snapshot;
+  snapshot.reserve(connections_.size());
+  for (const auto& [id, connection] : connections_) snapshot.push_back(connection);
+  for (const auto& connection : snapshot) connection->begin_shutdown();
+  loop_->timers().schedule(loop_->now() + grace, [this] {
+    // Grace period over: whatever is still open is cut.
+    std::vector<std::shared_ptr<http::Connection>> left;
+    for (const auto& [id, connection] : connections_) left.push_back(connection);
+    for (const auto& connection : left) connection->abort();
+    flush_log();
+    loop_->quit();
+  });
+  maybe_quit();
+}
+
+void Worker::maybe_quit() {
+  if (context_.shutting_down && connections_.empty()) {
+    flush_log();
+    loop_->quit();
+  }
+}
+
+void Worker::record_access(const http::AccessRecord& record) {
+  append_clf_line(record, log_buffer_);
+  if (log_buffer_.size() >= kLogFlushBytes) flush_log();
+}
+
+void Worker::flush_log() {
+  if (access_log_ != nullptr && !log_buffer_.empty()) access_log_->submit(std::exchange(log_buffer_, {}));
+}
+
+void Worker::schedule_log_flush() {
+  loop_->timers().schedule(loop_->now() + kLogFlushInterval, [this] {
+    flush_log();
+    schedule_log_flush();
+  });
+}
+
+}  // namespace pulse::app

@@ -1,0 +1,468 @@
+// Connection: read -> parse (paused at each message end) -> handle -> queue -> write, with
+// back-pressure, timeouts and a lingering close. Ordered by construction: one request is
+// handled at a time and its response appended to the queue before the next is parsed.
+#include "pulse/http/connection.hpp"
+
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "pulse/http/keep_alive.hpp"
+#include "pulse/http/response_stream.hpp"
+#include "pulse/http/serializer.hpp"
+#include "pulse/net/io.hpp"
+
+namespace pulse::http {
+namespace {
+
+// Work done for one connection per wake-up before yielding to others on the loop (fairness).
+constexpr int kMaxRoundsPerPump = 16;
+// Responses smaller than this are appended to the previous queued bytes, so a pipeline of small
+// responses leaves in one writev.
+constexpr std::size_t kCoalesceLimitBytes = 64 * 1024;
+constexpr std::size_t kMaxIovecs = 64;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+}  // namespace
+
+Connection::Connection(ConnectionContext& context, net::UniqueFd fd, std::string remote_addr, std::uint64_t id)
+    : context_(context),
+      loop_(*context.loop),
+      fd_(std::move(fd)),
+      remote_addr_(std::move(remote_addr)),
+      id_(id),
+      parser_(context.limits) {}
+
+Connection::~Connection() {
+  if (stream_) stream_->detach();
+}
+
+void Connection::start() {
+  loop_.assert_in_loop_thread();
+  last_activity_ = loop_.now();
+  last_write_progress_ = last_activity_;
+  loop_.add(fd_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
+  update_deadline();
+}
+
+bool Connection::idle() const noexcept {
+  return state_ == State::kActive && !parser_.in_message() && in_start_ == in_buf_.size() && out_.empty() &&
+         !stream_;
+}
+
+void Connection::handle_events(std::uint32_t events) {
+  if (state_ == State::kClosed) return;  // a stale event in the batch that closed us
+  if ((events & EPOLLERR) != 0) {
+    do_close();
+    return;
+  }
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0) readable_ = true;
+  if ((events & EPOLLOUT) != 0) writable_ = true;
+  pump();
+}
+
+bool Connection::want_read() const noexcept {
+  if (state_ == State::kLingering) return true;  // read and discard until EOF
+  if (peer_eof_ || close_after_flush_) return false;
+  // Streaming: the client should send nothing more, but we read to notice it leaving.
+  if (stream_) return true;
+  // Cap unparsed input: the parser consumes everything unless paused by back-pressure.
+  return !paused_ && in_buf_.size() - in_start_ < kReadChunkBytes;
+}
+
+bool Connection::backpressured() noexcept {
+  if (paused_) {
+    if (out_bytes_ <= kOutputHighWaterBytes / 2 && out_.size() <= kMaxQueuedResponses / 2) paused_ = false;
+  } else if (out_bytes_ > kOutputHighWaterBytes || out_.size() > kMaxQueuedResponses) {
+    paused_ = true;
+  }
+  return paused_;
+}
+
+void Connection::pump() {
+  pump_scheduled_ = false;
+  for (int round = 0; round < kMaxRoundsPerPump; ++round) {
+    if (state_ == State::kClosed) return;
+    process_input();
+    if (writable_ && has_output()) do_write();
+    if (state_ == State::kClosed) return;
+    if (state_ == State::kActive && close_after_flush_ && !has_output()) {
+      start_lingering_close();
+      if (state_ == State::kClosed) return;
+    }
+    if (!(readable_ && want_read())) break;
+    do_read();
+  }
+  if (state_ == State::kClosed) return;
+  if (readable_ && want_read() && !pump_scheduled_) {
+    // More to read but our share of this iteration is used: continue after the others.
+    pump_scheduled_ = true;
+    loop_.queue_in_loop([weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->pump();
+    });
+  }
+  update_deadline();
+}
+
+void Connection::do_read() {
+  if (state_ == State::kLingering) {
+    std::array<char, 16 * 1024> discard{};
+    const auto result = net::read_some(fd_.get(), discard.data(), discard.size());
+    if (result.would_block) {
+      readable_ = false;
+    } else if (result.eof || !result.ok()) {
+      do_close();
+    }
+    return;
+  }
+  // Compact so the buffer does not grow with the life of a keep-alive connection.
+  if (in_start_ > 0) {
+    in_buf_.erase(0, in_start_);
+    in_start_ = 0;
+  }
+  const std::size_t old_size = in_buf_.size();
+  in_buf_.resize(old_size + kReadChunkBytes);
+  const auto result = net::read_some(fd_.get(), in_buf_.data() + old_size, kReadChunkBytes);
+  in_buf_.resize(old_size + result.bytes);
+  if (result.would_block) {
+    readable_ = false;
+    return;
+  }
+  if (!result.ok()) {
+    do_close();  // reset by peer: nothing left to answer
+    return;
+  }
+  if (result.eof) {
+    readable_ = false;
+    peer_eof_ = true;
+    // The peer may have half-closed after its last request: answer what is complete, then close.
+    close_after_flush_ = true;
+    if (stream_) do_close();
+    return;
+  }
+  last_activity_ = loop_.now();
+  if (stream_) {
+    in_buf_.clear();  // nothing is expected on a stream; ignore it
+  }
+}
+
+void Connection::process_input() {
+  while (state_ == State::kActive && !stream_ && in_start_ < in_buf_.size() && !backpressured()) {
+    if (close_after_flush_ && !peer_eof_) break;
+    const bool was_in_message = parser_.in_message();
+    const std::string_view unparsed(in_buf_.data() + in_start_, in_buf_.size() - in_start_);
+    const auto result = parser_.feed(unparsed);
+    in_start_ += result.consumed;
+    if (!was_in_message && (parser_.in_message() || result.event != RequestParser::Event::kNeedMore)) {
+      request_started_ = loop_.now();
+    }
+    switch (result.event) {
+      case RequestParser::Event::kNeedMore:
+        if (!was_in_message && parser_.in_message()) request_started_ = loop_.now();
+        return;
+      case RequestParser::Event::kRequest:
+        on_request(parser_.take_request());
+        break;
+      case RequestParser::Event::kExpectContinue:
+        queue_bytes(kContinue);
+        break;
+      case RequestParser::Event::kError:
+        on_parse_error();
+        return;
+    }
+    if (close_after_flush_) {
+      // Nothing after a closing response is answered; drop what the client pipelined.
+      in_buf_.clear();
+      in_start_ = 0;
+      return;
+    }
+  }
+  if (in_start_ == in_buf_.size()) {
+    in_buf_.clear();
+    in_start_ = 0;
+  }
+}
+
+void Connection::on_request(Request request) {
+  request.remote_addr = remote_addr_;
+  ++requests_served_;
+  Response response;
+  try {
+    response = context_.router->dispatch(request);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pulsehttpd: handler for %s failed: %s\n", request.path.c_str(), e.what());
+    response = Response::error(500);
+  }
+  queue_response(request, std::move(response));
+}
+
+void Connection::on_parse_error() {
+  Request request;  // what the parser had, for the log; the target may be partial
+  request.method_name = "-";
+  request.target = "-";
+  request.version_minor = 1;
+  auto response = Response::error(parser_.error_status(), parser_.error_reason());
+  response.close_connection = true;
+  ++requests_served_;
+  queue_response(request, std::move(response));
+}
+
+void Connection::queue_response(const Request& request, Response response) {
+  const bool head = request.method == Method::kHead;
+  const bool stream = response.stream != nullptr && !head;
+  // A 1.0 client cannot read chunked encoding: its stream ends when the connection does.
+  const bool chunked = stream && request.version_minor >= 1;
+
+  const auto decision = decide_keep_alive({
+      .version_minor = request.version_minor,
+      .connection = request.header("Connection"),
+      .requests_served = requests_served_,
+      .max_requests = context_.limits.max_requests_per_connection,
+      .shutting_down = context_.shutting_down,
+      .must_close = response.close_connection || (stream && !chunked),
+  });
+  if (!decision.keep_alive) close_after_flush_ = true;
+
+  std::string head_bytes;
+  serialize_head(response, {.head_request = head, .chunked = chunked, .connection_header = decision.connection_header},
+                 head_bytes);
+  const bool body_allowed = !head && !status_has_no_body(response.status);
+  std::uint64_t body_bytes = 0;
+  if (body_allowed && response.file && !stream) {
+    queue_bytes(head_bytes);
+    body_bytes = response.file->length;
+    if (response.file->length > 0) out_.push_back({{}, std::move(response.file)});
+  } else {
+    if (body_allowed && !stream) {
+      head_bytes += response.body;
+      body_bytes = response.body.size();
+    }
+    queue_bytes(head_bytes);
+  }
+
+  context_.stats->on_response(response.status);
+  if (context_.on_access) {
+    context_.on_access({remote_addr_, request.method_name, request.target, request.version_minor, response.status,
+                        body_bytes, std::time(nullptr)});
+  }
+
+  if (stream) {
+    stream_ = std::move(response.stream);
+    stream_chunked_ = chunked;
+    // The producer may write from any thread: hop onto our loop, and only if we still exist.
+    std::weak_ptr<net::EventLoop> weak_loop = context_.loop;
+    stream_->attach([weak_loop, weak_self = weak_from_this()] {
+      if (auto loop = weak_loop.lock()) {
+        loop->run_in_loop([weak_self] {
+          if (auto self = weak_self.lock()) self->on_stream_ready();
+        });
+      }
+    });
+    if (context_.shutting_down) finish_stream();
+  }
+}
+
+void Connection::queue_bytes(std::string_view bytes) {
+  if (bytes.empty()) return;
+  if (!out_.empty() && !out_.back().file && out_.back().bytes.size() + bytes.size() <= kCoalesceLimitBytes) {
+    out_.back().bytes.append(bytes);
+  } else {
+    out_.push_back({std::string(bytes), std::nullopt});
+  }
+  out_bytes_ += bytes.size();
+}
+
+void Connection::on_stream_ready() {
+  if (state_ != State::kActive || !stream_) return;
+  std::string data = stream_->take_pending();
+  if (!data.empty()) {
+    if (stream_chunked_) {
+      queue_bytes(fmt::format("{:x}\r\n", data.size()));
+      queue_bytes(data);
+      queue_bytes("\r\n");
+    } else {
+      queue_bytes(data);
+    }
+  }
+  if (stream_->closed()) finish_stream();
+  pump();
+}
+
+void Connection::finish_stream() {
+  if (!stream_) return;
+  if (stream_chunked_) queue_bytes("0\r\n\r\n");
+  stream_->detach();
+  stream_.reset();
+  close_after_flush_ = true;
+}
+
+void Connection::do_write() {
+  while (writable_ && !out_.empty()) {
+    auto& front = out_.front();
+    if (front.file) {
+      auto& file = *front.file;
+      const auto result = net::sendfile_some(fd_.get(), file.fd->get(), file.offset, file.length);
+      if (result.would_block) {
+        writable_ = false;
+        break;
+      }
+      if (!result.ok() || result.bytes == 0) {
+        // Error, or the file shrank under us: the promised length can no longer be met, so
+        // the only honest end is to close this connection.
+        if (result.ok()) std::fprintf(stderr, "pulsehttpd: file truncated while sending; closing connection\n");
+        do_close();
+        return;
+      }
+      file.length -= result.bytes;
+      context_.stats->add_bytes_sent(result.bytes);
+      last_write_progress_ = loop_.now();
+      if (file.length == 0) out_.pop_front();
+      continue;
+    }
+    // Gather consecutive in-memory chunks into one writev.
+    std::array<iovec, kMaxIovecs> iov{};
+    std::size_t count = 0;
+    for (auto it = out_.begin(); it != out_.end() && !it->file && count < kMaxIovecs; ++it, ++count) {
+      const std::size_t skip = count == 0 ? out_front_offset_ : 0;
+      iov[count].iov_base = it->bytes.data() + skip;
+      iov[count].iov_len = it->bytes.size() - skip;
+    }
+    const auto result = net::writev_some(fd_.get(), std::span<const iovec>(iov.data(), count));
+    if (result.would_block) {
+      writable_ = false;
+      break;
+    }
+    if (!result.ok()) {
+      do_close();
+      return;
+    }
+    context_.stats->add_bytes_sent(result.bytes);
+    last_write_progress_ = loop_.now();
+    std::size_t written = result.bytes;
+    out_bytes_ -= written;
+    while (written > 0) {
+      auto& chunk = out_.front();
+      const std::size_t left = chunk.bytes.size() - out_front_offset_;
+      if (written >= left) {
+        written -= left;
+        out_front_offset_ = 0;
+        out_.pop_front();
+      } else {
+        out_front_offset_ += written;
+        written = 0;
+      }
+    }
+  }
+}
+
+void Connection::begin_shutdown() {
+  if (state_ != State::kActive) return;
+  if (idle()) {
+    do_close();
+    return;
+  }
+  if (stream_) finish_stream();
+  // A request still arriving will be answered with "Connection: close" (context.shutting_down).
+  pump();
+}
+
+void Connection::start_lingering_close() {
+  // Half-close first and read what the client still sends: closing with unread input would
+  // make the kernel send a reset that can destroy the response we just wrote.
+  if (peer_eof_) {
+    do_close();
+    return;
+  }
+  net::shutdown_write(fd_.get());
+  state_ = State::kLingering;
+  deadline_ = loop_.now() + kLingerTimeout;
+  readable_ = true;  // drain whatever is already buffered
+}
+
+void Connection::do_close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  loop_.remove(fd_.get());
+  if (timer_) loop_.timers().cancel(*timer_);
+  timer_.reset();
+  if (stream_) {
+    stream_->detach();
+    stream_.reset();
+  }
+  fd_.reset();
+  out_.clear();
+  context_.stats->on_connection_closed();
+  if (context_.on_closed) context_.on_closed(id_);
+}
+
+void Connection::compute_deadline() {
+  const auto& limits = context_.limits;
+  if (state_ != State::kActive) return;  // lingering: fixed when it started
+  if (has_output()) {
+    deadline_ = last_write_progress_ + limits.write_timeout;
+  } else if (stream_) {
+    deadline_ = net::Clock::time_point::max();  // the producer's keep-alive comments keep it busy
+  } else if (parser_.in_message() || in_start_ < in_buf_.size()) {
+    // From the first byte of a request: progress does not extend it (defeats slowloris).
+    deadline_ = parser_.headers_complete() ? last_activity_ + limits.header_timeout
+                                           : request_started_ + limits.header_timeout;
+  } else {
+    deadline_ = last_activity_ + (requests_served_ == 0 ? limits.header_timeout : limits.keepalive_timeout);
+  }
+}
+
+void Connection::arm_timer() {
+  if (deadline_ == net::Clock::time_point::max()) {
+    if (timer_) loop_.timers().cancel(*timer_);
+    timer_.reset();
+    return;
+  }
+  // Re-arm only when the deadline moved earlier; a later one is picked up when the timer fires.
+  if (timer_ && timer_at_ <= deadline_) return;
+  if (timer_) loop_.timers().cancel(*timer_);
+  timer_at_ = deadline_;
+  timer_ = loop_.timers().schedule(deadline_, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->handle_timeout();
+  });
+}
+
+void Connection::update_deadline() {
+  if (state_ == State::kClosed) return;
+  compute_deadline();
+  arm_timer();
+}
+
+void Connection::handle_timeout() {
+  timer_.reset();
+  if (state_ == State::kClosed) return;
+  compute_deadline();  // activity since arming may have moved it later
+  if (loop_.now() < deadline_) {
+    arm_timer();
+    return;
+  }
+  if (state_ == State::kLingering || has_output()) {
+    do_close();  // linger over, or the client stopped reading: give up on it
+    return;
+  }
+  if (parser_.in_message() || in_start_ < in_buf_.size()) {
+    // Tell a slow client why, then close (best effort: the socket is writable unless stuck).
+    Request request;
+    request.method_name = "-";
+    request.target = "-";
+    auto response = Response::error(408, "request not received in time");
+    response.close_connection = true;
+    queue_response(request, std::move(response));
+    in_buf_.clear();
+    in_start_ = 0;
+    pump();
+    return;
+  }
+  do_close();  // idle keep-alive connection
+}
+
+}  // namespace pulse::http

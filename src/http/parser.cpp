@@ -1,0 +1,223 @@
+// RequestParser: llhttp callbacks fill a Request; the parser pauses at each message end so the
+// caller answers requests strictly one after another.
+#include "pulse/http/parser.hpp"
+
+#include <fmt/format.h>
+
+namespace pulse::http {
+namespace {
+
+RequestParser& self(llhttp_t* parser) { return *static_cast<RequestParser*>(parser->data); }
+
+// RFC 9110 section 5.6.2: token characters.
+bool is_tchar(unsigned char c) noexcept {
+  if (c >= '0' && c <= '9') return true;
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_token(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    if (!is_tchar(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// Bytes of framing a header line adds beyond its name and value (": " and CRLF).
+constexpr std::size_t kHeaderLineOverhead = 4;
+
+}  // namespace
+
+RequestParser::RequestParser(const Limits& limits) : limits_(limits) {
+  llhttp_settings_init(&settings_);
+  settings_.on_message_begin = &RequestParser::on_message_begin;
+  settings_.on_url = &RequestParser::on_url;
+  settings_.on_header_field = &RequestParser::on_header_field;
+  settings_.on_header_value = &RequestParser::on_header_value;
+  settings_.on_headers_complete = &RequestParser::on_headers_complete;
+  settings_.on_body = &RequestParser::on_body;
+  settings_.on_message_complete = &RequestParser::on_message_complete;
+  llhttp_init(&parser_, HTTP_REQUEST, &settings_);
+  parser_.data = this;
+}
+
+RequestParser::Result RequestParser::feed(std::string_view data) {
+  if (error_status_ != 0) return {Event::kError, 0};
+  if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
+  if (data.empty()) return {Event::kNeedMore, 0};
+
+  const llhttp_errno_t err = llhttp_execute(&parser_, data.data(), data.size());
+  if (err == HPE_OK) return {Event::kNeedMore, data.size()};
+
+  const char* pos = llhttp_get_error_pos(&parser_);
+  const std::size_t consumed = pos == nullptr ? data.size() : static_cast<std::size_t>(pos - data.data());
+  if (err == HPE_PAUSED) {
+    if (message_ready_) return {Event::kRequest, consumed};
+    return {Event::kExpectContinue, consumed};
+  }
+  if (err == HPE_PAUSED_UPGRADE && message_ready_) {
+    // Upgrade (WebSocket, h2c) is not offered: the request is answered as plain HTTP/1.1.
+    llhttp_resume_after_upgrade(&parser_);
+    return {Event::kRequest, consumed};
+  }
+  return error_result(err, data);
+}
+
+RequestParser::Result RequestParser::error_result(llhttp_errno_t err, std::string_view data) {
+  if (error_status_ == 0) {
+    switch (err) {
+      case HPE_INVALID_METHOD: {
+        // A well-formed token we do not know is "not implemented"; garbage is a bad request.
+        // `data` starts at this message (earlier ones were consumed), so its first word is the method.
+        const auto space = data.find(' ');
+        const bool token = space != std::string_view::npos && is_token(data.substr(0, space));
+        error_status_ = token ? 501 : 400;
+        error_reason_ = token ? "method not implemented" : "malformed request line";
+        break;
+      }
+      case HPE_INVALID_VERSION:
+        error_status_ = 505;
+        error_reason_ = "only HTTP/1.0 and HTTP/1.1 are supported";
+        break;
+      case HPE_PAUSED_H2_UPGRADE:
+        error_status_ = 505;
+        error_reason_ = "HTTP/2 is not supported";
+        break;
+      default:
+        error_status_ = 400;
+        error_reason_ = llhttp_get_error_reason(&parser_) != nullptr ? llhttp_get_error_reason(&parser_)
+                                                                       : llhttp_errno_name(err);
+        break;
+    }
+  }
+  return {Event::kError, 0};
+}
+
+Request RequestParser::take_request() {
+  message_ready_ = false;
+  return std::move(request_);
+}
+
+int RequestParser::fail(int status, std::string reason) {
+  error_status_ = status;
+  error_reason_ = std::move(reason);
+  return HPE_USER;
+}
+
+int RequestParser::check_header_bytes(std::size_t added) {
+  header_bytes_ += added;
+  if (header_bytes_ > limits_.max_header_bytes) {
+    return fail(431, fmt::format("request line and headers exceed {} bytes", limits_.max_header_bytes));
+  }
+  return 0;
+}
+
+int RequestParser::on_message_begin(llhttp_t* parser) {
+  auto& p = self(parser);
+  p.request_ = Request{};
+  p.request_.target.clear();
+  p.request_.path.clear();
+  p.in_message_ = true;
+  p.headers_complete_ = false;
+  p.last_was_value_ = false;
+  p.message_ready_ = false;
+  p.header_bytes_ = 0;
+  return 0;
+}
+
+int RequestParser::on_url(llhttp_t* parser, const char* at, std::size_t length) {
+  auto& p = self(parser);
+  p.request_.target.append(at, length);
+  if (p.request_.target.size() > p.limits_.max_uri_bytes) {
+    return p.fail(414, fmt::format("request-target exceeds {} bytes", p.limits_.max_uri_bytes));
+  }
+  return p.check_header_bytes(length);
+}
+
+int RequestParser::on_header_field(llhttp_t* parser, const char* at, std::size_t length) {
+  auto& p = self(parser);
+  auto& headers = p.request_.headers;
+  if (headers.empty() || p.last_was_value_) {
+    if (headers.size() >= p.limits_.max_header_count) {
+      return p.fail(431, fmt::format("more than {} header fields", p.limits_.max_header_count));
+    }
+    headers.emplace_back();
+    p.last_was_value_ = false;
+    if (int rc = p.check_header_bytes(kHeaderLineOverhead); rc != 0) return rc;
+  }
+  headers.back().name.append(at, length);
+  return p.check_header_bytes(length);
+}
+
+int RequestParser::on_header_value(llhttp_t* parser, const char* at, std::size_t length) {
+  auto& p = self(parser);
+  p.last_was_value_ = true;
+  p.request_.headers.back().value.append(at, length);
+  return p.check_header_bytes(length);
+}
+
+int RequestParser::validate_headers() {
+  int host_count = 0;
+  for (const auto& h : request_.headers) {
+    // llhttp lets "Name : value" through; RFC 9112 section 5.1 requires a 400 (smuggling risk).
+    if (!is_token(h.name)) return fail(400, "invalid header field name");
+    if (iequals(h.name, "Host")) ++host_count;
+  }
+  if (host_count > 1) return fail(400, "more than one Host header");
+  if (host_count == 0 && request_.version_minor >= 1) return fail(400, "HTTP/1.1 request without Host");
+  return 0;
+}
+
+int RequestParser::on_headers_complete(llhttp_t* parser) {
+  auto& p = self(parser);
+  auto& request = p.request_;
+  p.headers_complete_ = true;
+  request.version_major = llhttp_get_http_major(parser);
+  request.version_minor = llhttp_get_http_minor(parser);
+  if (request.version_major != 1) {
+    return p.fail(505, "only HTTP/1.0 and HTTP/1.1 are supported");
+  }
+  request.method_name = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(parser)));
+  request.method = method_from_string(request.method_name);
+  if (request.method == Method::kConnect) return p.fail(501, "CONNECT is not supported");
+  split_target(request.target, request.path, request.query);
+  if (int rc = p.validate_headers(); rc != 0) return rc;
+
+  const bool chunked = (parser->flags & F_CHUNKED) != 0;
+  const bool has_length = (parser->flags & F_CONTENT_LENGTH) != 0;
+  if (has_length && parser->content_length > p.limits_.max_body_bytes) {
+    return p.fail(413, fmt::format("request body exceeds {} bytes", p.limits_.max_body_bytes));
+  }
+  if (auto expect = request.header("Expect")) {
+    if (!iequals(*expect, "100-continue")) return p.fail(417, "only Expect: 100-continue is supported");
+    // HTTP/1.0 clients do not understand 100 (RFC 9110 section 10.1.1); no body, nothing to wait for.
+    const bool body_follows = chunked || (has_length && parser->content_length > 0);
+    if (request.version_minor >= 1 && body_follows) return HPE_PAUSED;
+  }
+  return 0;
+}
+
+int RequestParser::on_body(llhttp_t* parser, const char* at, std::size_t length) {
+  auto& p = self(parser);
+  if (p.request_.body.size() + length > p.limits_.max_body_bytes) {
+    return p.fail(413, fmt::format("request body exceeds {} bytes", p.limits_.max_body_bytes));
+  }
+  p.request_.body.append(at, length);
+  return 0;
+}
+
+int RequestParser::on_message_complete(llhttp_t* parser) {
+  auto& p = self(parser);
+  p.in_message_ = false;
+  p.message_ready_ = true;
+  return HPE_PAUSED;
+}
+
+}  // namespace pulse::http

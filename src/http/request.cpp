@@ -1,0 +1,131 @@
+// Request helpers: header lookup, query parameters, percent-decoding, token lists.
+#include "pulse/http/request.hpp"
+
+#include <array>
+
+namespace pulse::http {
+namespace {
+
+struct MethodName {
+  Method method;
+  std::string_view name;
+};
+constexpr std::array kMethods{
+    MethodName{Method::kGet, "GET"},         MethodName{Method::kHead, "HEAD"},
+    MethodName{Method::kPost, "POST"},       MethodName{Method::kPut, "PUT"},
+    MethodName{Method::kDelete, "DELETE"},   MethodName{Method::kOptions, "OPTIONS"},
+    MethodName{Method::kPatch, "PATCH"},     MethodName{Method::kTrace, "TRACE"},
+    MethodName{Method::kConnect, "CONNECT"},
+};
+
+char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::string_view to_string(Method method) noexcept {
+  for (const auto& entry : kMethods) {
+    if (entry.method == method) return entry.name;
+  }
+  return "OTHER";
+}
+
+Method method_from_string(std::string_view name) noexcept {
+  for (const auto& entry : kMethods) {
+    if (entry.name == name) return entry.method;  // methods are case-sensitive (RFC 9110 9.1)
+  }
+  return Method::kOther;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::optional<std::string_view> Request::header(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (iequals(h.name, name)) return std::string_view(h.value);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Request::query_param(std::string_view name) const {
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    const auto eq = pair.find('=');
+    const auto raw_key = pair.substr(0, eq);
+    auto key = percent_decode(raw_key, true);
+    if (!key || *key != name) continue;
+    if (eq == std::string_view::npos) return std::string{};
+    return percent_decode(pair.substr(eq + 1), true);
+  }
+  return std::nullopt;
+}
+
+Request Request::make(Method method, std::string target) {
+  Request request;
+  request.method = method;
+  request.method_name = std::string(to_string(method));
+  request.target = std::move(target);
+  split_target(request.target, request.path, request.query);
+  request.headers.push_back({"Host", "localhost"});
+  request.remote_addr = "127.0.0.1";
+  return request;
+}
+
+void split_target(std::string_view target, std::string& path, std::string& query) {
+  const auto q = target.find('?');
+  path = std::string(target.substr(0, q));
+  query = q == std::string_view::npos ? std::string{} : std::string(target.substr(q + 1));
+}
+
+std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      const int hi = hex_value(in[i + 1]);
+      const int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_as_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+bool header_has_token(std::string_view value, std::string_view token) noexcept {
+  while (!value.empty()) {
+    const auto comma = value.find(',');
+    if (iequals(trim_ows(value.substr(0, comma)), token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+}  // namespace pulse::http

@@ -1,0 +1,70 @@
+// Response helpers: header access and the small pages every error gets.
+#include "pulse/http/response.hpp"
+
+#include <fmt/format.h>
+
+#include "pulse/http/status.hpp"
+
+namespace pulse::http {
+namespace {
+
+std::string html_escape(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (const char c : in) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Response& Response::set_header(std::string name, std::string value) {
+  for (auto& h : headers) {
+    if (iequals(h.name, name)) {
+      h.value = std::move(value);
+      return *this;
+    }
+  }
+  headers.push_back({std::move(name), std::move(value)});
+  return *this;
+}
+
+std::optional<std::string_view> Response::header(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (iequals(h.name, name)) return std::string_view(h.value);
+  }
+  return std::nullopt;
+}
+
+std::uint64_t Response::content_length() const noexcept {
+  if (head_content_length) return *head_content_length;
+  if (file) return file->length;
+  return body.size();
+}
+
+Response Response::text(int status, std::string body, std::string content_type) {
+  Response response;
+  response.status = status;
+  response.body = std::move(body);
+  response.headers.push_back({"Content-Type", std::move(content_type)});
+  return response;
+}
+
+Response Response::error(int status, std::string_view detail) {
+  const auto title = fmt::format("{} {}", status, reason_phrase(status));
+  std::string body = fmt::format(
+      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title></head>\n"
+      "<body><h1>{0}</h1>{1}<hr><p>pulsehttpd</p></body></html>\n",
+      title, detail.empty() ? std::string{} : fmt::format("<p>{}</p>", html_escape(detail)));
+  return text(status, std::move(body), "text/html; charset=utf-8");
+}
+
+}  // namespace pulse::http

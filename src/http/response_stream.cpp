@@ -1,0 +1,67 @@
+// ResponseStream: a mutex-guarded byte queue between a producer thread and a connection.
+#include "pulse/http/response_stream.hpp"
+
+#include <utility>
+
+namespace pulse::http {
+
+bool ResponseStream::write(std::string_view data) {
+  Notify notify;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return false;
+    pending_.append(data);
+    if (notify_ && !notify_scheduled_) {
+      notify_scheduled_ = true;
+      notify = notify_;
+    }
+  }
+  // Called outside the lock: the notify posts to another thread's loop.
+  if (notify) notify();
+  return true;
+}
+
+void ResponseStream::close() {
+  Notify notify;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    closed_ = true;
+    notify = notify_;
+    notify_scheduled_ = true;
+  }
+  if (notify) notify();
+}
+
+bool ResponseStream::closed() const {
+  std::lock_guard lock(mutex_);
+  return closed_;
+}
+
+void ResponseStream::attach(Notify notify) {
+  bool has_pending = false;
+  Notify copy;
+  {
+    std::lock_guard lock(mutex_);
+    notify_ = std::move(notify);
+    copy = notify_;
+    has_pending = !pending_.empty() || closed_;
+    notify_scheduled_ = has_pending;
+  }
+  if (has_pending) copy();
+}
+
+std::string ResponseStream::take_pending() {
+  std::lock_guard lock(mutex_);
+  notify_scheduled_ = false;
+  return std::exchange(pending_, {});
+}
+
+void ResponseStream::detach() {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  notify_ = nullptr;
+  pending_.clear();
+}
+
+}  // namespace pulse::http
