@@ -193,7 +193,13 @@ void Connection::on_request(Request request) {
   ++requests_served_;
   Response response;
   try {
-    response = context_.router->dispatch(request);
+    if (request.path == "*") {
+      // "OPTIONS *": the server's own capabilities, not a resource's.
+      response.status = 204;
+      response.set_header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+    } else {
+      response = context_.router->dispatch(request);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pulsehttpd: handler for %s failed: %s\n", request.path.c_str(), e.what());
     response = Response::error(500);

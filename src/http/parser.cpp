@@ -175,6 +175,37 @@ int RequestParser::validate_headers() {
   return 0;
 }
 
+int RequestParser::normalize_target() {
+  auto& request = request_;
+  // Absolute-form ("GET http://host/path HTTP/1.1") must be accepted (RFC 9112 section 3.2.2);
+  // its authority replaces Host.
+  std::string_view target = request.target;
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() >= scheme.size() && iequals(target.substr(0, scheme.size()), scheme)) {
+      const auto rest = target.substr(scheme.size());
+      const auto slash = rest.find_first_of("/?");
+      const auto authority = rest.substr(0, slash);
+      if (authority.empty()) return fail(400, "absolute-form target without authority");
+      std::string origin = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+      if (origin.front() == '?') origin.insert(0, "/");
+      std::erase_if(request.headers, [](const Header& h) { return iequals(h.name, "Host"); });
+      request.headers.push_back({"Host", std::string(authority)});
+      request.target = std::move(origin);
+      break;
+    }
+  }
+  if (request.target == "*") {
+    // Asterisk-form exists only for OPTIONS (RFC 9112 section 3.2.4).
+    if (request.method != Method::kOptions) return fail(400, "'*' is only valid with OPTIONS");
+    request.path = "*";
+    request.query.clear();
+    return 0;
+  }
+  if (request.target.empty() || request.target.front() != '/') return fail(400, "request-target must start with '/'");
+  split_target(request.target, request.path, request.query);
+  return 0;
+}
+
 int RequestParser::on_headers_complete(llhttp_t* parser) {
   auto& p = self(parser);
   auto& request = p.request_;
@@ -187,7 +218,7 @@ int RequestParser::on_headers_complete(llhttp_t* parser) {
   request.method_name = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(parser)));
   request.method = method_from_string(request.method_name);
   if (request.method == Method::kConnect) return p.fail(501, "CONNECT is not supported");
-  split_target(request.target, request.path, request.query);
+  if (int rc = p.normalize_target(); rc != 0) return rc;
   if (int rc = p.validate_headers(); rc != 0) return rc;
 
   const bool chunked = (parser->flags & F_CHUNKED) != 0;

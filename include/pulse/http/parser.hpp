@@ -56,6 +56,7 @@ class RequestParser {
   int fail(int status, std::string reason);
   int check_header_bytes(std::size_t added);
   int validate_headers();
+  int normalize_target();
   Result error_result(llhttp_errno_t err, std::string_view data);
 
   Limits limits_;

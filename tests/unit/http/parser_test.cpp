@@ -192,3 +192,23 @@ TEST_CASE("in_message tracks the span of one request", "[parser]") {
   CHECK(result.event == Event::kRequest);
   CHECK_FALSE(parser.in_message());
 }
+
+TEST_CASE("absolute-form targets become origin-form; Host follows the authority", "[parser]") {
+  const auto outcome = parse("GET http://example.test:8080/a/b?q=1 HTTP/1.1\r\nHost: other\r\n\r\n");
+  REQUIRE(outcome.requests.size() == 1);
+  const auto& r = outcome.requests[0];
+  CHECK(r.target == "/a/b?q=1");
+  CHECK(r.path == "/a/b");
+  CHECK(r.query == "q=1");
+  CHECK(r.header("Host") == "example.test:8080");
+  const auto bare = parse("GET http://example.test HTTP/1.1\r\nHost: example.test\r\n\r\n");
+  REQUIRE(bare.requests.size() == 1);
+  CHECK(bare.requests[0].path == "/");
+}
+
+TEST_CASE("asterisk-form only with OPTIONS; other targets must start with '/'", "[parser]") {
+  const auto options = parse("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n");
+  REQUIRE(options.requests.size() == 1);
+  CHECK(options.requests[0].path == "*");
+  CHECK(error_of("GET * HTTP/1.1\r\nHost: h\r\n\r\n") == 400);
+}
