@@ -3,8 +3,9 @@
 #   1. Release (warnings as errors): unit, integration and end-to-end tests;
 #   2. ASan+UBSan: unit and integration tests;
 #   3. TSan: unit and integration tests;
-#   4. the container image, built and run with podman (tests/container/run.sh).
-# Set PULSE_SKIP_CONTAINER=1 to skip step 4 while iterating.
+#   4. libFuzzer drivers, a bounded time each (scripts/fuzz.sh);
+#   5. the container image, built and run with podman (tests/container/run.sh).
+# Set PULSE_SKIP_CONTAINER=1 to skip step 5 while iterating.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
@@ -29,6 +30,9 @@ step "TSan: unit and integration"
 configure_and_build build/test-tsan -DCMAKE_BUILD_TYPE=Debug -DPULSE_SANITIZE=thread
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir build/test-tsan --output-on-failure -j 2 -L 'unit|integration' --timeout 600
+
+step "libFuzzer: parser, connection, path sanitiser (bounded time each)"
+scripts/fuzz.sh "${PULSE_FUZZ_SECONDS:-20}"
 
 if [ "${PULSE_SKIP_CONTAINER:-0}" != 1 ]; then
   step "Container image: build and run with podman"

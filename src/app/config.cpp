@@ -11,6 +11,16 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// The shortest exact spelling: 15000 ms -> "15s", 86400000 ms -> "1d".
+std::string format_duration(milliseconds value) {
+  const std::int64_t ms = value.count();
+  if (ms != 0 && ms % 86'400'000 == 0) return fmt::format("{}d", ms / 86'400'000);
+  if (ms != 0 && ms % 3'600'000 == 0) return fmt::format("{}h", ms / 3'600'000);
+  if (ms != 0 && ms % 60'000 == 0) return fmt::format("{}m", ms / 60'000);
+  if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
+  return fmt::format("{}ms", ms);
+}
+
 // CLI11 transforms duration text into milliseconds so that "15s" and "500ms" both work.
 CLI::Validator duration_validator() {
   return CLI::Validator(
@@ -29,7 +39,8 @@ void add_duration(CLI::App& app, const std::string& name, milliseconds& target, 
          name, [&target](std::int64_t ms) { target = milliseconds(ms); }, help)
       ->envname(env)
       ->transform(duration_validator())
-      ->default_str(fmt::format("{}ms", target.count()));
+      ->type_name("DURATION")
+      ->default_str(format_duration(target));
 }
 
 std::string one_line(std::string text) {

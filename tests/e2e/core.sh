@@ -58,6 +58,39 @@ for mode in "-k" ""; do
   pass "ab $mode -n 2000 -c 16: 0 failures"
 done
 
+# --- Out of file descriptors: the acceptor sheds connections instead of spinning --------------
+stop_server
+(ulimit -n 48; exec "$PULSE_BIN" --bind 127.0.0.1 --port 0 --root "$E2E_TMP/root" --threads 1 \
+   >"$E2E_TMP/emfile.out" 2>&1) &
+SERVER_PID=$!
+for _ in $(seq 1 100); do grep -q 'listening on' "$E2E_TMP/emfile.out" 2>/dev/null && break; sleep 0.1; done
+BASE_URL=$(sed -n 's/^pulsehttpd listening on \(http:\/\/[^ ]*\).*/\1/p' "$E2E_TMP/emfile.out" | head -1)
+port=${BASE_URL##*:}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+# Hold 80 idle connections open for 3 s: more than the 48 descriptors the server may have.
+python3 - "$port" <<'PY' &
+import socket, sys, time
+socks = []
+for _ in range(80):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    socks.append(s)
+time.sleep(3)
+PY
+holder=$!
+sleep 1
+before=$(cpu_ticks)
+sleep 1
+after=$(cpu_ticks)
+# Spinning on EMFILE would burn ~100 ticks (1 s of CPU) here; idle is ~0.
+[ $((after - before)) -lt 30 ] || fail "acceptor spins when out of descriptors: $((after - before)) ticks in 1 s"
+wait "$holder" || true
+sleep 0.5
+curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$BASE_URL/healthz" | grep -q 200 || fail "not serving after EMFILE"
+pass "EMFILE: no spin, serving again once descriptors free up"
+stop_server
+[ "$STOP_STATUS" -eq 0 ] || fail "exit status after SIGTERM (EMFILE run): $STOP_STATUS"
+start_server --root "$E2E_TMP/root" --threads 2
+
 # --- SIGTERM with a response in flight: it completes, exit status 0 --------------------------
 curl -sS --max-time 30 --limit-rate 8M -o "$E2E_TMP/big.out" "$BASE_URL/big.bin" &
 curl_pid=$!
