@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <string_view>
 #include <thread>
 
 namespace pulse::app {
@@ -49,6 +51,23 @@ std::string one_line(std::string text) {
   }
   while (!text.empty() && text.back() == ' ') text.pop_back();
   return text;
+}
+
+// When the bad value came from an environment variable, say which: the message names the flag.
+std::string environment_hint(const CLI::App& app, const std::string& message, int argc, const char* const* argv) {
+  for (const CLI::Option* option : app.get_options()) {
+    const std::string& env = option->get_envname();
+    if (env.empty() || std::getenv(env.c_str()) == nullptr) continue;
+    const std::string flag = option->get_name();
+    if (message.find(flag) == std::string::npos) continue;
+    bool on_command_line = false;
+    for (int i = 1; i < argc; ++i) {
+      const std::string_view arg = argv[i];
+      if (arg == flag || arg.substr(0, flag.size() + 1) == flag + "=") on_command_line = true;
+    }
+    if (!on_command_line) return fmt::format(" (from environment variable {})", env);
+  }
+  return {};
 }
 
 }  // namespace
@@ -165,7 +184,7 @@ Config parse_config(int argc, const char* const* argv) {
     config.exit_output = std::string("pulsehttpd ") + PULSE_VERSION + "\n";
     return config;
   } catch (const CLI::ParseError& e) {
-    throw ConfigError(one_line(e.what()));
+    throw ConfigError(one_line(e.what()) + environment_hint(app, e.what(), argc, argv));
   }
 
   if (root.empty()) throw ConfigError("--root: must not be empty");

@@ -26,6 +26,8 @@ constexpr int kMaxRoundsPerPump = 16;
 // responses leaves in one writev.
 constexpr std::size_t kCoalesceLimitBytes = 64 * 1024;
 constexpr std::size_t kMaxIovecs = 64;
+// Input buffer capacity an idle connection may keep for its next request.
+constexpr std::size_t kIdleBufferKeepBytes = 4 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace
@@ -125,10 +127,12 @@ void Connection::do_read() {
     in_buf_.erase(0, in_start_);
     in_start_ = 0;
   }
-  const std::size_t old_size = in_buf_.size();
-  in_buf_.resize(old_size + kReadChunkBytes);
-  const auto result = net::read_some(fd_.get(), in_buf_.data() + old_size, kReadChunkBytes);
-  in_buf_.resize(old_size + result.bytes);
+  // Read into a per-thread scratch buffer and append only what arrived: an idle connection then
+  // holds no read buffer, and nothing is zero-filled per read (that was ~20% of CPU on small
+  // requests with a resize()-then-read buffer).
+  thread_local std::array<char, kReadChunkBytes> scratch;
+  const auto result = net::read_some(fd_.get(), scratch.data(), scratch.size());
+  in_buf_.append(scratch.data(), result.bytes);
   if (result.would_block) {
     readable_ = false;
     return;
@@ -183,7 +187,12 @@ void Connection::process_input() {
     }
   }
   if (in_start_ == in_buf_.size()) {
-    in_buf_.clear();
+    // An idle keep-alive connection should not pin a large buffer left by one big request.
+    if (in_buf_.capacity() > kIdleBufferKeepBytes) {
+      std::string().swap(in_buf_);
+    } else {
+      in_buf_.clear();
+    }
     in_start_ = 0;
   }
 }
@@ -234,21 +243,24 @@ void Connection::queue_response(const Request& request, Response response) {
   });
   if (!decision.keep_alive) close_after_flush_ = true;
 
-  std::string head_bytes;
-  serialize_head(response, {.head_request = head, .chunked = chunked, .connection_header = decision.connection_header},
-                 head_bytes);
+  // Serialize straight into the tail of the output queue: no intermediate string per response,
+  // and a pipeline of small responses becomes one buffer for one writev.
   const bool body_allowed = !head && !status_has_no_body(response.status);
+  const bool file_body = body_allowed && response.file && !stream;
+  const bool memory_body = body_allowed && !response.file && !stream;
+  std::string& tail = output_tail(memory_body ? response.body.size() : 0);
+  const std::size_t before = tail.size();
+  serialize_head(response, {.head_request = head, .chunked = chunked, .connection_header = decision.connection_header},
+                 tail);
   std::uint64_t body_bytes = 0;
-  if (body_allowed && response.file && !stream) {
-    queue_bytes(head_bytes);
+  if (memory_body) {
+    tail += response.body;
+    body_bytes = response.body.size();
+  }
+  out_bytes_ += tail.size() - before;
+  if (file_body) {
     body_bytes = response.file->length;
     if (response.file->length > 0) out_.push_back({{}, std::move(response.file)});
-  } else {
-    if (body_allowed && !stream) {
-      head_bytes += response.body;
-      body_bytes = response.body.size();
-    }
-    queue_bytes(head_bytes);
   }
 
   context_.stats->on_response(response.status);
@@ -273,13 +285,16 @@ void Connection::queue_response(const Request& request, Response response) {
   }
 }
 
+std::string& Connection::output_tail(std::size_t expected_bytes) {
+  if (out_.empty() || out_.back().file || out_.back().bytes.size() + expected_bytes > kCoalesceLimitBytes) {
+    out_.push_back({std::string{}, std::nullopt});
+  }
+  return out_.back().bytes;
+}
+
 void Connection::queue_bytes(std::string_view bytes) {
   if (bytes.empty()) return;
-  if (!out_.empty() && !out_.back().file && out_.back().bytes.size() + bytes.size() <= kCoalesceLimitBytes) {
-    out_.back().bytes.append(bytes);
-  } else {
-    out_.push_back({std::string(bytes), std::nullopt});
-  }
+  output_tail(bytes.size()).append(bytes);
   out_bytes_ += bytes.size();
 }
 

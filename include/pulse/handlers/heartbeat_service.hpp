@@ -20,14 +20,26 @@ struct HeartbeatOptions {
   std::optional<std::filesystem::path> state_file;  // nullopt: registry lives in memory only
 };
 
+// The sweeper's rhythm. State changes are detected within one sweep; beats, sign-offs and new
+// clients are pushed to event streams at once.
+inline constexpr std::chrono::milliseconds kSweepPeriod{250};
+inline constexpr std::chrono::milliseconds kBeatDigestPeriod{1000};
+inline constexpr std::chrono::milliseconds kEventKeepAlivePeriod{15'000};
+inline constexpr std::chrono::milliseconds kStateSavePeriod{10'000};
+inline constexpr std::size_t kMaxEventStreams = 1024;
+inline constexpr std::size_t kMaxBeatDigestClients = 1000;  // per "beats" event; the rest wait a second
+
 class HeartbeatService {
  public:
   // `stats` feeds /metrics; `clock` defaults to the system clock (tests inject a ManualClock).
   HeartbeatService(HeartbeatOptions options, const http::ServerStats& stats,
                    std::shared_ptr<presence::Clock> clock = nullptr);
   ~HeartbeatService();
+  HeartbeatService(const HeartbeatService&) = delete;
+  HeartbeatService& operator=(const HeartbeatService&) = delete;
 
-  // Handles "/heartbeat", "/heartbeat/..." (including "/heartbeat/events").
+  // Handles "/heartbeat", "/heartbeat/..." (including "/heartbeat/events"). The handlers share
+  // ownership of the service's state, so they stay valid even if the router outlives it.
   [[nodiscard]] std::shared_ptr<http::Handler> api_handler();
   // Handles "/metrics".
   [[nodiscard]] std::shared_ptr<http::Handler> metrics_handler();
@@ -38,9 +50,14 @@ class HeartbeatService {
   // Stops the sweeper, closes every event stream, saves the state file. Idempotent.
   void stop();
 
+  // One sweeper pass on the calling thread: time-based transitions, their events and a "beats"
+  // digest out to the event streams. The sweeper thread runs it every kSweepPeriod; tests with a
+  // ManualClock call it directly after moving the clock.
+  void sweep();
+
  private:
-  struct Impl;  // owned by the heartbeat feature (issue 4)
-  std::unique_ptr<Impl> impl_;
+  struct Impl;  // shared with the handlers returned above
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace pulse::handlers

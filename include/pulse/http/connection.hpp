@@ -81,6 +81,8 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   void on_parse_error();
   void queue_response(const Request& request, Response response);
   void queue_bytes(std::string_view bytes);
+  // The in-memory chunk new bytes may be appended to (a new one when the last is a file or full).
+  std::string& output_tail(std::size_t expected_bytes);
   void do_write();
   void on_stream_ready();
   void finish_stream();

@@ -51,6 +51,13 @@ void split_target(std::string_view target, std::string& path, std::string& query
 // Decodes %XX escapes (and '+' as space when `plus_as_space`). nullopt on a malformed escape.
 [[nodiscard]] std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space);
 
+// Strips optional whitespace (SP / HTAB) from both ends of a field value (RFC 9110 section 5.6.3).
+[[nodiscard]] constexpr std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 // True when the comma-separated header value contains `token` (case-insensitive), e.g.
 // Connection: "keep-alive, Upgrade".
 [[nodiscard]] bool header_has_token(std::string_view value, std::string_view token) noexcept;

@@ -1,0 +1,34 @@
+// The HTML page listing a directory (--autoindex): escaped names, sizes, dates, sorted, parent link.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pulse::handlers {
+
+struct DirectoryEntry {
+  std::string name;  // one path component, as stored on disk
+  bool is_directory = false;
+  std::uint64_t size = 0;
+  std::chrono::sys_seconds modified{};
+  friend bool operator==(const DirectoryEntry&, const DirectoryEntry&) = default;
+};
+
+// Directories first, then files; each group by name, byte-wise.
+void sort_entries(std::vector<DirectoryEntry>& entries);
+
+// `url_path` is the decoded path of the directory ("/docs/"): the page's title. The root gets no
+// parent link. `truncated` adds a note that the listing stopped at its limit.
+[[nodiscard]] std::string render_autoindex(std::string_view url_path, std::vector<DirectoryEntry> entries,
+                                           bool truncated);
+
+// "&<>\"'" as character references.
+[[nodiscard]] std::string escape_html(std::string_view text);
+
+// "512 B", "1.5 KiB", "20.0 MiB": what a person reads in a listing.
+[[nodiscard]] std::string format_size(std::uint64_t bytes);
+
+}  // namespace pulse::handlers

@@ -1,0 +1,35 @@
+// Metrics: GET /metrics in the Prometheus text format 0.0.4, names prefixed pulse_: heartbeat
+// clients per state and beat/transition counters, HTTP responses per status, connections, bytes.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "pulse/handlers/heartbeat_events.hpp"
+#include "pulse/http/handler.hpp"
+#include "pulse/http/server_stats.hpp"
+#include "pulse/presence/presence_store.hpp"
+
+namespace pulse::handlers {
+
+inline constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+// The exposition: every metric with its HELP and TYPE lines, every label value always present
+// (a state with no clients is 0, not missing), so dashboards and alerts never see gaps.
+[[nodiscard]] std::string render_metrics(const presence::StoreCounters& presence, std::size_t event_streams,
+                                         const http::ServerStats& stats);
+
+class MetricsHandler final : public http::Handler {
+ public:
+  MetricsHandler(const presence::PresenceStore& store, const EventStreams& streams, const http::ServerStats& stats);
+  // Any worker thread: relaxed atomic counters, plus a brief look at the event-stream list.
+  [[nodiscard]] http::Response handle(const http::Request& request) override;
+
+ private:
+  const presence::PresenceStore& store_;
+  const EventStreams& streams_;
+  const http::ServerStats& stats_;
+};
+
+}  // namespace pulse::handlers

@@ -1,0 +1,46 @@
+// ClientState and Health: what the registry says about a client, and the one rule that derives it.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "pulse/presence/clock.hpp"
+
+namespace pulse::presence {
+
+// up: beating on time. late: the interval passed without a beat. down: the grace passed too.
+// failing: beating on time but reporting status=fail (alive and unhealthy, not a missed beat).
+enum class ClientState : std::uint8_t { kUp, kLate, kDown, kFailing };
+inline constexpr std::size_t kClientStateCount = 4;
+inline constexpr std::array<ClientState, kClientStateCount> kAllClientStates{
+    ClientState::kUp, ClientState::kLate, ClientState::kDown, ClientState::kFailing};
+
+// What the client says about itself in a beat (status=ok|fail).
+enum class Health : std::uint8_t { kOk, kFail };
+
+[[nodiscard]] std::string_view to_string(ClientState state) noexcept;
+[[nodiscard]] std::optional<ClientState> client_state_from_string(std::string_view name) noexcept;
+[[nodiscard]] std::string_view to_string(Health health) noexcept;
+[[nodiscard]] std::optional<Health> health_from_string(std::string_view name) noexcept;
+
+[[nodiscard]] constexpr std::size_t index_of(ClientState state) noexcept { return static_cast<std::size_t>(state); }
+// Online means the server still expects the client: everything but down.
+[[nodiscard]] constexpr bool is_online(ClientState state) noexcept { return state != ClientState::kDown; }
+
+// The state at `now` of a client whose last beat reported `health` and set these deadlines.
+// Only the server's monotonic clock enters here; nothing the client sent but its health.
+[[nodiscard]] constexpr ClientState state_at(Clock::Monotonic::time_point now, Clock::Monotonic::time_point next_due,
+                                             Clock::Monotonic::time_point down_at, Health health) noexcept {
+  if (now < next_due) return health == Health::kFail ? ClientState::kFailing : ClientState::kUp;
+  if (now < down_at) return ClientState::kLate;
+  return ClientState::kDown;
+}
+
+// max(interval / 2, kDefaultGraceFloor), in whole seconds.
+[[nodiscard]] std::chrono::seconds default_grace(std::chrono::seconds interval) noexcept;
+
+}  // namespace pulse::presence

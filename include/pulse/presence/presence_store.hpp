@@ -1,0 +1,165 @@
+// PresenceStore: the interface of "who is online", and the values it speaks in. The embedded
+// PresenceRegistry implements it; a shared store (Redis) could, so replicas agree on presence.
+#pragma once
+
+#include <array>
+#include <bitset>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pulse/presence/client_state.hpp"
+#include "pulse/presence/clock.hpp"
+
+namespace pulse::presence {
+
+using MonoTime = Clock::Monotonic::time_point;
+
+// Everything known about one client, as of one instant. Times are the server's monotonic
+// clock; TimeBase turns them into wall-clock times for display.
+struct ClientView {
+  std::string id;
+  ClientState state = ClientState::kUp;
+  Health health = Health::kOk;  // as reported by the last beat
+  std::chrono::seconds interval{0};
+  std::chrono::seconds grace{0};
+  std::string message;
+  std::string remote_addr;
+  std::uint64_t beats = 0;
+  MonoTime last_beat{};
+  std::optional<MonoTime> last_ok;  // the last beat with status ok, if any
+  MonoTime next_due{};              // late from here
+  MonoTime down_at{};               // down from here (next_due + grace)
+
+  friend bool operator==(const ClientView&, const ClientView&) = default;
+};
+
+// One beat, as the API parsed it. Unset interval/grace take the store's defaults.
+struct BeatRequest {
+  std::string id;
+  std::optional<std::chrono::seconds> interval;
+  std::optional<std::chrono::seconds> grace;
+  Health health = Health::kOk;
+  std::string message;
+  std::string remote_addr;
+};
+
+enum class BeatOutcome : std::uint8_t {
+  kCreated,      // a new id
+  kUpdated,      // a known id
+  kRateLimited,  // this id beats faster than allowed; nothing recorded
+  kFull,         // a new id while the store holds its maximum; nothing recorded
+  kInvalid,      // id, interval, grace or message out of bounds; nothing recorded
+};
+[[nodiscard]] std::string_view to_string(BeatOutcome outcome) noexcept;
+
+struct BeatResult {
+  BeatOutcome outcome = BeatOutcome::kInvalid;
+  std::optional<ClientState> previous;  // state before the beat (known ids only)
+  ClientView client;                    // after the beat (kCreated, kUpdated only)
+
+  [[nodiscard]] bool accepted() const noexcept {
+    return outcome == BeatOutcome::kCreated || outcome == BeatOutcome::kUpdated;
+  }
+  // A new client or a different state: something server-sent-event clients are told about.
+  [[nodiscard]] bool changed() const noexcept {
+    return outcome == BeatOutcome::kCreated || (accepted() && previous != client.state);
+  }
+};
+
+// A change worth telling watchers about: never a plain beat.
+enum class EventKind : std::uint8_t {
+  kJoin,    // a new id
+  kChange,  // a state transition
+  kLeave,   // the client signed off, or was forgotten after the retention period
+};
+enum class LeaveReason : std::uint8_t { kSignedOff, kExpired };
+[[nodiscard]] std::string_view to_string(EventKind kind) noexcept;
+[[nodiscard]] std::string_view to_string(LeaveReason reason) noexcept;
+
+struct PresenceEvent {
+  std::uint64_t sequence = 0;  // strictly increasing across the store: the SSE id
+  EventKind kind = EventKind::kJoin;
+  std::optional<ClientState> previous;  // kChange: the state left
+  LeaveReason reason = LeaveReason::kSignedOff;  // kLeave only
+  ClientView client;  // as it was right after the event
+};
+
+// Clients per state.
+struct StateCounts {
+  std::array<std::size_t, kClientStateCount> by_state{};
+
+  [[nodiscard]] std::size_t operator[](ClientState state) const noexcept { return by_state[index_of(state)]; }
+  [[nodiscard]] std::size_t total() const noexcept;
+  [[nodiscard]] std::size_t online() const noexcept { return total() - (*this)[ClientState::kDown]; }
+};
+
+struct ListFilter {
+  std::bitset<kClientStateCount> states = std::bitset<kClientStateCount>().set();  // all
+  std::string prefix;
+
+  [[nodiscard]] bool matches(const ClientView& client) const noexcept;
+};
+
+// The clients matching a filter, sorted by id, with the store's counters read at the same
+// instant as the clients (one consistent snapshot).
+struct Listing {
+  std::uint64_t version = 0;   // changes whenever anything shown in a listing changes
+  std::uint64_t sequence = 0;  // the last event included in this snapshot
+  StateCounts counts;          // over all clients, not only the matching ones
+  std::vector<ClientView> clients;
+};
+
+struct StoreCounters {
+  StateCounts clients;
+  std::uint64_t beats_total = 0;
+  std::uint64_t transitions_total = 0;  // state changes of known clients (not joins or leaves)
+  std::uint64_t rate_limited_total = 0;
+  std::uint64_t rejected_full_total = 0;
+};
+
+class PresenceStore {
+ public:
+  PresenceStore() = default;
+  PresenceStore(const PresenceStore&) = delete;
+  PresenceStore& operator=(const PresenceStore&) = delete;
+  virtual ~PresenceStore() = default;
+
+  // Every method is safe to call from any thread.
+
+  // Records a beat for `request.id`, creating the client if it is new.
+  [[nodiscard]] virtual BeatResult beat(const BeatRequest& request) = 0;
+  // No side effect.
+  [[nodiscard]] virtual std::optional<ClientView> find(std::string_view id) const = 0;
+  // Signs `id` off: it disappears (it is not "down"). False when unknown.
+  virtual bool remove(std::string_view id) = 0;
+  [[nodiscard]] virtual Listing list(const ListFilter& filter) const = 0;
+
+  // Applies the transitions that time alone causes (up -> late -> down, forgetting clients down
+  // for longer than the retention) and returns the events they produced, in order.
+  virtual std::vector<PresenceEvent> tick() = 0;
+
+  // The events after `sequence`, oldest first; nullopt when the history no longer reaches back
+  // that far (or `sequence` is not one of this store's), so the caller needs a fresh snapshot.
+  [[nodiscard]] virtual std::optional<std::vector<PresenceEvent>> events_after(std::uint64_t sequence) const = 0;
+  [[nodiscard]] virtual std::uint64_t last_sequence() const = 0;
+  // Changes on every beat, transition, join and leave: the list's ETag, and "dirty" for saving.
+  [[nodiscard]] virtual std::uint64_t version() const = 0;
+  [[nodiscard]] virtual StoreCounters counters() const = 0;
+
+  // Up to `max` clients that beat since the last call (each once, however often it beat), as
+  // they are now. Lets a live view refresh "last seen" without an event per beat.
+  [[nodiscard]] virtual std::vector<ClientView> take_beaten(std::size_t max) = 0;
+
+  // Persistence: every client, and re-creating clients saved by an earlier run. Restored clients
+  // get a fresh interval plus grace from now, unless they were already down; ids already present,
+  // invalid ones and those beyond the maximum are skipped. Returns how many were restored.
+  [[nodiscard]] virtual std::vector<ClientView> export_clients() const = 0;
+  virtual std::size_t restore(const std::vector<ClientView>& clients) = 0;
+};
+
+}  // namespace pulse::presence

@@ -1,0 +1,215 @@
+// StaticFiles: the request -> response decisions for files and directories under the docroot.
+// Filesystem access goes through Docroot; each protocol rule lives in its own pure module.
+#include "pulse/handlers/static_files.hpp"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "pulse/handlers/accept_encoding.hpp"
+#include "pulse/handlers/autoindex.hpp"
+#include "pulse/handlers/byte_range.hpp"
+#include "pulse/handlers/conditional.hpp"
+#include "pulse/handlers/docroot.hpp"
+#include "pulse/handlers/mime_types.hpp"
+#include "pulse/handlers/path_sanitizer.hpp"
+#include "pulse/http/date_cache.hpp"
+
+namespace pulse::handlers {
+namespace {
+
+using http::Method;
+using http::Response;
+
+constexpr std::string_view kAllowedMethods = "GET, HEAD, OPTIONS";
+constexpr std::string_view kIndexFile = "index.html";
+constexpr std::string_view kGzipSuffix = ".gz";
+
+std::string join(std::string_view directory, std::string_view name) {
+  if (directory.empty()) return std::string(name);
+  std::string path;
+  path.reserve(directory.size() + 1 + name.size());
+  path.append(directory).append("/").append(name);
+  return path;
+}
+
+bool is_missing(const std::error_code& error) noexcept {
+  return error.value() == ENOENT || error.value() == ENOTDIR;
+}
+
+// The status an open() failure deserves. A path that would leave the root is refused (403)
+// without saying where it leads.
+Response response_for_open_error(const std::error_code& error) {
+  switch (error.value()) {
+    case ENOENT:
+    case ENOTDIR:
+    case ENAMETOOLONG: return Response::error(404);
+    case EXDEV:
+    case ELOOP:
+    case EACCES:
+    case EPERM: return Response::error(403);
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM: return Response::error(503, "The server is out of file descriptors; try again shortly.");
+    default: return Response::error(500);
+  }
+}
+
+Validators validators_of(const struct stat& status) {
+  const std::int64_t mtime_ns =
+      static_cast<std::int64_t>(status.st_mtim.tv_sec) * 1'000'000'000 + status.st_mtim.tv_nsec;
+  // Last-Modified never claims a time after the response's Date (RFC 9110 section 8.8.2.1).
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  const auto modified = std::chrono::sys_seconds(std::chrono::seconds(status.st_mtim.tv_sec));
+  return {make_etag(static_cast<std::uint64_t>(status.st_ino), static_cast<std::uint64_t>(status.st_size), mtime_ns),
+          std::min(modified, now)};
+}
+
+ConditionalHeaders conditional_headers_of(const http::Request& request) {
+  return {request.header("If-Match"), request.header("If-None-Match"), request.header("If-Modified-Since"),
+          request.header("If-Unmodified-Since")};
+}
+
+}  // namespace
+
+struct StaticFiles::Impl {
+  StaticFilesOptions options;
+  Docroot docroot;
+
+  explicit Impl(StaticFilesOptions opts)
+      : options(std::move(opts)),
+        docroot(options.root, options.force_path_walk ? Docroot::Resolver::kWalk : Docroot::Resolver::kOpenat2) {}
+
+  [[nodiscard]] Response handle(const http::Request& request) const;
+  [[nodiscard]] Response serve_directory(const http::Request& request, const SanitizedPath& path) const;
+  [[nodiscard]] Response serve_listing(const SanitizedPath& path) const;
+  [[nodiscard]] Response serve_file(const http::Request& request, std::string_view relative, OpenedFile file) const;
+};
+
+Response StaticFiles::Impl::handle(const http::Request& request) const {
+  if (request.method == Method::kOptions) {
+    Response response;
+    response.status = 204;
+    response.set_header("Allow", std::string(kAllowedMethods));
+    return response;
+  }
+  if (request.method != Method::kGet && request.method != Method::kHead) {
+    auto response = Response::error(405);
+    response.set_header("Allow", std::string(kAllowedMethods));
+    return response;
+  }
+
+  const SanitizedPath path = sanitize_path(request.path);
+  if (!path.ok()) return Response::error(400, to_string(path.status));
+  // Not found rather than forbidden: whether /.env exists is itself worth hiding.
+  if (path.has_hidden_component && !options.serve_dotfiles) return Response::error(404);
+
+  OpenedFile target = docroot.open(path.relative);
+  if (!target) return response_for_open_error(target.error);
+  if (S_ISDIR(target.status.st_mode)) return serve_directory(request, path);
+  // FIFOs, sockets and devices are never served.
+  if (!S_ISREG(target.status.st_mode)) return Response::error(403);
+  // "/file.txt/" names a directory that does not exist.
+  if (path.directory_form) return Response::error(404);
+  return serve_file(request, path.relative, std::move(target));
+}
+
+Response StaticFiles::Impl::serve_directory(const http::Request& request, const SanitizedPath& path) const {
+  if (!path.directory_form) {
+    // Built from the normalised path, never echoed: "//evil.example/" must not become a
+    // protocol-relative Location. The query string survives the redirect.
+    std::string location = encode_path("/" + path.relative) + "/";
+    if (!request.query.empty()) location.append("?").append(request.query);
+    auto response = Response::error(301, "This directory lives at " + location);
+    response.set_header("Location", std::move(location));
+    return response;
+  }
+
+  const std::string index = join(path.relative, kIndexFile);
+  OpenedFile index_file = docroot.open(index);
+  if (index_file && S_ISREG(index_file.status.st_mode)) return serve_file(request, index, std::move(index_file));
+  if (!index_file && !is_missing(index_file.error)) return response_for_open_error(index_file.error);
+
+  if (!options.autoindex) return Response::error(403, "Directory listing is disabled.");
+  return serve_listing(path);
+}
+
+Response StaticFiles::Impl::serve_listing(const SanitizedPath& path) const {
+  DirectoryListing listing;
+  if (const auto error = docroot.list(path.relative, options.serve_dotfiles, kMaxAutoindexEntries, listing)) {
+    return response_for_open_error(error);
+  }
+  const std::string url_path = path.relative.empty() ? "/" : "/" + path.relative + "/";
+  return Response::text(200, render_autoindex(url_path, std::move(listing.entries), listing.truncated),
+                        "text/html; charset=utf-8");
+}
+
+Response StaticFiles::Impl::serve_file(const http::Request& request, std::string_view relative,
+                                       OpenedFile file) const {
+  // The type is the original file's even when its .gz sibling is sent.
+  const std::string_view content_type = mime_type_for(relative);
+  bool gzip = false;
+  if (options.precompressed) {
+    if (const auto accept = request.header("Accept-Encoding"); accept && accepts_gzip(*accept)) {
+      OpenedFile compressed = docroot.open(std::string(relative).append(kGzipSuffix));
+      if (compressed && S_ISREG(compressed.status.st_mode)) {
+        file = std::move(compressed);
+        gzip = true;
+      }
+    }
+  }
+  const auto size = static_cast<std::uint64_t>(file.status.st_size);
+  const Validators validators = validators_of(file.status);
+
+  // What a 304 must repeat (RFC 9110 section 15.4.5) goes on first.
+  Response response;
+  response.set_header("ETag", validators.etag);
+  response.set_header("Last-Modified", http::format_http_date(validators.last_modified.time_since_epoch().count()));
+  if (!options.cache_control.empty()) response.set_header("Cache-Control", options.cache_control);
+  // The choice between file and file.gz depends on Accept-Encoding, so caches must key on it.
+  if (options.precompressed) response.set_header("Vary", "Accept-Encoding");
+
+  switch (evaluate_preconditions(conditional_headers_of(request), validators)) {
+    case Precondition::kNotModified: response.status = 304; return response;
+    case Precondition::kPreconditionFailed: return Response::error(412);
+    case Precondition::kProceed: break;
+  }
+
+  response.set_header("Content-Type", std::string(content_type));
+  if (gzip) response.set_header("Content-Encoding", "gzip");
+  response.set_header("Accept-Ranges", "bytes");
+  response.set_header("X-Content-Type-Options", "nosniff");
+
+  // Range is defined for GET only (RFC 9110 section 14.2): HEAD gets the 200 headers.
+  RangeDecision range;
+  const auto range_header = request.header("Range");
+  if (range_header && request.method == Method::kGet) {
+    const auto if_range = request.header("If-Range");
+    if (!if_range || if_range_holds(*if_range, validators)) range = evaluate_range(*range_header, size);
+  }
+  if (range.outcome == RangeOutcome::kUnsatisfiable) {
+    auto unsatisfiable = Response::error(416);
+    unsatisfiable.set_header("Content-Range", unsatisfied_content_range(size));
+    unsatisfiable.set_header("Accept-Ranges", "bytes");
+    return unsatisfiable;
+  }
+
+  ByteRange body{0, size};
+  response.status = 200;
+  if (range.outcome == RangeOutcome::kPartial) {
+    body = range.range;
+    response.status = 206;
+    response.set_header("Content-Range", content_range(body, size));
+  }
+  if (body.length > 0) {
+    response.file = http::FileBody{std::make_shared<const net::UniqueFd>(std::move(file.fd)), body.first, body.length};
+  }
+  return response;
+}
+
+StaticFiles::StaticFiles(StaticFilesOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+StaticFiles::~StaticFiles() = default;
+
+http::Response StaticFiles::handle(const http::Request& request) { return impl_->handle(request); }
+
+}  // namespace pulse::handlers

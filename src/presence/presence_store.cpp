@@ -1,0 +1,48 @@
+// The small pieces of behaviour of the PresenceStore value types.
+#include "pulse/presence/presence_store.hpp"
+
+#include <numeric>
+
+namespace pulse::presence {
+
+std::string_view to_string(BeatOutcome outcome) noexcept {
+  switch (outcome) {
+    case BeatOutcome::kCreated:
+      return "created";
+    case BeatOutcome::kUpdated:
+      return "updated";
+    case BeatOutcome::kRateLimited:
+      return "rate_limited";
+    case BeatOutcome::kFull:
+      return "full";
+    case BeatOutcome::kInvalid:
+      return "invalid";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(EventKind kind) noexcept {
+  switch (kind) {
+    case EventKind::kJoin:
+      return "join";
+    case EventKind::kChange:
+      return "change";
+    case EventKind::kLeave:
+      return "leave";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(LeaveReason reason) noexcept {
+  return reason == LeaveReason::kExpired ? "expired" : "signed_off";
+}
+
+std::size_t StateCounts::total() const noexcept {
+  return std::accumulate(by_state.begin(), by_state.end(), std::size_t{0});
+}
+
+bool ListFilter::matches(const ClientView& client) const noexcept {
+  return states.test(index_of(client.state)) && client.id.starts_with(prefix);
+}
+
+}  // namespace pulse::presence
