@@ -93,6 +93,8 @@ Config parse_config(int argc, const char* const* argv) {
                "Every option can also be set through the environment variable shown (flags win)."};
   app.set_version_flag("--version", std::string("pulsehttpd ") + PULSE_VERSION);
   app.option_defaults()->always_capture_default();
+  // As with most Unix tools, a flag given twice takes its last value (scripts append overrides).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
   std::string root = config.static_files.root.string();
   app.add_option("--bind", config.bind, "Address to listen on (numeric IPv4/IPv6, or localhost)")

@@ -97,18 +97,29 @@ void Connection::pump() {
       start_lingering_close();
       if (state_ == State::kClosed) return;
     }
-    if (!(readable_ && want_read())) break;
-    do_read();
+    if (readable_ && want_read()) {
+      do_read();
+    } else if (!can_parse_buffered()) {
+      break;  // waiting for the socket: readable or writable again
+    }
+    // else: the write just drained below the low-water mark with requests already buffered;
+    // no socket event will announce that, so parse them now.
   }
   if (state_ == State::kClosed) return;
-  if (readable_ && want_read() && !pump_scheduled_) {
-    // More to read but our share of this iteration is used: continue after the others.
+  if (((readable_ && want_read()) || can_parse_buffered()) && !pump_scheduled_) {
+    // More to do but our share of this iteration is used: continue after the others.
     pump_scheduled_ = true;
     loop_.queue_in_loop([weak = weak_from_this()] {
       if (auto self = weak.lock()) self->pump();
     });
   }
   update_deadline();
+}
+
+bool Connection::can_parse_buffered() noexcept {
+  if (state_ != State::kActive || stream_ || in_start_ >= in_buf_.size()) return false;
+  if (close_after_flush_ && !peer_eof_) return false;
+  return !backpressured();
 }
 
 void Connection::do_read() {
@@ -177,6 +188,9 @@ void Connection::process_input() {
         break;
       case RequestParser::Event::kError:
         on_parse_error();
+        // The stream cannot be re-synchronised after a framing error: drop the rest.
+        in_buf_.clear();
+        in_start_ = 0;
         return;
     }
     if (close_after_flush_) {

@@ -95,6 +95,8 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   [[nodiscard]] bool has_output() const noexcept { return !out_.empty(); }
   [[nodiscard]] bool want_read() const noexcept;
   [[nodiscard]] bool backpressured() noexcept;
+  // Unparsed input that process_input() would consume now.
+  [[nodiscard]] bool can_parse_buffered() noexcept;
 
   ConnectionContext& context_;
   net::EventLoop& loop_;

@@ -152,3 +152,9 @@ TEST_CASE("durations", "[config]") {
   CHECK_FALSE(parse_duration("10 s").has_value());
   CHECK_FALSE(parse_duration("99999999999999999s").has_value());
 }
+
+TEST_CASE("a flag given twice takes its last value", "[config]") {
+  const auto config = parse({"--port", "8080", "--port", "9000", "--root", "a", "--root", "b"});
+  CHECK(config.port == 9000);
+  CHECK(config.static_files.root == "b");
+}
