@@ -62,12 +62,17 @@ last_success=$SECONDS
 unreachable=false
 sent=0
 while [ "$count" -eq 0 ] || [ "$sent" -lt "$count" ]; do
-  if beat; then
+  beat
+  status=$?
+  if [ "$status" -eq 0 ]; then
     last_success=$SECONDS
     if $unreachable; then
       echo "server reachable again"
       unreachable=false
     fi
+  elif [ "$status" -eq 22 ]; then
+    # An HTTP error: the server answered, and refused (curl printed the status above).
+    echo "the server refused the beat: check PULSE_ID, PULSE_INTERVAL, PULSE_GRACE and PULSE_MSG" >&2
   elif ! $unreachable && [ $((SECONDS - last_success)) -gt "$server_timeout" ]; then
     echo "server unreachable: no beat delivered for over ${server_timeout}s"
     unreachable=true

@@ -139,7 +139,8 @@ HeartbeatApi::HeartbeatApi(presence::PresenceStore& store, EventStreams& streams
       clock_(std::move(clock)),
       on_change_(std::move(on_change)),
       etag_epoch_(fmt::format(
-          "{:x}", std::chrono::duration_cast<std::chrono::microseconds>(clock_->wall_now().time_since_epoch()).count())) {}
+          "{:x}",
+          std::chrono::duration_cast<std::chrono::microseconds>(clock_->wall_now().time_since_epoch()).count())) {}
 
 std::string HeartbeatApi::list_etag(std::uint64_t version) const {
   return fmt::format("W/\"{}-{:x}\"", etag_epoch_, version);
@@ -234,11 +235,10 @@ Response HeartbeatApi::handle_beat(const Request& request, std::string id) {
     case presence::BeatOutcome::kUpdated:
       break;
     case presence::BeatOutcome::kRateLimited:
-      return with_retry_after(
-          json_error(429, "rate_limited",
-                     fmt::format("this id beats more than {} times a second; slow down",
-                                 presence::kDefaultMaxBeatsPerSecond)),
-          kRateLimitedRetryAfter);
+      return with_retry_after(json_error(429, "rate_limited",
+                                         fmt::format("this id beats more than {} times a second; slow down",
+                                                     presence::kDefaultMaxBeatsPerSecond)),
+                              kRateLimitedRetryAfter);
     case presence::BeatOutcome::kFull:
       return with_retry_after(json_error(503, "registry_full",
                                          "the registry holds its maximum number of clients; known ids keep "
@@ -323,7 +323,8 @@ Response HeartbeatApi::handle_events(const Request& request) {
   if (request.method == Method::kHead) return response;
 
   std::optional<std::uint64_t> last_event_id;
-  if (const auto header = request.header("Last-Event-ID")) last_event_id = parse_digits(trim(*header), kMaxEventIdDigits);
+  if (const auto header = request.header("Last-Event-ID"))
+    last_event_id = parse_digits(trim(*header), kMaxEventIdDigits);
   if (streams_.closed()) return json_error(503, "shutting_down", "the server is shutting down");
   response.stream = streams_.open(last_event_id);
   if (!response.stream) {

@@ -8,7 +8,9 @@
 namespace pulse::handlers {
 namespace {
 
-std::string iso(const presence::TimeBase& at, presence::MonoTime time) { return format_iso8601(at.to_wall(time)); }
+std::string iso(const presence::TimeBase& at, presence::MonoTime time) {
+  return format_iso8601(at.to_wall(time));
+}
 
 }  // namespace
 

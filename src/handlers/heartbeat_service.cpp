@@ -65,14 +65,14 @@ struct HeartbeatService::Impl {
   MetricsHandler metrics;
 
   std::mutex mutex;
-  std::condition_variable wake;   // with mutex
+  std::condition_variable wake;    // with mutex
   bool publish_requested = false;  // guarded by mutex
   bool stop_requested = false;     // guarded by mutex
   bool started = false;            // guarded by mutex
   bool stopped = false;            // guarded by mutex
   std::thread sweeper;
 
-  std::mutex save_mutex;          // one save at a time (timer and stop())
+  std::mutex save_mutex;            // one save at a time (timer and stop())
   std::uint64_t saved_version = 0;  // guarded by save_mutex
 };
 
@@ -186,7 +186,9 @@ HeartbeatService::HeartbeatService(HeartbeatOptions options, const http::ServerS
                                    std::shared_ptr<presence::Clock> clock)
     : impl_(std::make_shared<Impl>(std::move(options), stats, std::move(clock))) {}
 
-HeartbeatService::~HeartbeatService() { stop(); }
+HeartbeatService::~HeartbeatService() {
+  stop();
+}
 
 std::shared_ptr<http::Handler> HeartbeatService::api_handler() {
   // Aliasing constructor: points at the member, owns the whole Impl.
@@ -197,10 +199,16 @@ std::shared_ptr<http::Handler> HeartbeatService::metrics_handler() {
   return std::shared_ptr<http::Handler>(impl_, &impl_->metrics);
 }
 
-void HeartbeatService::start() { impl_->start(); }
+void HeartbeatService::start() {
+  impl_->start();
+}
 
-void HeartbeatService::stop() { impl_->stop(); }
+void HeartbeatService::stop() {
+  impl_->stop();
+}
 
-void HeartbeatService::sweep() { impl_->sweep(/*with_digest=*/true); }
+void HeartbeatService::sweep() {
+  impl_->sweep(/*with_digest=*/true);
+}
 
 }  // namespace pulse::handlers

@@ -28,7 +28,9 @@ std::optional<ClientState> client_state_from_string(std::string_view name) noexc
   return std::nullopt;
 }
 
-std::string_view to_string(Health health) noexcept { return health == Health::kFail ? "fail" : "ok"; }
+std::string_view to_string(Health health) noexcept {
+  return health == Health::kFail ? "fail" : "ok";
+}
 
 std::optional<Health> health_from_string(std::string_view name) noexcept {
   if (name == "ok") return Health::kOk;

@@ -70,8 +70,8 @@ void PresenceRegistry::note_beaten(Shard& shard, Record& record) {
   shard.beaten.push_back(record.view.id);
 }
 
-PresenceEvent PresenceRegistry::append_event(EventKind kind, std::optional<ClientState> previous,
-                                             LeaveReason reason, const ClientView& client) {
+PresenceEvent PresenceRegistry::append_event(EventKind kind, std::optional<ClientState> previous, LeaveReason reason,
+                                             const ClientView& client) {
   PresenceEvent event{.sequence = 0, .kind = kind, .previous = previous, .reason = reason, .client = client};
   event.sequence = events_.append(event);
   return event;
@@ -223,9 +223,13 @@ std::optional<std::vector<PresenceEvent>> PresenceRegistry::events_after(std::ui
   return events_.after(sequence);
 }
 
-std::uint64_t PresenceRegistry::last_sequence() const { return events_.last_sequence(); }
+std::uint64_t PresenceRegistry::last_sequence() const {
+  return events_.last_sequence();
+}
 
-std::uint64_t PresenceRegistry::version() const { return version_.load(std::memory_order_relaxed); }
+std::uint64_t PresenceRegistry::version() const {
+  return version_.load(std::memory_order_relaxed);
+}
 
 StoreCounters PresenceRegistry::counters() const {
   StoreCounters counters;

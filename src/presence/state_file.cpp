@@ -181,9 +181,8 @@ DecodedState decode_state(std::string_view text, const TimeBase& at) {
     return decoded;
   }
   if (!document.contains("version") || document["version"] != kStateFileVersion) {
-    decoded.problems.emplace_back(
-        fmt::format("unsupported version {} (this build reads {})", document.value("version", json()).dump(),
-                    kStateFileVersion));
+    decoded.problems.emplace_back(fmt::format("unsupported version {} (this build reads {})",
+                                              document.value("version", json()).dump(), kStateFileVersion));
     return decoded;
   }
   if (!document.contains("clients") || !document["clients"].is_array()) {
@@ -198,9 +197,8 @@ DecodedState decode_state(std::string_view text, const TimeBase& at) {
     } catch (const EntryError& error) {
       const json& entry = entries[i];
       const bool has_id = entry.is_object() && entry.contains("id") && entry["id"].is_string();
-      decoded.problems.push_back(fmt::format("client #{}{}: {}", i + 1,
-                                             has_id ? fmt::format(" ({})", entry["id"].dump()) : std::string(),
-                                             error.what()));
+      decoded.problems.push_back(fmt::format(
+          "client #{}{}: {}", i + 1, has_id ? fmt::format(" ({})", entry["id"].dump()) : std::string(), error.what()));
     }
   }
   return decoded;
@@ -216,7 +214,8 @@ LoadedState load_state_file(const std::filesystem::path& path, const TimeBase& a
       loaded.problems.push_back(fmt::format("{}: no state file yet; starting empty", path.string()));
     } else {
       loaded.status = LoadStatus::kUnreadable;
-      loaded.problems.push_back(fmt::format("{}: cannot open: {}; starting empty", path.string(), std::strerror(error)));
+      loaded.problems.push_back(
+          fmt::format("{}: cannot open: {}; starting empty", path.string(), std::strerror(error)));
     }
     return loaded;
   }

@@ -14,7 +14,9 @@ bool is_alnum(char c) noexcept {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-bool is_id_char(char c) noexcept { return is_alnum(c) || c == '.' || c == '_' || c == '-'; }
+bool is_id_char(char c) noexcept {
+  return is_alnum(c) || c == '.' || c == '_' || c == '-';
+}
 
 // "'x'" for printable ASCII, "byte 0x07" otherwise: never echo raw control or non-ASCII bytes.
 std::string describe_byte(char c) {

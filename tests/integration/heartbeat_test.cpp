@@ -2,8 +2,8 @@
 // 1,000 ids on 8 connections, the list, filters, ETag 304, DELETE, server-sent events (snapshot,
 // transitions, resume from Last-Event-ID), /metrics as Prometheus text, and the state file
 // across a restart. Waits are bounded and poll for a condition; nothing asserts on speed.
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -27,7 +27,9 @@ namespace {
 constexpr int kConnections = 8;
 constexpr int kIds = 1000;
 
-json body_of(const ClientResponse& response) { return json::parse(response.body); }
+json body_of(const ClientResponse& response) {
+  return json::parse(response.body);
+}
 
 // One GET /heartbeat/events connection: decodes the chunked body as it arrives and parses it
 // as an event stream.

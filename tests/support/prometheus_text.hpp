@@ -37,8 +37,12 @@ struct PrometheusText {
 
 namespace prometheus_detail {
 
-inline bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':'; }
-inline bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
+inline bool is_name_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+}
+inline bool is_name_char(char c) {
+  return is_name_start(c) || (c >= '0' && c <= '9');
+}
 
 // Consumes a metric (or, without ':', label) name from the front of `text`.
 inline std::optional<std::string> take_name(std::string_view& text, bool allow_colon) {
@@ -97,7 +101,8 @@ inline PrometheusText parse_prometheus_text(std::string_view text) {
       }
       rest.remove_prefix(1);
       auto& table = is_type ? result.types : result.help;
-      if (table.count(*name) != 0) error(line_number, "second " + std::string(is_type ? "TYPE" : "HELP") + " for " + *name);
+      if (table.count(*name) != 0)
+        error(line_number, "second " + std::string(is_type ? "TYPE" : "HELP") + " for " + *name);
       if (is_type && kTypes.count(rest) == 0) error(line_number, "unknown type " + std::string(rest));
       if (is_type && (finished_families.count(*name) != 0 || current_family == *name)) {
         error(line_number, "TYPE for " + *name + " after its samples");

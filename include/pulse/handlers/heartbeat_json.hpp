@@ -36,8 +36,7 @@ using Json = nlohmann::ordered_json;
 [[nodiscard]] Json event_json(const presence::PresenceEvent& event, const presence::TimeBase& at);
 
 // The data of a "beats" SSE event: server_time and the clients that beat since the last one.
-[[nodiscard]] Json beats_json(const std::vector<presence::ClientView>& clients,
-                                        const presence::TimeBase& at);
+[[nodiscard]] Json beats_json(const std::vector<presence::ClientView>& clients, const presence::TimeBase& at);
 
 // Compact, one line. Never throws: strings from clients are validated UTF-8, and anything that
 // slipped through is replaced rather than aborting a response.

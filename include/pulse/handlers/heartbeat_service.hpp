@@ -20,8 +20,10 @@ struct HeartbeatOptions {
   std::optional<std::filesystem::path> state_file;  // nullopt: registry lives in memory only
 };
 
-// The sweeper's rhythm. State changes are detected within one sweep; beats, sign-offs and new
-// clients are pushed to event streams at once.
+// The sweeper's rhythm. Time-based transitions are detected within one sweep; changes a request
+// makes (new clients, status changes, sign-offs) are pushed to event streams at once. The state
+// file is rewritten every save period while anything changed (every beat counts: it moves
+// last_beat and beats).
 inline constexpr std::chrono::milliseconds kSweepPeriod{250};
 inline constexpr std::chrono::milliseconds kBeatDigestPeriod{1000};
 inline constexpr std::chrono::milliseconds kEventKeepAlivePeriod{15'000};
@@ -29,6 +31,8 @@ inline constexpr std::chrono::milliseconds kStateSavePeriod{10'000};
 inline constexpr std::size_t kMaxEventStreams = 1024;
 inline constexpr std::size_t kMaxBeatDigestClients = 1000;  // per "beats" event; the rest wait a second
 
+// Thread affinity: construction, start(), stop() and destruction on one controlling thread (the
+// server's main loop); the handlers on any worker thread; sweep() on any thread.
 class HeartbeatService {
  public:
   // `stats` feeds /metrics; `clock` defaults to the system clock (tests inject a ManualClock).

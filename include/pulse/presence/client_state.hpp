@@ -16,8 +16,8 @@ namespace pulse::presence {
 // failing: beating on time but reporting status=fail (alive and unhealthy, not a missed beat).
 enum class ClientState : std::uint8_t { kUp, kLate, kDown, kFailing };
 inline constexpr std::size_t kClientStateCount = 4;
-inline constexpr std::array<ClientState, kClientStateCount> kAllClientStates{
-    ClientState::kUp, ClientState::kLate, ClientState::kDown, ClientState::kFailing};
+inline constexpr std::array<ClientState, kClientStateCount> kAllClientStates{ClientState::kUp, ClientState::kLate,
+                                                                             ClientState::kDown, ClientState::kFailing};
 
 // What the client says about itself in a beat (status=ok|fail).
 enum class Health : std::uint8_t { kOk, kFail };
@@ -27,9 +27,13 @@ enum class Health : std::uint8_t { kOk, kFail };
 [[nodiscard]] std::string_view to_string(Health health) noexcept;
 [[nodiscard]] std::optional<Health> health_from_string(std::string_view name) noexcept;
 
-[[nodiscard]] constexpr std::size_t index_of(ClientState state) noexcept { return static_cast<std::size_t>(state); }
+[[nodiscard]] constexpr std::size_t index_of(ClientState state) noexcept {
+  return static_cast<std::size_t>(state);
+}
 // Online means the server still expects the client: everything but down.
-[[nodiscard]] constexpr bool is_online(ClientState state) noexcept { return state != ClientState::kDown; }
+[[nodiscard]] constexpr bool is_online(ClientState state) noexcept {
+  return state != ClientState::kDown;
+}
 
 // The state at `now` of a client whose last beat reported `health` and set these deadlines.
 // Only the server's monotonic clock enters here; nothing the client sent but its health.

@@ -70,7 +70,7 @@ class PresenceRegistry final : public PresenceStore {
   struct Shard {
     mutable std::mutex mutex;
     std::unordered_map<std::string, Record, IdHash, std::equal_to<>> clients;  // guarded by mutex
-    std::vector<std::string> beaten;                                            // guarded by mutex
+    std::vector<std::string> beaten;                                           // guarded by mutex
   };
 
   [[nodiscard]] Shard& shard_for(std::string_view id) noexcept;

@@ -84,9 +84,9 @@ enum class LeaveReason : std::uint8_t { kSignedOff, kExpired };
 struct PresenceEvent {
   std::uint64_t sequence = 0;  // strictly increasing across the store: the SSE id
   EventKind kind = EventKind::kJoin;
-  std::optional<ClientState> previous;  // kChange: the state left
+  std::optional<ClientState> previous;           // kChange: the state left
   LeaveReason reason = LeaveReason::kSignedOff;  // kLeave only
-  ClientView client;  // as it was right after the event
+  ClientView client;                             // as it was right after the event
 };
 
 // Clients per state.

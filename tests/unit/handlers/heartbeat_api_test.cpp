@@ -44,7 +44,9 @@ struct Api {
   std::shared_ptr<pulse::http::Handler> handler;
 };
 
-json body_of(const Response& response) { return json::parse(response.body); }
+json body_of(const Response& response) {
+  return json::parse(response.body);
+}
 
 }  // namespace
 
@@ -224,7 +226,8 @@ TEST_CASE("DELETE signs a client off: gone, not down", "[handlers][heartbeat]") 
 
 TEST_CASE("the list: counts, sorting and filters", "[handlers][heartbeat]") {
   Api api;
-  for (const char* id : {"web-2", "web-1", "db-1"}) REQUIRE(api.send(Method::kPost, std::string("/heartbeat/") + id + "?interval=60").status == 201);
+  for (const char* id : {"web-2", "web-1", "db-1"})
+    REQUIRE(api.send(Method::kPost, std::string("/heartbeat/") + id + "?interval=60").status == 201);
   REQUIRE(api.send(Method::kPost, "/heartbeat/cache?interval=5&grace=5").status == 201);
   REQUIRE(api.send(Method::kPost, "/heartbeat/batch?interval=60&status=fail").status == 201);
   api.clock->advance(6s);

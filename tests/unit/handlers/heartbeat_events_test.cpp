@@ -1,8 +1,8 @@
 // GET /heartbeat/events without sockets: the stream's bytes are read straight from the
 // ResponseStream. Snapshot first, one event per change (never per beat), resume from
 // Last-Event-ID, a snapshot when the id is too old, dropped and closed streams.
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>

@@ -61,14 +61,13 @@ TEST_CASE("the exposition is valid Prometheus text with every label present", "[
 
 TEST_CASE("the parser used above rejects what Prometheus would", "[handlers][metrics]") {
   CHECK_FALSE(parse_prometheus_text("# TYPE a counter\na 1\n").errors.size());
-  CHECK(parse_prometheus_text("a 1\n").errors.size() == 1);                                 // no TYPE
-  CHECK(parse_prometheus_text("# TYPE a counter\na 1").errors.size() == 1);                 // no final newline
-  CHECK(parse_prometheus_text("# TYPE a counter\na one\n").errors.size() == 1);             // bad value
-  CHECK(parse_prometheus_text("# TYPE a gauge\na{x=\"1\" 1\n").errors.size() == 1);         // bad labels
+  CHECK(parse_prometheus_text("a 1\n").errors.size() == 1);                                  // no TYPE
+  CHECK(parse_prometheus_text("# TYPE a counter\na 1").errors.size() == 1);                  // no final newline
+  CHECK(parse_prometheus_text("# TYPE a counter\na one\n").errors.size() == 1);              // bad value
+  CHECK(parse_prometheus_text("# TYPE a gauge\na{x=\"1\" 1\n").errors.size() == 1);          // bad labels
   CHECK(parse_prometheus_text("# TYPE a gauge\n# TYPE a gauge\na 1\n").errors.size() == 1);  // TYPE twice
-  CHECK_FALSE(
-      parse_prometheus_text("# TYPE a gauge\n# TYPE b gauge\na 1\nb 2\na 3\n").errors.empty());  // interleaved
-  CHECK(parse_prometheus_text("# TYPE 9a gauge\n").errors.size() == 1);                    // bad name
+  CHECK_FALSE(parse_prometheus_text("# TYPE a gauge\n# TYPE b gauge\na 1\nb 2\na 3\n").errors.empty());  // interleaved
+  CHECK(parse_prometheus_text("# TYPE 9a gauge\n").errors.size() == 1);                                  // bad name
 }
 
 TEST_CASE("GET /metrics follows the live registry", "[handlers][metrics]") {

@@ -1,8 +1,8 @@
 // Beats from many threads at once are never lost or double counted. Tagged [concurrency] so the
 // TSan build runs it: data races here would be races on the server's hottest shared state.
+#include <fmt/format.h>
 #include <atomic>
 #include <catch2/catch.hpp>
-#include <fmt/format.h>
 #include <memory>
 #include <string>
 #include <thread>

@@ -2,8 +2,8 @@
 // limits, the rate limit, and the event sequence / version that drive SSE and the ETag.
 #include "pulse/presence/presence_registry.hpp"
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 #include <memory>
 #include <string>
 
@@ -487,7 +487,7 @@ TEST_CASE("restored clients get a fresh interval plus grace", "[presence][regist
   REQUIRE(saved.size() == 4);
 
   Fixture f;
-  f.clock->advance(1h);  // the new process starts an hour later on its own clock
+  f.clock->advance(1h);                                     // the new process starts an hour later on its own clock
   REQUIRE(f.registry.beat(beat_of("up", 30s)).accepted());  // already beat since the restart: kept
   CHECK(f.registry.restore(saved) == 3);
   CHECK(f.registry.find("up")->interval == 30s);

@@ -53,9 +53,10 @@ std::string one_client_document(const nlohmann::json& client) {
 }
 
 nlohmann::json valid_entry() {
-  return {{"id", "a"},          {"state", "up"},        {"status", "ok"},          {"interval_s", 30},
-          {"grace_s", 15},      {"beats", 2},           {"remote_addr", "::1"},    {"msg", ""},
-          {"last_beat_ms", 1000}, {"last_ok_ms", nullptr}, {"next_due_ms", 31000}};
+  return {
+      {"id", "a"},           {"state", "up"},        {"status", "ok"}, {"interval_s", 30},     {"grace_s", 15},
+      {"beats", 2},          {"remote_addr", "::1"}, {"msg", ""},      {"last_beat_ms", 1000}, {"last_ok_ms", nullptr},
+      {"next_due_ms", 31000}};
 }
 
 }  // namespace
