@@ -40,7 +40,7 @@ void Acceptor::start() {
 void Acceptor::stop() {
   if (!listening_) return;
   listening_ = false;
-  loop_.remove(listen_fd_.get());
+  if (!paused_) loop_.remove(listen_fd_.get());
   listen_fd_.reset();
 }
 
@@ -51,14 +51,15 @@ void Acceptor::handle_events(std::uint32_t) {
     net::UniqueFd fd(::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&peer.storage), &peer.length,
                                SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE) {
-        shed_one_connection();
-        continue;
-      }
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        std::fprintf(stderr, "pulsehttpd: accept4: %s\n", std::strerror(errno));
-      }
+      const int error = errno;
+      if (error == EAGAIN || error == EWOULDBLOCK) return;
+      if (is_per_connection_error(error)) continue;  // that connection is gone; the next may be fine
+      if ((error == EMFILE || error == ENFILE) && shed_one_connection()) continue;
+      // Out of descriptors with no spare, or out of memory: the listening socket stays readable,
+      // so stop watching it for a moment instead of spinning.
+      std::fprintf(stderr, "pulsehttpd: accept4: %s; pausing accepts for %lld ms\n", std::strerror(error),
+                   static_cast<long long>(kAcceptPause.count()));
+      pause_accepting();
       return;
     }
     if (static_cast<std::size_t>(stats_.open_connections()) >= max_connections_) {
@@ -72,18 +73,48 @@ void Acceptor::handle_events(std::uint32_t) {
 
 void Acceptor::refuse(net::UniqueFd fd) {
   stats_.on_connection_refused();
-  // Best effort, never blocking: a fresh socket's send buffer takes this easily.
+  // Best effort, never blocking: a fresh socket's send buffer takes this easily. Half-close and
+  // discard what the client already sent, so that closing does not reset the 503 away.
   (void)::send(fd.get(), kBusyResponse.data(), kBusyResponse.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ::shutdown(fd.get(), SHUT_WR);
+  char discard[4096];
+  while (::recv(fd.get(), discard, sizeof discard, MSG_DONTWAIT) > 0) {
+  }
 }
 
-void Acceptor::shed_one_connection() {
+bool Acceptor::shed_one_connection() {
   // Out of descriptors: without this the pending connection keeps the listening socket
   // readable and the loop spins. Free the spare, accept and drop one, take the spare back.
+  // A worker may take the freed descriptor first; then there is no spare until one frees up.
+  if (!spare_fd_) spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!spare_fd_) return false;
   stats_.on_connection_refused();
   spare_fd_.reset();
   net::UniqueFd victim(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
   victim.reset();
   spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return true;
+}
+
+bool Acceptor::is_per_connection_error(int error) noexcept {
+  // accept(2): errors of the new connection that Linux passes on; they say nothing about us.
+  switch (error) {
+    case EINTR: case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN:
+    case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH: case EPERM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void Acceptor::pause_accepting() {
+  if (!listening_ || paused_) return;
+  paused_ = true;
+  loop_.remove(listen_fd_.get());
+  loop_.timers().schedule(loop_.now() + kAcceptPause, [this] {
+    paused_ = false;
+    if (listening_) loop_.add(listen_fd_.get(), EPOLLIN, this);
+  });
 }
 
 }  // namespace pulse::app

@@ -5,6 +5,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <exception>
 #include <memory>
@@ -33,6 +34,42 @@ std::string query_escape(std::string_view in) {
   return out;
 }
 
+// Sends one request over `client`, connecting first if needed. A kept-alive connection may
+// have been closed by the server while idle (its keep-alive timeout is often shorter than the
+// beat interval); that shows as a failure on first use, so a reused connection gets exactly one
+// retry on a fresh one.
+ClientResponse send(std::unique_ptr<HttpClient>& client, const Url& url, std::string_view method,
+                    const std::string& target, std::uint64_t& connections) {
+  const bool reused = client != nullptr;
+  if (reused) {
+    try {
+      auto response = client->request(method, target);
+      if (!response.keep_alive) client.reset();
+      return response;
+    } catch (const std::exception&) {
+      client.reset();
+    }
+  }
+  client = std::make_unique<HttpClient>(url.host, url.port, kRequestTimeout);
+  ++connections;
+  auto response = client->request(method, target);
+  if (!response.keep_alive) client.reset();
+  return response;
+}
+
+// Waits up to `wait` for SIGINT/SIGTERM on the signalfd; true when one arrived.
+bool wait_for_signal(int signal_fd, std::chrono::milliseconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    // poll() takes an int of milliseconds: wait in slices of at most an hour.
+    pollfd p{signal_fd, POLLIN, 0};
+    const auto slice = std::min<std::int64_t>(left.count(), 3'600'000);
+    if (::poll(&p, 1, static_cast<int>(slice)) > 0) return true;
+  }
+}
+
 }  // namespace
 
 int run_beat(const BeatOptions& options, std::FILE* out) {
@@ -57,15 +94,10 @@ int run_beat(const BeatOptions& options, std::FILE* out) {
   int exit_code = 0;
   for (std::uint64_t n = 1; options.count == 0 || n <= options.count; ++n) {
     try {
-      if (!client) {
-        client = std::make_unique<HttpClient>(url->host, url->port, kRequestTimeout);
-        ++connections;
-      }
-      const auto response = client->request("POST", target);
+      const auto response = send(client, *url, "POST", target, connections);
       exit_code = response.status / 100 == 2 ? 0 : 1;
       std::fprintf(out, "beat %llu: %d (connection #%llu)\n", static_cast<unsigned long long>(n), response.status,
                    static_cast<unsigned long long>(connections));
-      if (!response.keep_alive) client.reset();
     } catch (const std::exception& e) {
       std::fprintf(out, "beat %llu: failed: %s; will reconnect\n", static_cast<unsigned long long>(n), e.what());
       client.reset();
@@ -73,12 +105,10 @@ int run_beat(const BeatOptions& options, std::FILE* out) {
     }
     std::fflush(out);
     if (options.count != 0 && n == options.count) break;
-    pollfd p{signals.get(), POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(options.interval).count())) > 0) {
+    if (wait_for_signal(signals.get(), options.interval)) {
       // Interrupted: sign off so the server lists us as gone, not down.
       try {
-        if (!client) client = std::make_unique<HttpClient>(url->host, url->port, kRequestTimeout);
-        const auto response = client->request("DELETE", url->target);
+        const auto response = send(client, *url, "DELETE", url->target, connections);
         std::fprintf(out, "signed off: %d\n", response.status);
       } catch (const std::exception& e) {
         std::fprintf(out, "sign-off failed: %s\n", e.what());

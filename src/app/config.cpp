@@ -13,6 +13,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// The longest duration any flag takes: ten years.
+constexpr milliseconds kMaxDuration = std::chrono::hours(24 * 3650);
+
 // The shortest exact spelling: 15000 ms -> "15s", 86400000 ms -> "1d".
 std::string format_duration(milliseconds value) {
   const std::int64_t ms = value.count();
@@ -79,12 +82,23 @@ std::optional<milliseconds> parse_duration(const std::string& text) {
   if (digits == 0 || digits > 12) return std::nullopt;
   const std::int64_t value = std::stoll(text.substr(0, digits));
   const std::string unit = text.substr(digits);
-  if (unit.empty() || unit == "s") return milliseconds(value * 1000);
-  if (unit == "ms") return milliseconds(value);
-  if (unit == "m") return milliseconds(value * 60'000);
-  if (unit == "h") return milliseconds(value * 3'600'000);
-  if (unit == "d") return milliseconds(value * 86'400'000);
-  return std::nullopt;
+  std::int64_t unit_ms = 0;
+  if (unit.empty() || unit == "s") {
+    unit_ms = 1000;
+  } else if (unit == "ms") {
+    unit_ms = 1;
+  } else if (unit == "m") {
+    unit_ms = 60'000;
+  } else if (unit == "h") {
+    unit_ms = 3'600'000;
+  } else if (unit == "d") {
+    unit_ms = 86'400'000;
+  } else {
+    return std::nullopt;
+  }
+  // Capped so that "now + duration" can never overflow a clock (and no timeout needs more).
+  if (value > kMaxDuration.count() / unit_ms) return std::nullopt;
+  return milliseconds(value * unit_ms);
 }
 
 Config parse_config(int argc, const char* const* argv) {
@@ -206,7 +220,9 @@ Config parse_config(int argc, const char* const* argv) {
   if (probe->parsed()) config.command = Command::kProbe;
   if (beat->parsed()) {
     config.command = Command::kBeat;
-    if (beat_interval < std::chrono::seconds(1)) throw ConfigError("beat --interval: must be at least 1s");
+    if (beat_interval < std::chrono::seconds(1) || beat_interval > std::chrono::hours(24 * 30)) {
+      throw ConfigError("beat --interval: must be between 1s and 30d");
+    }
     config.beat.interval = std::chrono::duration_cast<std::chrono::seconds>(beat_interval);
   }
   return config;

@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <limits>
 #include <stdexcept>
 #include <system_error>
 
@@ -24,7 +26,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 int remaining_ms(SteadyClock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
-  return left < 0 ? 0 : static_cast<int>(left);
+  return static_cast<int>(std::clamp<std::int64_t>(left, 0, std::numeric_limits<int>::max()));
 }
 
 // Collects one response from llhttp callbacks.
@@ -121,7 +123,7 @@ HttpClient::HttpClient(const std::string& host, std::uint16_t port, std::chrono:
   if (::connect(fd_.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
     if (errno != EINPROGRESS) net::throw_last_error(fmt::format("connect({})", address.to_string()));
     pollfd p{fd_.get(), POLLOUT, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    const int ready = ::poll(&p, 1, static_cast<int>(std::clamp<std::int64_t>(timeout.count(), 0, std::numeric_limits<int>::max())));
     if (ready == 0) throw std::system_error(std::make_error_code(std::errc::timed_out), "connect");
     int error = 0;
     socklen_t length = sizeof error;

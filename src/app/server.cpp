@@ -1,8 +1,10 @@
 // Server: start-up order (handlers, socket, workers, acceptor) and the shutdown sequence.
 #include "pulse/app/server.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -17,6 +19,12 @@ constexpr int kListenBacklog = 1024;
 
 Server::Server(Config config) : config_(std::move(config)) {
   net::ignore_sigpipe();
+  // Before any thread starts (the access log's writer is one): threads inherit the blocked
+  // mask, so SIGTERM/SIGINT reach only the signalfd and never kill a helper thread.
+  if (config_.handle_signals) {
+    signals_ = std::make_unique<net::SignalFd>(main_loop_, [this](int) { begin_shutdown(); });
+  }
+  if (config_.threads == 0) config_.threads = std::max(1u, std::thread::hardware_concurrency());
   access_log_ = AccessLog::open(config_.access_log);
 
   router_.add_exact("/healthz", std::make_shared<handlers::Health>());
@@ -30,10 +38,6 @@ Server::Server(Config config) : config_(std::move(config)) {
   auto listen_fd = net::listen_tcp(net::resolve_numeric(config_.bind, config_.port), kListenBacklog);
   address_ = net::local_address(listen_fd.get());
 
-  // Signals are blocked before any thread starts, so only the signalfd ever sees them.
-  if (config_.handle_signals) {
-    signals_ = std::make_unique<net::SignalFd>(main_loop_, [this](int) { begin_shutdown(); });
-  }
   for (unsigned i = 0; i < config_.threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(router_, config_.limits, stats_, access_log_.get()));
   }
@@ -47,8 +51,11 @@ Server::Server(Config config) : config_(std::move(config)) {
 }
 
 Server::~Server() {
-  stop();
+  // Not through the main loop, which may never have run or may have ended by an exception:
+  // tell the workers directly (a no-op for those already stopped) and wait for them.
+  for (auto& worker : workers_) worker->begin_shutdown(std::chrono::milliseconds(0));
   for (auto& worker : workers_) worker->join();
+  if (heartbeat_) heartbeat_->stop();
 }
 
 int Server::run() {

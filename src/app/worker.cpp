@@ -1,6 +1,8 @@
 // Worker: runs one EventLoop on its own thread and owns the connections it was handed.
 #include "pulse/app/worker.hpp"
 
+#include <cstdio>
+#include <exception>
 #include <vector>
 
 namespace pulse::app {
@@ -49,8 +51,15 @@ void Worker::add_connection_in_loop(net::UniqueFd fd, std::string remote_addr) {
   }
   const std::uint64_t id = next_id_++;
   auto connection = std::make_shared<http::Connection>(context_, std::move(fd), std::move(remote_addr), id);
+  try {
+    connection->start();
+  } catch (const std::exception& e) {
+    // epoll_ctl can fail (ENOMEM, ENOSPC): drop this connection, keep the worker.
+    std::fprintf(stderr, "pulsehttpd: cannot register connection: %s\n", e.what());
+    context_.stats->on_connection_closed();
+    return;
+  }
   connections_.emplace(id, connection);
-  connection->start();
 }
 
 void Worker::on_connection_closed(std::uint64_t id) {

@@ -320,7 +320,12 @@ Response HeartbeatApi::handle_events(const Request& request) {
   response.set_header("Cache-Control", "no-cache");
   // Tells nginx-style proxies not to buffer the stream.
   response.set_header("X-Accel-Buffering", "no");
-  if (request.method == Method::kHead) return response;
+  if (request.method == Method::kHead) {
+    // A stream-shaped response with no producer: the connection sends GET's headers (chunked,
+    // no Content-Length) and releases it at once.
+    response.stream = std::make_shared<http::ResponseStream>();
+    return response;
+  }
 
   std::optional<std::uint64_t> last_event_id;
   if (const auto header = request.header("Last-Event-ID"))

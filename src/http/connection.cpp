@@ -26,6 +26,8 @@ constexpr int kMaxRoundsPerPump = 16;
 // responses leaves in one writev.
 constexpr std::size_t kCoalesceLimitBytes = 64 * 1024;
 constexpr std::size_t kMaxIovecs = 64;
+// Event-stream output a slow reader may leave unread before it is disconnected.
+constexpr std::size_t kMaxStreamBacklogBytes = 1024 * 1024;
 // Input buffer capacity an idle connection may keep for its next request.
 constexpr std::size_t kIdleBufferKeepBytes = 4 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -70,9 +72,9 @@ void Connection::handle_events(std::uint32_t events) {
 
 bool Connection::want_read() const noexcept {
   if (state_ == State::kLingering) return true;  // read and discard until EOF
-  if (peer_eof_ || close_after_flush_) return false;
   // Streaming: the client should send nothing more, but we read to notice it leaving.
-  if (stream_) return true;
+  if (stream_) return !peer_eof_;
+  if (peer_eof_ || close_after_flush_) return false;
   // Cap unparsed input: the parser consumes everything unless paused by back-pressure.
   return !paused_ && in_buf_.size() - in_start_ < kReadChunkBytes;
 }
@@ -93,7 +95,7 @@ void Connection::pump() {
     process_input();
     if (writable_ && has_output()) do_write();
     if (state_ == State::kClosed) return;
-    if (state_ == State::kActive && close_after_flush_ && !has_output()) {
+    if (ready_to_close()) {
       start_lingering_close();
       if (state_ == State::kClosed) return;
     }
@@ -106,7 +108,7 @@ void Connection::pump() {
     // no socket event will announce that, so parse them now.
   }
   if (state_ == State::kClosed) return;
-  if (((readable_ && want_read()) || can_parse_buffered()) && !pump_scheduled_) {
+  if (((readable_ && want_read()) || can_parse_buffered() || ready_to_close()) && !pump_scheduled_) {
     // More to do but our share of this iteration is used: continue after the others.
     pump_scheduled_ = true;
     loop_.queue_in_loop([weak = weak_from_this()] {
@@ -114,6 +116,11 @@ void Connection::pump() {
     });
   }
   update_deadline();
+}
+
+bool Connection::ready_to_close() const noexcept {
+  // A stream's response is not over when its headers are flushed: finish_stream() ends it.
+  return state_ == State::kActive && close_after_flush_ && !has_output() && !stream_;
 }
 
 bool Connection::can_parse_buffered() noexcept {
@@ -160,7 +167,6 @@ void Connection::do_read() {
     if (stream_) do_close();
     return;
   }
-  last_activity_ = loop_.now();
   if (stream_) {
     in_buf_.clear();  // nothing is expected on a stream; ignore it
   }
@@ -176,6 +182,9 @@ void Connection::process_input() {
     if (!was_in_message && (parser_.in_message() || result.event != RequestParser::Event::kNeedMore)) {
       request_started_ = loop_.now();
     }
+    // Only bytes of a message count as activity: empty lines between requests (which llhttp
+    // skips) must not keep a connection alive past its timeouts.
+    if (parser_.in_message() || result.event != RequestParser::Event::kNeedMore) last_activity_ = loop_.now();
     switch (result.event) {
       case RequestParser::Event::kNeedMore:
         if (!was_in_message && parser_.in_message()) request_started_ = loop_.now();
@@ -243,17 +252,25 @@ void Connection::on_parse_error() {
 
 void Connection::queue_response(const Request& request, Response response) {
   const bool head = request.method == Method::kHead;
+  if (head && response.stream) {
+    // HEAD gets GET's headers only: the producer's stream is released at once.
+    response.stream->detach();
+  }
   const bool stream = response.stream != nullptr && !head;
   // A 1.0 client cannot read chunked encoding: its stream ends when the connection does.
   const bool chunked = stream && request.version_minor >= 1;
 
+  // Connection may be sent on several lines; together they form one list (RFC 9110 section 5.3).
+  const std::string connection_list = request.header_list("Connection");
+  const std::optional<std::string_view> connection_tokens =
+      connection_list.empty() ? std::nullopt : std::optional<std::string_view>(connection_list);
   const auto decision = decide_keep_alive({
       .version_minor = request.version_minor,
-      .connection = request.header("Connection"),
+      .connection = connection_tokens,
       .requests_served = requests_served_,
       .max_requests = context_.limits.max_requests_per_connection,
       .shutting_down = context_.shutting_down,
-      .must_close = response.close_connection || (stream && !chunked),
+      .must_close = response.close_connection || request.must_close || (stream && !chunked),
   });
   if (!decision.keep_alive) close_after_flush_ = true;
 
@@ -264,7 +281,10 @@ void Connection::queue_response(const Request& request, Response response) {
   const bool memory_body = body_allowed && !response.file && !stream;
   std::string& tail = output_tail(memory_body ? response.body.size() : 0);
   const std::size_t before = tail.size();
-  serialize_head(response, {.head_request = head, .chunked = chunked, .connection_header = decision.connection_header},
+  // HEAD of a stream says what GET would: chunked, for a 1.1 client.
+  const bool chunked_header = chunked || (head && response.stream && request.version_minor >= 1);
+  serialize_head(response,
+                 {.head_request = head, .chunked = chunked_header, .connection_header = decision.connection_header},
                  tail);
   std::uint64_t body_bytes = 0;
   if (memory_body) {
@@ -314,7 +334,7 @@ void Connection::queue_bytes(std::string_view bytes) {
 
 void Connection::on_stream_ready() {
   if (state_ != State::kActive || !stream_) return;
-  std::string data = stream_->take_pending();
+  auto [data, closed] = stream_->take();
   if (!data.empty()) {
     if (stream_chunked_) {
       queue_bytes(fmt::format("{:x}\r\n", data.size()));
@@ -324,7 +344,14 @@ void Connection::on_stream_ready() {
       queue_bytes(data);
     }
   }
-  if (stream_->closed()) finish_stream();
+  if (closed) {
+    finish_stream();
+  } else if (out_bytes_ > kMaxStreamBacklogBytes) {
+    // The client reads slower than events arrive: buffering more would let one slow reader
+    // grow the server without bound. It reconnects and resumes from Last-Event-ID.
+    do_close();
+    return;
+  }
   pump();
 }
 
@@ -356,6 +383,7 @@ void Connection::do_write() {
       file.length -= result.bytes;
       context_.stats->add_bytes_sent(result.bytes);
       last_write_progress_ = loop_.now();
+      last_activity_ = last_write_progress_;
       if (file.length == 0) out_.pop_front();
       continue;
     }
@@ -380,6 +408,7 @@ void Connection::do_write() {
     last_write_progress_ = loop_.now();
     std::size_t written = result.bytes;
     out_bytes_ -= written;
+    last_activity_ = loop_.now();  // the keep-alive idle time starts when the response is out
     while (written > 0) {
       auto& chunk = out_.front();
       const std::size_t left = chunk.bytes.size() - out_front_offset_;
@@ -402,7 +431,9 @@ void Connection::begin_shutdown() {
     return;
   }
   if (stream_) finish_stream();
-  // A request still arriving will be answered with "Connection: close" (context.shutting_down).
+  // Between requests: close once what is queued is out. A request still arriving is answered
+  // with "Connection: close" (context.shutting_down).
+  if (!parser_.in_message() && in_start_ == in_buf_.size()) close_after_flush_ = true;
   pump();
 }
 

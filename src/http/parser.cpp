@@ -62,11 +62,6 @@ RequestParser::Result RequestParser::feed(std::string_view data) {
     if (message_ready_) return {Event::kRequest, consumed};
     return {Event::kExpectContinue, consumed};
   }
-  if (err == HPE_PAUSED_UPGRADE && message_ready_) {
-    // Upgrade (WebSocket, h2c) is not offered: the request is answered as plain HTTP/1.1.
-    llhttp_resume_after_upgrade(&parser_);
-    return {Event::kRequest, consumed};
-  }
   return error_result(err, data);
 }
 
@@ -221,6 +216,10 @@ int RequestParser::on_headers_complete(llhttp_t* parser) {
   if (int rc = p.normalize_target(); rc != 0) return rc;
   if (int rc = p.validate_headers(); rc != 0) return rc;
 
+  // Upgrade (WebSocket, h2c) is not offered: clearing the flag here, before llhttp acts on it,
+  // makes it parse what follows as the next HTTP/1.1 request.
+  parser->upgrade = 0;
+  if (request.version_minor == 0 && (parser->flags & F_TRANSFER_ENCODING) != 0) request.must_close = true;
   const bool chunked = (parser->flags & F_CHUNKED) != 0;
   const bool has_length = (parser->flags & F_CONTENT_LENGTH) != 0;
   if (has_length && parser->content_length > p.limits_.max_body_bytes) {

@@ -58,6 +58,16 @@ std::optional<std::string_view> Request::header(std::string_view name) const {
   return std::nullopt;
 }
 
+std::string Request::header_list(std::string_view name) const {
+  std::string joined;
+  for (const auto& h : headers) {
+    if (!iequals(h.name, name)) continue;
+    if (!joined.empty()) joined += ", ";
+    joined += h.value;
+  }
+  return joined;
+}
+
 std::optional<std::string> Request::query_param(std::string_view name) const {
   std::string_view rest = query;
   while (!rest.empty()) {

@@ -57,6 +57,12 @@ std::string ResponseStream::take_pending() {
   return std::exchange(pending_, {});
 }
 
+ResponseStream::Pending ResponseStream::take() {
+  std::lock_guard lock(mutex_);
+  notify_scheduled_ = false;
+  return {std::exchange(pending_, {}), closed_};
+}
+
 void ResponseStream::detach() {
   std::lock_guard lock(mutex_);
   closed_ = true;

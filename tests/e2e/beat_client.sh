@@ -29,6 +29,16 @@ after=$(connections_total)
 [ $((after - before)) -eq 5 ] || fail "curl loop: $((after - before - 1)) connections, want 4"
 pass "a curl loop opens one connection per beat (4), for comparison"
 
+# The server closes idle connections (keep-alive timeout shorter than the beat interval):
+# the client notices on first use and retries once on a fresh connection; no beat is lost.
+stop_server
+start_server --root "$E2E_TMP/root" --threads 2 --keepalive-timeout 1s
+timeout 30 "$PULSE_BIN" beat "$BASE_URL/heartbeat/slow-beater" --interval 2s --count 3 >"$E2E_TMP/slow.out" \
+  || fail "beats failed across server idle closes: $(cat "$E2E_TMP/slow.out")"
+[ "$(grep -c '^beat [0-9]*: 20[01] (connection #[0-9]*)$' "$E2E_TMP/slow.out")" -eq 3 ] \
+  || fail "a beat failed after the server closed the idle connection: $(cat "$E2E_TMP/slow.out")"
+pass "beats survive the server closing idle keep-alive connections"
+
 # Ctrl-C: the client signs off, and the server forgets it (gone, not down).
 "$PULSE_BIN" beat "$BASE_URL/heartbeat/signs-off" --interval 10s >"$E2E_TMP/signoff.out" &
 beat_pid=$!

@@ -89,7 +89,9 @@ curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$BASE_URL/healthz" | grep 
 pass "EMFILE: no spin, serving again once descriptors free up"
 stop_server
 [ "$STOP_STATUS" -eq 0 ] || fail "exit status after SIGTERM (EMFILE run): $STOP_STATUS"
-start_server --root "$E2E_TMP/root" --threads 2
+# The access log's writer thread must not catch SIGTERM (it would kill the process).
+start_server --root "$E2E_TMP/root" --threads 2 --access-log "$E2E_TMP/access.log"
+curl -sS --max-time 5 -o /dev/null "$BASE_URL/healthz?from=e2e"
 
 # --- SIGTERM with a response in flight: it completes, exit status 0 --------------------------
 curl -sS --max-time 30 --limit-rate 8M -o "$E2E_TMP/big.out" "$BASE_URL/big.bin" &
@@ -99,5 +101,8 @@ stop_server
 wait "$curl_pid" || fail "the in-flight download failed"
 cmp -s "$E2E_TMP/big.out" "$E2E_TMP/root/big.bin" || fail "the in-flight download is not byte-exact"
 [ "$STOP_STATUS" -eq 0 ] || fail "exit status after SIGTERM: $STOP_STATUS"
-pass "SIGTERM drains an in-flight 32 MiB download and exits 0"
+pass "SIGTERM drains an in-flight 32 MiB download and exits 0 (access log on)"
+grep -q '"GET /healthz?from=e2e HTTP/1.1" 200 3$' "$E2E_TMP/access.log" || fail "access log line missing"
+grep -q '"GET /big.bin HTTP/1.1" 200 33554432$' "$E2E_TMP/access.log" || fail "access log lacks the download"
+pass "access log in Common Log Format, flushed at shutdown"
 echo "core e2e: all passed"

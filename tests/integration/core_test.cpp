@@ -317,3 +317,124 @@ TEST_CASE("back-pressure with only in-memory responses resumes without new socke
   CHECK(read_error.empty());
   CHECK(ok == kRequests);
 }
+
+TEST_CASE("an event stream is not cut after its headers for HTTP/1.0 or Connection: close",
+          "[integration][streams]") {
+  TestServer server;
+  for (const std::string raw : {"GET /heartbeat/events HTTP/1.0\r\n\r\n",
+                                "GET /heartbeat/events HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"}) {
+    INFO(raw);
+    auto client = server.connect();
+    client.send_raw(raw);
+    const auto got = client.read_available(700ms);
+    CHECK(got.find("200 OK") != std::string::npos);
+    CHECK(got.find("event: snapshot") != std::string::npos);
+    CHECK_FALSE(client.wait_for_close(300ms));  // still streaming
+  }
+}
+
+TEST_CASE("HEAD of an event stream: GET's headers, no Content-Length, connection reusable",
+          "[integration][streams]") {
+  TestServer server;
+  auto client = server.connect();
+  const auto head = client.request("HEAD", "/heartbeat/events");
+  CHECK(head.status == 200);
+  CHECK_FALSE(head.header("Content-Length").has_value());
+  CHECK(client.request("GET", "/healthz").status == 200);
+}
+
+TEST_CASE("an Upgrade request is answered as HTTP/1.1 and the connection stays usable",
+          "[integration][keepalive]") {
+  TestServer server;
+  auto client = server.connect();
+  client.send_raw("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n" + kHealth11);
+  CHECK(client.read_response().status == 200);
+  CHECK(client.read_response().status == 200);
+  CHECK(client.request("GET", "/healthz").status == 200);
+}
+
+TEST_CASE("Connection on two header lines counts as one list", "[integration][keepalive]") {
+  TestServer server;
+  auto client = server.connect();
+  client.send_raw("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n");
+  const auto response = client.read_response();
+  CHECK(response.header("Connection") == "close");
+  CHECK(client.wait_for_close(2s));
+}
+
+TEST_CASE("HTTP/1.0 with Transfer-Encoding closes after the response even if asked to keep alive",
+          "[integration][keepalive]") {
+  TestServer server;
+  auto client = server.connect();
+  client.send_raw("POST /healthz HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n");
+  const auto response = client.read_response();
+  CHECK(response.header("Connection") == "close");
+  CHECK(client.wait_for_close(2s));
+}
+
+TEST_CASE("the keep-alive idle time starts when a long response is out, not at the request",
+          "[integration][timeouts]") {
+  auto config = TestServer::default_config();
+  config.limits.keepalive_timeout = 400ms;
+  TestServer server(config);
+  server.docroot().write("big.bin", std::string(8 * 1024 * 1024, 'b'));
+  auto client = server.connect(10s);
+  client.send_raw("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::this_thread::sleep_for(800ms);  // the response takes longer than the idle timeout
+  CHECK(client.read_response().body.size() == 8 * 1024 * 1024);
+  CHECK(client.request("GET", "/healthz").status == 200);
+}
+
+TEST_CASE("empty lines do not keep an idle connection alive", "[integration][timeouts]") {
+  auto config = TestServer::default_config();
+  config.limits.keepalive_timeout = 400ms;
+  config.limits.header_timeout = 400ms;
+  TestServer server(config);
+  auto client = server.connect();
+  CHECK(client.request("GET", "/healthz").status == 200);
+  bool closed = false;
+  for (int i = 0; i < 20 && !closed; ++i) {
+    try {
+      client.send_raw("\r\n");
+    } catch (const std::exception&) {
+      closed = true;
+      break;
+    }
+    closed = client.wait_for_close(100ms);
+  }
+  CHECK(closed);
+}
+
+TEST_CASE("a long pipeline followed by a half-close is answered and closed promptly",
+          "[integration][pipelining]") {
+  TestServer server;
+  std::string batch;
+  for (int i = 0; i < 1000; ++i) batch += kHealth11;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto client = server.connect(10s);
+    client.send_raw(batch);
+    ::shutdown(client.fd(), SHUT_WR);
+    int ok = 0;
+    for (int i = 0; i < 1000; ++i) ok += client.read_response().status == 200 ? 1 : 0;
+    CHECK(ok == 1000);
+    CHECK(client.wait_for_close(3s));
+  }
+}
+
+TEST_CASE("stop() closes a keep-alive connection once its in-flight response is out",
+          "[integration][shutdown]") {
+  auto config = TestServer::default_config();
+  config.limits.shutdown_timeout = 20s;
+  TestServer server(config);
+  server.docroot().write("big.bin", std::string(8 * 1024 * 1024, 's'));
+  auto client = server.connect(10s);
+  client.send_raw("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::this_thread::sleep_for(100ms);
+  const auto start = std::chrono::steady_clock::now();
+  auto stopped = std::async(std::launch::async, [&] { return server.stop(); });
+  CHECK(client.read_response().body.size() == 8 * 1024 * 1024);
+  CHECK(client.wait_for_close(5s));
+  CHECK(stopped.get() == 0);
+  // Well inside the 20 s grace period: nothing waited for the grace timer.
+  CHECK(std::chrono::steady_clock::now() - start < 10s);
+}

@@ -2,6 +2,7 @@
 // next worker. Survives EMFILE with a spare descriptor; refuses politely over --max-connections.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 
@@ -14,6 +15,9 @@ namespace pulse::app {
 
 class Acceptor final : public net::IoHandler {
  public:
+  // How long accepting stops when the process is out of descriptors or memory.
+  static constexpr std::chrono::milliseconds kAcceptPause{100};
+
   using OnAccept = std::function<void(net::UniqueFd fd, const net::SocketAddress& peer)>;
 
   Acceptor(net::EventLoop& loop, net::UniqueFd listen_fd, std::size_t max_connections, http::ServerStats& stats,
@@ -28,7 +32,10 @@ class Acceptor final : public net::IoHandler {
 
  private:
   void refuse(net::UniqueFd fd);
-  void shed_one_connection();
+  // Accepts and drops one pending connection using the spare descriptor; false without a spare.
+  bool shed_one_connection();
+  void pause_accepting();
+  static bool is_per_connection_error(int error) noexcept;
 
   net::EventLoop& loop_;
   net::UniqueFd listen_fd_;
@@ -37,6 +44,7 @@ class Acceptor final : public net::IoHandler {
   http::ServerStats& stats_;
   OnAccept on_accept_;
   bool listening_ = false;
+  bool paused_ = false;  // out of resources: not in epoll until the pause timer fires
 };
 
 }  // namespace pulse::app

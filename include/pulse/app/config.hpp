@@ -56,7 +56,8 @@ class ConfigError : public std::runtime_error {
 // Throws ConfigError.
 [[nodiscard]] Config parse_config(int argc, const char* const* argv);
 
-// "15", "15s", "500ms", "2m", "1h", "1d" -> milliseconds. nullopt when malformed.
+// "15", "15s", "500ms", "2m", "1h", "1d" -> milliseconds. nullopt when malformed or longer
+// than ten years.
 [[nodiscard]] std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
 
 }  // namespace pulse::app

@@ -97,6 +97,8 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   [[nodiscard]] bool backpressured() noexcept;
   // Unparsed input that process_input() would consume now.
   [[nodiscard]] bool can_parse_buffered() noexcept;
+  // Everything queued is out and the connection is to close (not mid-stream).
+  [[nodiscard]] bool ready_to_close() const noexcept;
 
   ConnectionContext& context_;
   net::EventLoop& loop_;

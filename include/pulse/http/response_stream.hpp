@@ -26,6 +26,13 @@ class ResponseStream {
   void attach(Notify notify);
   // Moves out everything written so far.
   [[nodiscard]] std::string take_pending();
+  struct Pending {
+    std::string data;
+    bool closed;
+  };
+  // Moves out everything written so far and whether the producer closed, in one step, so a
+  // write followed by close() between two calls cannot be lost.
+  [[nodiscard]] Pending take();
   // The connection ended (client gone): later writes return false.
   void detach();
 

@@ -158,3 +158,13 @@ TEST_CASE("a flag given twice takes its last value", "[config]") {
   CHECK(config.port == 9000);
   CHECK(config.static_files.root == "b");
 }
+
+TEST_CASE("durations longer than ten years are refused instead of overflowing", "[config]") {
+  CHECK(parse_duration("3650d") == std::chrono::hours(24 * 3650));
+  CHECK_FALSE(parse_duration("3651d").has_value());
+  CHECK_FALSE(parse_duration("200000d").has_value());
+  CHECK_FALSE(parse_duration("999999999999h").has_value());
+  CHECK(error_of({"--keepalive-timeout", "9999999999d"}).find("--keepalive-timeout") != std::string::npos);
+  CHECK(error_of({"beat", "http://127.0.0.1:1/heartbeat/x", "--interval", "31d"}).find("--interval") !=
+        std::string::npos);
+}
