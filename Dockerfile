@@ -17,14 +17,18 @@ COPY . /src
 # CI enforces them (scripts/test.sh), and a user's image build should not fail on a new warning.
 RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DPULSE_BUILD_TESTS=ON \
         -DPULSE_STATIC=ON \
- && cmake --build /build \
+ && cmake --build /build --target pulsehttpd unit_tests \
  && ctest --test-dir /build -L unit --output-on-failure
 
 # The runtime stage has no shell, so its whole tree is laid out here and copied in one layer.
-# The site is world-readable (whatever the umask of the checkout) and owned by root, so the
-# server, which does not run as root, can serve it but never modify it. /var/lib/pulse belongs to
-# the server: a volume mounted there inherits that owner (for PULSE_HEARTBEAT_STATE).
-RUN install -d /rootfs/usr/local/bin /rootfs/srv/www /rootfs/etc \
+# It has no dynamic loader either, so a binary that would need one is refused. The site is
+# world-readable (whatever the umask of the checkout) and owned by root, so the server, which does
+# not run as root, can serve it but never modify it. /var/lib/pulse belongs to the server: a
+# volume mounted there inherits that owner (for PULSE_HEARTBEAT_STATE).
+RUN if readelf --program-headers /build/src/app/pulsehttpd | grep -q INTERP; then \
+      echo "pulsehttpd is dynamically linked: the scratch image needs -DPULSE_STATIC=ON" >&2; exit 1; \
+    fi \
+ && install -d /rootfs/usr/local/bin /rootfs/srv/www /rootfs/etc \
  && install -d -o 10001 -g 10001 /rootfs/var/lib/pulse \
  && strip --strip-unneeded -o /rootfs/usr/local/bin/pulsehttpd /build/src/app/pulsehttpd \
  && cp -R /src/www/. /rootfs/srv/www/ \
@@ -52,8 +56,9 @@ EXPOSE 8080
 STOPSIGNAL SIGTERM
 
 # No shell or curl in the image: the binary probes itself. Exec form, so nothing needs /bin/sh.
+# Without a URL, probe checks /healthz on 127.0.0.1 at PULSE_PORT, so overriding the port works.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=5s --retries=3 \
-    CMD ["/usr/local/bin/pulsehttpd", "probe", "--timeout", "2s", "http://127.0.0.1:8080/healthz"]
+    CMD ["/usr/local/bin/pulsehttpd", "probe", "--timeout", "2s"]
 
 # Arguments after the image name are flags: `docker run pulse --threads 2 --access-log stdout`.
 ENTRYPOINT ["/usr/local/bin/pulsehttpd"]

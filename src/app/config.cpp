@@ -174,7 +174,8 @@ Config parse_config(int argc, const char* const* argv) {
       ->envname("PULSE_HEARTBEAT_STATE");
 
   auto* probe = app.add_subcommand("probe", "Exit 0 when URL answers 2xx within the timeout (health checks)");
-  probe->add_option("url", config.probe.url, "http://HOST:PORT/PATH")->required();
+  probe->add_option("url", config.probe.url,
+                    "http://HOST:PORT/PATH (default: this server's /healthz on 127.0.0.1 and PULSE_PORT)");
   add_duration(*probe, "--timeout", config.probe.timeout, "PULSE_PROBE_TIMEOUT", "Give up after this long");
 
   auto* beat = app.add_subcommand("beat", "Send heartbeats to URL over one persistent connection");
@@ -217,7 +218,11 @@ Config parse_config(int argc, const char* const* argv) {
   if (limits.write_timeout.count() <= 0) throw ConfigError("--write-timeout: must be positive");
   if (config.threads == 0) config.threads = std::max(1u, std::thread::hardware_concurrency());
 
-  if (probe->parsed()) config.command = Command::kProbe;
+  if (probe->parsed()) {
+    config.command = Command::kProbe;
+    // A container health check runs in the server's environment: follow its PULSE_PORT.
+    if (config.probe.url.empty()) config.probe.url = fmt::format("http://127.0.0.1:{}/healthz", config.port);
+  }
   if (beat->parsed()) {
     config.command = Command::kBeat;
     if (beat_interval < std::chrono::seconds(1) || beat_interval > std::chrono::hours(24 * 30)) {

@@ -41,10 +41,10 @@ if [ "$(id -u)" -ne 0 ]; then
   # debootstrap and rootful podman need root; rootless podman cannot raise limits on this machine.
   command -v sudo >/dev/null || fail "run as root (debootstrap and podman need it)"
   exec sudo --preserve-env=PULSE_CONTAINER_CACHE,PULSE_CONTAINER_KEEP,http_proxy,https_proxy,no_proxy \
-    "$0" "$@"
+    bash "$0" "$@"
 fi
 
-# --- 1. tools ---------------------------------------------------------------------------------
+# --- tools (issue step 1) ----------------------------------------------------------------------
 # The test container uses slirp4netns networking: it forwards the published port without touching
 # the host's firewall, which podman's default bridge network would need.
 readonly tools=(podman buildah runc debootstrap debian-archive-keyring slirp4netns curl python3)
@@ -100,7 +100,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# --- 3. podman configuration of our own -------------------------------------------------------
+# --- podman configuration of our own (step 3; needed before the import of step 2) ------------
 mkdir -p "$work/conf" "$work/storage" "$work/run" "$work/tmp" "$work/networks" "$work/site"
 cat >"$work/conf/storage.conf" <<EOF
 [storage]
@@ -132,17 +132,19 @@ export CONTAINERS_CONF="$work/conf/containers.conf"
 export CONTAINERS_REGISTRIES_CONF="$work/conf/registries.conf"
 export TMPDIR="$work/tmp"
 
-# --- 2. base images from debootstrap, cached per day ------------------------------------------
+# --- base images from debootstrap, cached per day (step 2) -------------------------------------
 # The mirror (and the security mirror) the host's apt already uses: what works here works there.
 host_mirror() {
   local want_suite=$1
   {
-    # deb822 stanzas (sources.list.d/*.sources): URIs and Suites lines of one stanza.
+    # deb822 stanzas (sources.list.d/*.sources): the first URI of a binary stanza for the suite.
     awk -v s="$want_suite" '
-      /^[[:space:]]*$/ { if (uri != "" && ok) { print uri; exit } uri = ""; ok = 0; next }
+      function flush() { if (uri != "" && suite_ok && deb_ok) { print uri; exit } }
+      /^[[:space:]]*$/ { flush(); uri = ""; suite_ok = 0; deb_ok = 0; next }
+      tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb_ok = 1 }
       tolower($1) == "uris:" { uri = $2 }
-      tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == s) ok = 1 }
-      END { if (uri != "" && ok) print uri }' /etc/apt/sources.list.d/*.sources 2>/dev/null
+      tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == s) suite_ok = 1 }
+      END { flush() }' /etc/apt/sources.list.d/*.sources 2>/dev/null
     # One-line format: deb [options] URI SUITE COMPONENTS...
     sed -E 's/\[[^]]*\]//' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
       awk -v s="$want_suite" '$1 == "deb" && $3 == s { print $2 }' || true
@@ -190,7 +192,7 @@ pm import --quiet --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/u
 pm tag "docker.io/library/debian:$suite-slim" "docker.io/library/debian:$suite"
 step "base: imported as debian:$suite-slim and debian:$suite"
 
-# --- 4a. build --------------------------------------------------------------------------------
+# --- build (step 4) ----------------------------------------------------------------------------
 step "build: podman build --format docker (compiles and runs the unit tests)"
 proxy_args=()
 for v in http_proxy https_proxy no_proxy; do
@@ -203,7 +205,7 @@ timeout --kill-after=10 "$kBuildTimeout" nice -n 10 podman build --pull=never --
 size_bytes="$(pm image inspect --format '{{.Size}}' "$image")"
 step "build: $image is $((size_bytes / 1000)) kB ($(awk -v b="$size_bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB)"
 
-# --- 4b. run ----------------------------------------------------------------------------------
+# --- run and check (step 4) --------------------------------------------------------------------
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 token="pulse-container-$RANDOM$RANDOM"
 printf '%s\n' "$token" >"$work/site/hello.txt"
@@ -213,11 +215,14 @@ head -c "$((kBigFileMiB * 1024 * 1024))" /dev/urandom >"$work/site/big.bin"
 chmod 0755 "$work/site"
 chmod 0644 "$work/site/"*
 
-step "run: publishing 127.0.0.1:$port -> 8080, site mounted at /srv/www"
+step "run: publishing 127.0.0.1:$port -> 9090 (PULSE_PORT override), site mounted at /srv/www"
 # Without systemd podman cannot schedule periodic health checks and says so on stderr; the check
-# itself is run on demand below.
+# itself is run on demand below. PULSE_PORT and the access log are the environment overrides under
+# test: the health check must follow the port, and the log's writer thread makes sure SIGTERM
+# reaches the server however many threads it runs.
 pm run --detach --name "$container" --network slirp4netns \
-  --publish "127.0.0.1:$port:8080" \
+  --publish "127.0.0.1:$port:9090" \
+  --env PULSE_PORT=9090 \
   --volume "$work/site:/srv/www:ro" \
   --env PULSE_ACCESS_LOG=stdout \
   "$image" >/dev/null 2>"$work/run.err" || { cat "$work/run.err" >&2; fail "podman run"; }
@@ -229,7 +234,9 @@ until curl -fsS -o /dev/null --max-time 2 "$base_url/healthz" 2>/dev/null; do
   [ "$SECONDS" -lt "$deadline" ] || fail "no answer on $base_url/healthz within ${kStartTimeout}s"
   sleep 0.5
 done
-pm logs "$container" 2>&1 | grep -q "pulsehttpd listening on http://0.0.0.0:8080" ||
+# Logs are captured before matching: `grep -q` closing the pipe early would fail the pipeline.
+container_log() { pm logs "$container" 2>/dev/null; }
+grep -q "pulsehttpd listening on http://0.0.0.0:9090" <<<"$(container_log)" ||
   fail "start-up line missing from the container's stdout"
 step "run: up, start-up line logged"
 
@@ -237,7 +244,8 @@ got="$(curl -fsS --max-time "$kCurlTimeout" "$base_url/hello.txt")" || fail "GET
 [ "$got" = "$token" ] || fail "GET /hello.txt returned '$got', want '$token' (mounted site not served?)"
 step "check: static file from the mounted site"
 deadline=$((SECONDS + 5))
-until pm logs "$container" 2>/dev/null | grep -q '"GET /hello.txt HTTP/1.1" 200'; do
+# The access log is written by its own thread, a moment after the response.
+until grep -q '"GET /hello.txt HTTP/1.1" 200' <<<"$(container_log)"; do
   [ "$SECONDS" -lt "$deadline" ] || fail "no access log line on stdout: PULSE_ACCESS_LOG=stdout ignored?"
   sleep 0.2
 done
@@ -255,7 +263,7 @@ status="$(pm inspect --format '{{.State.Health.Status}}' "$container")"
 [ "$status" = healthy ] || fail "health status is '$status', want healthy"
 step "check: podman healthcheck run -> $status"
 
-# --- 4c. stop with a request in flight ----------------------------------------------------------
+# --- stop with a request in flight (step 4); clean-up (step 5) is the EXIT trap ----------------
 curl -fsS --max-time "$kCurlTimeout" --limit-rate "$kRateLimit" -o "$work/big.out" \
   "$base_url/big.bin" 2>"$work/curl.err" &
 curl_pid=$!
@@ -268,7 +276,8 @@ done
 kill -0 "$curl_pid" 2>/dev/null || fail "download finished before the stop; raise kBigFileMiB"
 step "stop: podman stop with $(stat -c %s "$work/big.out") of $((kBigFileMiB * 1048576)) bytes received"
 stop_started=$SECONDS
-pm stop --time "$kStopTimeout" "$container" >/dev/null
+pm stop --time "$kStopTimeout" "$container" >/dev/null 2>"$work/stop.err" ||
+  { cat "$work/stop.err" >&2; fail "podman stop"; }
 stop_took=$((SECONDS - stop_started))
 curl_rc=0
 wait "$curl_pid" || curl_rc=$?
@@ -276,6 +285,7 @@ curl_pid=
 [ "$curl_rc" -eq 0 ] || fail "in-flight download failed (curl exit $curl_rc): $(cat "$work/curl.err")"
 cmp -s "$work/big.out" "$work/site/big.bin" || fail "in-flight download is corrupt or truncated"
 exit_code="$(pm inspect --format '{{.State.ExitCode}}' "$container")"
-[ "$exit_code" = 0 ] || fail "container exit code $exit_code after podman stop, want 0"
+[ "$exit_code" = 0 ] ||
+  fail "container exit code $exit_code after podman stop, want 0 ($(grep -o 'StopSignal.*' "$work/stop.err"))"
 [ "$stop_took" -lt "$kStopTimeout" ] || fail "stop took ${stop_took}s: not drained in time"
 step "check: in-flight download completed, exit code 0, stopped in ${stop_took}s"

@@ -168,3 +168,9 @@ TEST_CASE("durations longer than ten years are refused instead of overflowing", 
   CHECK(error_of({"beat", "http://127.0.0.1:1/heartbeat/x", "--interval", "31d"}).find("--interval") !=
         std::string::npos);
 }
+
+TEST_CASE("probe without a URL checks this server's /healthz at PULSE_PORT", "[config]") {
+  CHECK(parse({"probe"}).probe.url == "http://127.0.0.1:8080/healthz");
+  ScopedEnv port("PULSE_PORT", "9999");
+  CHECK(parse({"probe"}).probe.url == "http://127.0.0.1:9999/healthz");
+}
