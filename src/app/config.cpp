@@ -158,6 +158,10 @@ Config parse_config(int argc, const char* const* argv) {
       ->envname("PULSE_CACHE_CONTROL");
   app.add_flag("--precompressed", files.precompressed, "Serve file.gz to clients accepting gzip")
       ->envname("PULSE_PRECOMPRESSED");
+  bool no_file_cache = false;
+  app.add_flag("--no-file-cache", no_file_cache,
+               "Open every file per request (default: each worker caches hot files, revalidated within 1s)")
+      ->envname("PULSE_NO_FILE_CACHE");
 
   auto& beats = config.heartbeat;
   milliseconds interval = beats.default_interval;
@@ -205,6 +209,7 @@ Config parse_config(int argc, const char* const* argv) {
   }
 
   if (root.empty()) throw ConfigError("--root: must not be empty");
+  files.cache.enabled = !no_file_cache;
   files.root = root;
   if (interval < std::chrono::seconds(1) || interval > std::chrono::hours(24 * 30)) {
     throw ConfigError("--heartbeat-interval: must be between 1s and 30d");

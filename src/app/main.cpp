@@ -1,4 +1,6 @@
 // pulsehttpd entry point: parse flags, then serve, probe or beat.
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <exception>
 
@@ -6,6 +8,20 @@
 #include "pulse/app/config.hpp"
 #include "pulse/app/probe.hpp"
 #include "pulse/app/server.hpp"
+
+namespace {
+
+// Every connection and cached open file is a descriptor: use the hard limit, not the default
+// soft limit of 1024 (which --max-connections 10000 would hit long before).
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace pulse::app;
@@ -27,6 +43,7 @@ int main(int argc, char** argv) {
     case Command::kServe:
       break;
   }
+  raise_open_file_limit();
   try {
     Server server(config);
     const auto& address = server.local_address();

@@ -2,6 +2,9 @@
 target_sources(pulse_handlers PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/static_files.cpp
   ${CMAKE_CURRENT_LIST_DIR}/docroot.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/file_version.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/file_cache.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/file_lookup.cpp
   ${CMAKE_CURRENT_LIST_DIR}/path_sanitizer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/mime_types.cpp
   ${CMAKE_CURRENT_LIST_DIR}/byte_range.cpp

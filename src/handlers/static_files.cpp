@@ -1,15 +1,16 @@
 // StaticFiles: the request -> response decisions for files and directories under the docroot.
-// Filesystem access goes through Docroot; each protocol rule lives in its own pure module.
+// Files come through FileLookup (a per-thread cache over Docroot); protocol rules are pure modules.
 #include "pulse/handlers/static_files.hpp"
 
-#include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "pulse/handlers/accept_encoding.hpp"
 #include "pulse/handlers/autoindex.hpp"
 #include "pulse/handlers/byte_range.hpp"
 #include "pulse/handlers/conditional.hpp"
 #include "pulse/handlers/docroot.hpp"
+#include "pulse/handlers/file_lookup.hpp"
 #include "pulse/handlers/mime_types.hpp"
 #include "pulse/handlers/path_sanitizer.hpp"
 #include "pulse/http/date_cache.hpp"
@@ -22,7 +23,9 @@ using http::Response;
 
 constexpr std::string_view kAllowedMethods = "GET, HEAD, OPTIONS";
 constexpr std::string_view kIndexFile = "index.html";
-constexpr std::string_view kGzipSuffix = ".gz";
+// ETag, Last-Modified, Cache-Control, Vary, Content-Type, Content-Encoding, Accept-Ranges,
+// X-Content-Type-Options, Content-Range: room for all of them is reserved up front.
+constexpr std::size_t kMaxFileHeaders = 9;
 
 std::string join(std::string_view directory, std::string_view name) {
   if (directory.empty()) return std::string(name);
@@ -54,16 +57,6 @@ Response response_for_open_error(const std::error_code& error) {
   }
 }
 
-Validators validators_of(const struct stat& status) {
-  const std::int64_t mtime_ns =
-      static_cast<std::int64_t>(status.st_mtim.tv_sec) * 1'000'000'000 + status.st_mtim.tv_nsec;
-  // Last-Modified never claims a time after the response's Date (RFC 9110 section 8.8.2.1).
-  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  const auto modified = std::chrono::sys_seconds(std::chrono::seconds(status.st_mtim.tv_sec));
-  return {make_etag(static_cast<std::uint64_t>(status.st_ino), static_cast<std::uint64_t>(status.st_size), mtime_ns),
-          std::min(modified, now)};
-}
-
 ConditionalHeaders conditional_headers_of(const http::Request& request) {
   return {request.header("If-Match"), request.header("If-None-Match"), request.header("If-Modified-Since"),
           request.header("If-Unmodified-Since")};
@@ -74,15 +67,20 @@ ConditionalHeaders conditional_headers_of(const http::Request& request) {
 struct StaticFiles::Impl {
   StaticFilesOptions options;
   Docroot docroot;
+  ThreadLocalFileCache cache;
 
   explicit Impl(StaticFilesOptions opts)
       : options(std::move(opts)),
-        docroot(options.root, options.force_path_walk ? Docroot::Resolver::kWalk : Docroot::Resolver::kOpenat2) {}
+        docroot(options.root, options.force_path_walk ? Docroot::Resolver::kWalk : Docroot::Resolver::kOpenat2),
+        cache(options.cache.limits) {}
 
   [[nodiscard]] Response handle(const http::Request& request) const;
-  [[nodiscard]] Response serve_directory(const http::Request& request, const SanitizedPath& path) const;
+  [[nodiscard]] Response serve_directory(const http::Request& request, const SanitizedPath& path,
+                                         FileLookup& files) const;
   [[nodiscard]] Response serve_listing(const SanitizedPath& path) const;
-  [[nodiscard]] Response serve_file(const http::Request& request, std::string_view relative, OpenedFile file) const;
+  // `relative` is the file's path beneath the root, which its Content-Type is taken from.
+  [[nodiscard]] Response serve_file(const http::Request& request, std::string_view relative, FileLookup& files,
+                                    std::shared_ptr<const FileVersion> version) const;
 };
 
 Response StaticFiles::Impl::handle(const http::Request& request) const {
@@ -103,17 +101,25 @@ Response StaticFiles::Impl::handle(const http::Request& request) const {
   // Not found rather than forbidden: whether /.env exists is itself worth hiding.
   if (path.has_hidden_component && !options.serve_dotfiles) return Response::error(404);
 
-  OpenedFile target = docroot.open(path.relative);
+  FileLookup files(docroot, options.cache, options.cache.enabled ? &cache.local() : nullptr, FileCache::Clock::now());
+  // Only regular files are cached, so a hit needs none of the checks below; a directory request
+  // ("/docs/") asks for the directory's index.
+  const std::string index = path.directory_form ? join(path.relative, kIndexFile) : std::string();
+  const std::string_view served = path.directory_form ? std::string_view(index) : std::string_view(path.relative);
+  if (auto version = files.cached(served)) return serve_file(request, served, files, std::move(version));
+
+  OpenedFile target = files.open(path.relative);
   if (!target) return response_for_open_error(target.error);
-  if (S_ISDIR(target.status.st_mode)) return serve_directory(request, path);
+  if (S_ISDIR(target.status.st_mode)) return serve_directory(request, path, files);
   // FIFOs, sockets and devices are never served.
   if (!S_ISREG(target.status.st_mode)) return Response::error(403);
   // "/file.txt/" names a directory that does not exist.
   if (path.directory_form) return Response::error(404);
-  return serve_file(request, path.relative, std::move(target));
+  return serve_file(request, path.relative, files, files.remember(path.relative, std::move(target)));
 }
 
-Response StaticFiles::Impl::serve_directory(const http::Request& request, const SanitizedPath& path) const {
+Response StaticFiles::Impl::serve_directory(const http::Request& request, const SanitizedPath& path,
+                                            FileLookup& files) const {
   if (!path.directory_form) {
     // Built from the normalised path, never echoed: "//evil.example/" must not become a
     // protocol-relative Location. The query string survives the redirect.
@@ -125,8 +131,10 @@ Response StaticFiles::Impl::serve_directory(const http::Request& request, const 
   }
 
   const std::string index = join(path.relative, kIndexFile);
-  OpenedFile index_file = docroot.open(index);
-  if (index_file && S_ISREG(index_file.status.st_mode)) return serve_file(request, index, std::move(index_file));
+  OpenedFile index_file = files.open(index);
+  if (index_file && S_ISREG(index_file.status.st_mode)) {
+    return serve_file(request, index, files, files.remember(index, std::move(index_file)));
+  }
   if (!index_file && !is_missing(index_file.error)) return response_for_open_error(index_file.error);
 
   if (!options.autoindex) return Response::error(403, "Directory listing is disabled.");
@@ -143,30 +151,36 @@ Response StaticFiles::Impl::serve_listing(const SanitizedPath& path) const {
                         "text/html; charset=utf-8");
 }
 
-Response StaticFiles::Impl::serve_file(const http::Request& request, std::string_view relative,
-                                       OpenedFile file) const {
+Response StaticFiles::Impl::serve_file(const http::Request& request, std::string_view relative, FileLookup& files,
+                                       std::shared_ptr<const FileVersion> version) const {
   // The type is the original file's even when its .gz sibling is sent.
   const std::string_view content_type = mime_type_for(relative);
   bool gzip = false;
   if (options.precompressed) {
     if (const auto accept = request.header("Accept-Encoding"); accept && accepts_gzip(*accept)) {
-      OpenedFile compressed = docroot.open(std::string(relative).append(kGzipSuffix));
-      if (compressed && S_ISREG(compressed.status.st_mode)) {
-        file = std::move(compressed);
+      if (auto compressed = files.gzip_sibling(relative)) {
+        version = std::move(compressed);
         gzip = true;
       }
     }
   }
-  const auto size = static_cast<std::uint64_t>(file.status.st_size);
-  const Validators validators = validators_of(file.status);
+  const std::uint64_t size = version->size();
+  std::optional<Validators> recomputed;
+  if (version->modified_in_future) recomputed = current_validators(*version);
+  const Validators& validators = recomputed ? *recomputed : version->validators;
 
-  // What a 304 must repeat (RFC 9110 section 15.4.5) goes on first.
+  // What a 304 must repeat (RFC 9110 section 15.4.5) goes on first. Names are distinct, so the
+  // headers are appended rather than set.
   Response response;
-  response.set_header("ETag", validators.etag);
-  response.set_header("Last-Modified", http::format_http_date(validators.last_modified.time_since_epoch().count()));
-  if (!options.cache_control.empty()) response.set_header("Cache-Control", options.cache_control);
+  auto& headers = response.headers;
+  headers.reserve(kMaxFileHeaders);
+  headers.push_back({"ETag", validators.etag});
+  headers.push_back({"Last-Modified", version->modified_in_future
+                                          ? http::format_http_date(validators.last_modified.time_since_epoch().count())
+                                          : version->last_modified_text});
+  if (!options.cache_control.empty()) headers.push_back({"Cache-Control", options.cache_control});
   // The choice between file and file.gz depends on Accept-Encoding, so caches must key on it.
-  if (options.precompressed) response.set_header("Vary", "Accept-Encoding");
+  if (options.precompressed) headers.push_back({"Vary", "Accept-Encoding"});
 
   switch (evaluate_preconditions(conditional_headers_of(request), validators)) {
     case Precondition::kNotModified: response.status = 304; return response;
@@ -174,10 +188,10 @@ Response StaticFiles::Impl::serve_file(const http::Request& request, std::string
     case Precondition::kProceed: break;
   }
 
-  response.set_header("Content-Type", std::string(content_type));
-  if (gzip) response.set_header("Content-Encoding", "gzip");
-  response.set_header("Accept-Ranges", "bytes");
-  response.set_header("X-Content-Type-Options", "nosniff");
+  headers.push_back({"Content-Type", std::string(content_type)});
+  if (gzip) headers.push_back({"Content-Encoding", "gzip"});
+  headers.push_back({"Accept-Ranges", "bytes"});
+  headers.push_back({"X-Content-Type-Options", "nosniff"});
 
   // Range is defined for GET only (RFC 9110 section 14.2): HEAD gets the 200 headers.
   RangeDecision range;
@@ -198,10 +212,18 @@ Response StaticFiles::Impl::serve_file(const http::Request& request, std::string
   if (range.outcome == RangeOutcome::kPartial) {
     body = range.range;
     response.status = 206;
-    response.set_header("Content-Range", content_range(body, size));
+    headers.push_back({"Content-Range", content_range(body, size)});
   }
-  if (body.length > 0) {
-    response.file = http::FileBody{std::make_shared<const net::UniqueFd>(std::move(file.fd)), body.first, body.length};
+  if (request.method == Method::kHead) {
+    // The length a GET would get, without touching the bytes.
+    response.head_content_length = body.length;
+  } else if (version->in_memory()) {
+    // The connection writes in-memory bodies together with their headers: one write, no sendfile.
+    response.body.assign(*version->content, body.first, body.length);
+  } else if (body.length > 0) {
+    // Shared: the cache may hand the same open file to other responses, and closing it waits
+    // for the last of them.
+    response.file = http::FileBody{version->fd, body.first, body.length};
   }
   return response;
 }

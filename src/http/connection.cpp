@@ -395,7 +395,9 @@ void Connection::do_write() {
       iov[count].iov_base = it->bytes.data() + skip;
       iov[count].iov_len = it->bytes.size() - skip;
     }
-    const auto result = net::writev_some(fd_.get(), std::span<const iovec>(iov.data(), count));
+    // A file body right behind these bytes: let headers and body share packets.
+    const bool file_follows = count < out_.size() && out_[count].file.has_value();
+    const auto result = net::writev_some(fd_.get(), std::span<const iovec>(iov.data(), count), file_follows);
     if (result.would_block) {
       writable_ = false;
       break;

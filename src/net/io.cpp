@@ -32,10 +32,13 @@ IoResult read_some(int fd, char* buffer, std::size_t size) noexcept {
   }
 }
 
-IoResult writev_some(int fd, std::span<const iovec> buffers) noexcept {
-  const int count = static_cast<int>(std::min<std::size_t>(buffers.size(), IOV_MAX));
+IoResult writev_some(int fd, std::span<const iovec> buffers, bool more) noexcept {
+  msghdr message{};
+  message.msg_iov = const_cast<iovec*>(buffers.data());  // sendmsg does not write to it
+  message.msg_iovlen = std::min<std::size_t>(buffers.size(), IOV_MAX);
+  const int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
   for (;;) {
-    const ssize_t n = ::writev(fd, buffers.data(), count);
+    const ssize_t n = ::sendmsg(fd, &message, flags);
     if (n >= 0) return {static_cast<std::size_t>(n), false, false, {}};
     if (errno != EINTR) return from_errno();
   }

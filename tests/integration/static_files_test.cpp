@@ -1,5 +1,6 @@
 // Static files over real sockets, the whole server in-process on an ephemeral 127.0.0.1 port:
-// byte-exact bodies, HEAD, ranges, 304s, redirects, listings, escapes, resets and truncation.
+// byte-exact bodies, HEAD, ranges, 304s, redirects, listings, escapes, resets, truncation, and
+// files changed on disk while cached.
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -8,10 +9,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/temp_dir.hpp"
@@ -345,4 +348,50 @@ TEST_CASE("a file truncated while it is sent ends that connection, not the serve
 
   auto other = server.connect();
   CHECK(other.request("GET", "/small.txt").body == "still here");
+}
+
+TEST_CASE("a file changed on disk is served fresh within a second", "[integration][static]") {
+  auto config = config_with();
+  // By default a file is copied into memory only once unchanged for two seconds; with no wait
+  // it is at once, and then nothing on disk is looked at until the revalidation.
+  const bool in_memory = GENERATE(true, false);
+  INFO("held in memory: " << in_memory);
+  if (in_memory) config.static_files.cache.settle_time = 0ms;
+  TestServer server(config);
+  const std::string original = "version one\n";
+  server.docroot().write("news.txt", original);
+
+  // Two connections, so that both workers (and both of their caches) serve the file.
+  std::vector<HttpClient> clients;
+  clients.push_back(server.connect());
+  clients.push_back(server.connect());
+  std::string first_etag;
+  for (auto& client : clients) {
+    for (int i = 0; i < 3; ++i) {
+      const auto response = client.request("GET", "/news.txt");
+      REQUIRE(response.status == 200);
+      REQUIRE(response.body == original);
+      first_etag = header_of(response, "ETag");
+    }
+  }
+
+  std::string changed;
+  SECTION("rewritten in place") {
+    changed = "version two, and longer\n";
+    server.docroot().write("news.txt", changed);
+  }
+  SECTION("replaced by a rename, same size") {
+    changed = "version TWO\n";
+    REQUIRE(changed.size() == original.size());
+    const auto next = server.docroot().write("news.txt.next", changed);
+    REQUIRE(std::rename(next.c_str(), (server.docroot().path() / "news.txt").c_str()) == 0);
+  }
+  std::this_thread::sleep_for(1100ms);  // past the one-second revalidation period
+  for (auto& client : clients) {
+    const auto response = client.request("GET", "/news.txt");
+    CHECK(response.status == 200);
+    CHECK(response.body == changed);
+    CHECK(header_of(response, "Content-Length") == std::to_string(changed.size()));
+    CHECK(header_of(response, "ETag") != first_etag);
+  }
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "pulse/handlers/file_cache.hpp"
 #include "pulse/http/handler.hpp"
 
 namespace pulse::handlers {
@@ -22,8 +23,11 @@ struct StaticFilesOptions {
   // Resolve paths with the user-space walk even where openat2 works. For tests: it is the
   // path taken under seccomp profiles that deny openat2, and must answer exactly the same.
   bool force_path_walk = false;
+  // Each worker thread remembers the files it served (see FileLookup for how they stay fresh).
+  FileCacheOptions cache;
 };
 
+// Thread-safe: handle() may run on every worker thread at once; what it caches, it caches per thread.
 class StaticFiles final : public http::Handler {
  public:
   // Opens the docroot once. Throws std::system_error naming the root if it cannot be opened.

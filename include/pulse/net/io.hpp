@@ -21,7 +21,9 @@ struct IoResult {
 };
 
 [[nodiscard]] IoResult read_some(int fd, char* buffer, std::size_t size) noexcept;
-[[nodiscard]] IoResult writev_some(int fd, std::span<const iovec> buffers) noexcept;
+// `more`: further data (a sendfile body) follows at once, so the kernel may hold a partial
+// segment back (MSG_MORE) and send headers and body in the same packets.
+[[nodiscard]] IoResult writev_some(int fd, std::span<const iovec> buffers, bool more = false) noexcept;
 // sendfile() from `file_fd` at `*offset`, advancing it. bytes == 0 without would_block means
 // the file ended early (truncated while being sent).
 [[nodiscard]] IoResult sendfile_some(int socket_fd, int file_fd, std::uint64_t& offset, std::size_t count) noexcept;

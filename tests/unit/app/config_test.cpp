@@ -174,3 +174,10 @@ TEST_CASE("probe without a URL checks this server's /healthz at PULSE_PORT", "[c
   ScopedEnv port("PULSE_PORT", "9999");
   CHECK(parse({"probe"}).probe.url == "http://127.0.0.1:9999/healthz");
 }
+
+TEST_CASE("the file cache is on unless --no-file-cache", "[config]") {
+  CHECK(parse({}).static_files.cache.enabled);
+  CHECK_FALSE(parse({"--no-file-cache"}).static_files.cache.enabled);
+  ScopedEnv off("PULSE_NO_FILE_CACHE", "1");
+  CHECK_FALSE(parse({}).static_files.cache.enabled);
+}

@@ -9,4 +9,7 @@ target_sources(unit_handlers PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/accept_encoding_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/autoindex_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/docroot_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/file_version_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/file_cache_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/file_lookup_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/static_files_test.cpp)
