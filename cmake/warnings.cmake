@@ -2,7 +2,9 @@
 add_library(pulse_warnings INTERFACE)
 target_compile_options(pulse_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
-  -Wcast-align -Wnull-dereference -Wimplicit-fallthrough -Wformat=2
+  -Wcast-align -Wimplicit-fallthrough -Wformat=2
+  # Not -Wnull-dereference: at -O2/-O3 GCC 12 reports it inside libstdc++ (vector<string>
+  # insertion) on correct code, and an optimiser-dependent warning cannot gate CI.
   # Designated initializers that rely on member defaults are an idiom here, not a mistake.
   -Wno-missing-field-initializers)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)

@@ -6,9 +6,7 @@
 #include "pulse/http/status.hpp"
 
 namespace pulse::http {
-namespace {
-
-std::string html_escape(std::string_view in) {
+std::string escape_html(std::string_view in) {
   std::string out;
   out.reserve(in.size());
   for (const char c : in) {
@@ -23,8 +21,6 @@ std::string html_escape(std::string_view in) {
   }
   return out;
 }
-
-}  // namespace
 
 Response& Response::set_header(std::string name, std::string value) {
   for (auto& h : headers) {
@@ -63,7 +59,7 @@ Response Response::error(int status, std::string_view detail) {
   std::string body = fmt::format(
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title></head>\n"
       "<body><h1>{0}</h1>{1}<hr><p>pulsehttpd</p></body></html>\n",
-      title, detail.empty() ? std::string{} : fmt::format("<p>{}</p>", html_escape(detail)));
+      title, detail.empty() ? std::string{} : fmt::format("<p>{}</p>", escape_html(detail)));
   return text(status, std::move(body), "text/html; charset=utf-8");
 }
 

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pulse/http/response.hpp"
+
 namespace pulse::handlers {
 
 struct DirectoryEntry {
@@ -25,8 +27,8 @@ void sort_entries(std::vector<DirectoryEntry>& entries);
 [[nodiscard]] std::string render_autoindex(std::string_view url_path, std::vector<DirectoryEntry> entries,
                                            bool truncated);
 
-// "&<>\"'" as character references.
-[[nodiscard]] std::string escape_html(std::string_view text);
+// The one HTML escaper (pulse/http/response.hpp), used for listings too.
+using http::escape_html;
 
 // "512 B", "1.5 KiB", "20.0 MiB": what a person reads in a listing.
 [[nodiscard]] std::string format_size(std::uint64_t bytes);

@@ -48,4 +48,7 @@ struct Response {
   static Response error(int status, std::string_view detail = {});
 };
 
+// Escapes the five characters that matter in HTML text and attribute values.
+[[nodiscard]] std::string escape_html(std::string_view text);
+
 }  // namespace pulse::http
