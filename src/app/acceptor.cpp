@@ -21,8 +21,8 @@ constexpr int kMaxAcceptsPerEvent = 256;
 
 }  // namespace
 
-Acceptor::Acceptor(net::EventLoop& loop, net::UniqueFd listen_fd, std::size_t max_connections,
-                   http::ServerStats& stats, OnAccept on_accept)
+Acceptor::Acceptor(net::EventLoop& loop, net::UniqueFd listen_fd, std::size_t max_connections, http::ServerStats& stats,
+                   OnAccept on_accept)
     : loop_(loop),
       listen_fd_(std::move(listen_fd)),
       spare_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
@@ -99,11 +99,18 @@ bool Acceptor::shed_one_connection() {
 bool Acceptor::is_per_connection_error(int error) noexcept {
   // accept(2): errors of the new connection that Linux passes on; they say nothing about us.
   switch (error) {
-    case EINTR: case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN:
-    case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH: case EPERM:
-      return true;
-    default:
-      return false;
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+    case EPERM: return true;
+    default: return false;
   }
 }
 

@@ -61,7 +61,8 @@ ClientResponse send(std::unique_ptr<HttpClient>& client, const Url& url, std::st
 bool wait_for_signal(int signal_fd, std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     // poll() takes an int of milliseconds: wait in slices of at most an hour.
     pollfd p{signal_fd, POLLIN, 0};

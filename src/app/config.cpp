@@ -1,8 +1,8 @@
 // Config: CLI11 definitions of every flag, its environment variable and its validation.
 #include "pulse/app/config.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <string_view>
@@ -103,8 +103,9 @@ std::optional<milliseconds> parse_duration(const std::string& text) {
 
 Config parse_config(int argc, const char* const* argv) {
   Config config;
-  CLI::App app{"pulsehttpd: a small, fast HTTP/1.0 and HTTP/1.1 static-file and heartbeat server.\n"
-               "Every option can also be set through the environment variable shown (flags win)."};
+  CLI::App app{
+      "pulsehttpd: a small, fast HTTP/1.0 and HTTP/1.1 static-file and heartbeat server.\n"
+      "Every option can also be set through the environment variable shown (flags win)."};
   app.set_version_flag("--version", std::string("pulsehttpd ") + PULSE_VERSION);
   app.option_defaults()->always_capture_default();
   // As with most Unix tools, a flag given twice takes its last value (scripts append overrides).
@@ -152,8 +153,7 @@ Config parse_config(int argc, const char* const* argv) {
   auto& files = config.static_files;
   app.add_flag("--serve-dotfiles", files.serve_dotfiles, "Serve files whose names start with '.'")
       ->envname("PULSE_SERVE_DOTFILES");
-  app.add_flag("--autoindex", files.autoindex, "List directories that have no index.html")
-      ->envname("PULSE_AUTOINDEX");
+  app.add_flag("--autoindex", files.autoindex, "List directories that have no index.html")->envname("PULSE_AUTOINDEX");
   app.add_option("--cache-control", files.cache_control, "Cache-Control header for static files")
       ->envname("PULSE_CACHE_CONTROL");
   app.add_flag("--precompressed", files.precompressed, "Serve file.gz to clients accepting gzip")

@@ -123,12 +123,14 @@ HttpClient::HttpClient(const std::string& host, std::uint16_t port, std::chrono:
   if (::connect(fd_.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
     if (errno != EINPROGRESS) net::throw_last_error(fmt::format("connect({})", address.to_string()));
     pollfd p{fd_.get(), POLLOUT, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(std::clamp<std::int64_t>(timeout.count(), 0, std::numeric_limits<int>::max())));
+    const int ready =
+        ::poll(&p, 1, static_cast<int>(std::clamp<std::int64_t>(timeout.count(), 0, std::numeric_limits<int>::max())));
     if (ready == 0) throw std::system_error(std::make_error_code(std::errc::timed_out), "connect");
     int error = 0;
     socklen_t length = sizeof error;
     ::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &length);
-    if (error != 0) throw std::system_error(error, std::system_category(), fmt::format("connect({})", address.to_string()));
+    if (error != 0)
+      throw std::system_error(error, std::system_category(), fmt::format("connect({})", address.to_string()));
   }
   net::set_tcp_nodelay(fd_.get());
 }

@@ -33,15 +33,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   switch (config.command) {
-    case Command::kExit:
-      std::fputs(config.exit_output.c_str(), stdout);
-      return config.exit_code;
-    case Command::kProbe:
-      return run_probe(config.probe);
-    case Command::kBeat:
-      return run_beat(config.beat, stdout);
-    case Command::kServe:
-      break;
+    case Command::kExit: std::fputs(config.exit_output.c_str(), stdout); return config.exit_code;
+    case Command::kProbe: return run_probe(config.probe);
+    case Command::kBeat: return run_beat(config.beat, stdout);
+    case Command::kServe: break;
   }
   raise_open_file_limit();
   try {

@@ -41,13 +41,12 @@ Server::Server(Config config) : config_(std::move(config)) {
   for (unsigned i = 0; i < config_.threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(router_, config_.limits, stats_, access_log_.get()));
   }
-  acceptor_ = std::make_unique<Acceptor>(
-      main_loop_, std::move(listen_fd), config_.limits.max_connections, stats_,
-      [this](net::UniqueFd fd, const net::SocketAddress& peer) {
-        net::set_tcp_nodelay(fd.get());
-        workers_[next_worker_]->add_connection(std::move(fd), peer.host());
-        next_worker_ = (next_worker_ + 1) % workers_.size();
-      });
+  acceptor_ = std::make_unique<Acceptor>(main_loop_, std::move(listen_fd), config_.limits.max_connections, stats_,
+                                         [this](net::UniqueFd fd, const net::SocketAddress& peer) {
+                                           net::set_tcp_nodelay(fd.get());
+                                           workers_[next_worker_]->add_connection(std::move(fd), peer.host());
+                                           next_worker_ = (next_worker_ + 1) % workers_.size();
+                                         });
 }
 
 Server::~Server() {

@@ -7,8 +7,7 @@
 
 namespace pulse::app {
 
-Worker::Worker(const http::Router& router, const http::Limits& limits, http::ServerStats& stats,
-               AccessLog* access_log)
+Worker::Worker(const http::Router& router, const http::Limits& limits, http::ServerStats& stats, AccessLog* access_log)
     : loop_(std::make_shared<net::EventLoop>()), access_log_(access_log) {
   context_.loop = loop_;
   context_.router = &router;
@@ -20,7 +19,9 @@ Worker::Worker(const http::Router& router, const http::Limits& limits, http::Ser
   }
 }
 
-Worker::~Worker() { join(); }
+Worker::~Worker() {
+  join();
+}
 
 void Worker::start() {
   thread_ = std::thread([this] {

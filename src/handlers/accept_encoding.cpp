@@ -43,7 +43,8 @@ bool accepts_gzip(std::string_view accept_encoding) noexcept {
 
     const auto semicolon = element.find(';');
     const std::string_view coding = trim_ows(element.substr(0, semicolon));
-    const std::string_view params = semicolon == std::string_view::npos ? std::string_view{} : element.substr(semicolon + 1);
+    const std::string_view params =
+        semicolon == std::string_view::npos ? std::string_view{} : element.substr(semicolon + 1);
     if (http::iequals(coding, "gzip") || http::iequals(coding, "x-gzip")) {
       gzip_listed = true;
       gzip_ok = gzip_ok || !weight_is_zero(params);

@@ -113,6 +113,8 @@ std::string content_range(const ByteRange& range, std::uint64_t size) {
   return fmt::format("bytes {}-{}/{}", range.first, range.last(), size);
 }
 
-std::string unsatisfied_content_range(std::uint64_t size) { return fmt::format("bytes */{}", size); }
+std::string unsatisfied_content_range(std::uint64_t size) {
+  return fmt::format("bytes */{}", size);
+}
 
 }  // namespace pulse::handlers

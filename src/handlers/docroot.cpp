@@ -24,7 +24,9 @@ constexpr int kMaxOpenRetries = 8;
 constexpr std::size_t kMaxWalkDepth = 256;
 constexpr std::size_t kDirentBufferBytes = 32 * 1024;
 
-std::error_code error_of(int value) noexcept { return {value, std::system_category()}; }
+std::error_code error_of(int value) noexcept {
+  return {value, std::system_category()};
+}
 
 // Pushes the components of `path` onto `pending` so that the first component is on top.
 void push_components(std::string_view path, std::vector<std::string>& pending) {

@@ -167,15 +167,11 @@ Response HeartbeatApi::handle(const Request& request) {
 
   switch (request.method) {
     case Method::kPost:
-    case Method::kPut:
-      return handle_beat(request, std::move(*id));
+    case Method::kPut: return handle_beat(request, std::move(*id));
     case Method::kGet:
-    case Method::kHead:
-      return handle_show(*id);
-    case Method::kDelete:
-      return handle_remove(*id);
-    default:
-      return method_not_allowed(request, "GET, HEAD, POST, PUT, DELETE");
+    case Method::kHead: return handle_show(*id);
+    case Method::kDelete: return handle_remove(*id);
+    default: return method_not_allowed(request, "GET, HEAD, POST, PUT, DELETE");
   }
 }
 
@@ -232,8 +228,7 @@ Response HeartbeatApi::handle_beat(const Request& request, std::string id) {
   const presence::BeatResult result = store_.beat(beat);
   switch (result.outcome) {
     case presence::BeatOutcome::kCreated:
-    case presence::BeatOutcome::kUpdated:
-      break;
+    case presence::BeatOutcome::kUpdated: break;
     case presence::BeatOutcome::kRateLimited:
       return with_retry_after(json_error(429, "rate_limited",
                                          fmt::format("this id beats more than {} times a second; slow down",
@@ -244,8 +239,7 @@ Response HeartbeatApi::handle_beat(const Request& request, std::string id) {
                                          "the registry holds its maximum number of clients; known ids keep "
                                          "working, new ones must wait for a sign-off or an expiry"),
                               kRegistryFullRetryAfter);
-    case presence::BeatOutcome::kInvalid:
-      return json_error(400, "invalid_beat", "the beat is out of bounds");
+    case presence::BeatOutcome::kInvalid: return json_error(400, "invalid_beat", "the beat is out of bounds");
   }
   if (result.changed() && on_change_) on_change_();
 

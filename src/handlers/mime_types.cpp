@@ -32,7 +32,7 @@ constexpr std::array kMimeTable{
     MimeType{"jpeg", "image/jpeg"},
     MimeType{"jpg", "image/jpeg"},
     MimeType{"js", "text/javascript; charset=utf-8"},  // RFC 9239
-    MimeType{"json", "application/json"},               // RFC 8259: UTF-8 by definition, no charset
+    MimeType{"json", "application/json"},              // RFC 8259: UTF-8 by definition, no charset
     MimeType{"jsonld", "application/ld+json"},
     MimeType{"jxl", "image/jxl"},
     MimeType{"m4a", "audio/mp4"},
@@ -75,7 +75,9 @@ constexpr std::array kMimeTable{
     MimeType{"zst", "application/zstd"},
 };
 
-constexpr bool extension_less(const MimeType& a, const MimeType& b) noexcept { return a.extension < b.extension; }
+constexpr bool extension_less(const MimeType& a, const MimeType& b) noexcept {
+  return a.extension < b.extension;
+}
 
 static_assert(std::is_sorted(kMimeTable.begin(), kMimeTable.end(), extension_less),
               "kMimeTable must stay sorted by extension: lookup is a binary search");
@@ -84,7 +86,9 @@ static_assert(std::all_of(kMimeTable.begin(), kMimeTable.end(),
 
 }  // namespace
 
-std::span<const MimeType> mime_table() noexcept { return kMimeTable; }
+std::span<const MimeType> mime_table() noexcept {
+  return kMimeTable;
+}
 
 std::string_view mime_type_for(std::string_view file_name) noexcept {
   const auto slash = file_name.rfind('/');

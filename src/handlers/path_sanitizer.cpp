@@ -9,18 +9,32 @@
 namespace pulse::handlers {
 namespace {
 
-bool is_control(unsigned char c) noexcept { return c < 0x20 || c == 0x7f; }
+bool is_control(unsigned char c) noexcept {
+  return c < 0x20 || c == 0x7f;
+}
 
 // RFC 3986 unreserved characters plus the sub-delims and '@' that are safe in a path segment.
 bool keep_in_url(unsigned char c) noexcept {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
-    case '-': case '.': case '_': case '~':
-    case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+': case ',': case ';': case '=':
-    case '@': case '/':
-      return true;
-    default:
-      return false;
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+    case '@':
+    case '/': return true;
+    default: return false;
   }
 }
 

@@ -232,6 +232,8 @@ StaticFiles::StaticFiles(StaticFilesOptions options) : impl_(std::make_unique<Im
 
 StaticFiles::~StaticFiles() = default;
 
-http::Response StaticFiles::handle(const http::Request& request) { return impl_->handle(request); }
+http::Response StaticFiles::handle(const http::Request& request) {
+  return impl_->handle(request);
+}
 
 }  // namespace pulse::handlers

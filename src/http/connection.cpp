@@ -55,8 +55,7 @@ void Connection::start() {
 }
 
 bool Connection::idle() const noexcept {
-  return state_ == State::kActive && !parser_.in_message() && in_start_ == in_buf_.size() && out_.empty() &&
-         !stream_;
+  return state_ == State::kActive && !parser_.in_message() && in_start_ == in_buf_.size() && out_.empty() && !stream_;
 }
 
 void Connection::handle_events(std::uint32_t events) {
@@ -189,12 +188,8 @@ void Connection::process_input() {
       case RequestParser::Event::kNeedMore:
         if (!was_in_message && parser_.in_message()) request_started_ = loop_.now();
         return;
-      case RequestParser::Event::kRequest:
-        on_request(parser_.take_request());
-        break;
-      case RequestParser::Event::kExpectContinue:
-        queue_bytes(kContinue);
-        break;
+      case RequestParser::Event::kRequest: on_request(parser_.take_request()); break;
+      case RequestParser::Event::kExpectContinue: queue_bytes(kContinue); break;
       case RequestParser::Event::kError:
         on_parse_error();
         // The stream cannot be re-synchronised after a framing error: drop the rest.
@@ -477,8 +472,8 @@ void Connection::compute_deadline() {
     deadline_ = net::Clock::time_point::max();  // the producer's keep-alive comments keep it busy
   } else if (parser_.in_message() || in_start_ < in_buf_.size()) {
     // From the first byte of a request: progress does not extend it (defeats slowloris).
-    deadline_ = parser_.headers_complete() ? last_activity_ + limits.header_timeout
-                                           : request_started_ + limits.header_timeout;
+    deadline_ =
+        parser_.headers_complete() ? last_activity_ + limits.header_timeout : request_started_ + limits.header_timeout;
   } else {
     deadline_ = last_activity_ + (requests_served_ == 0 ? limits.header_timeout : limits.keepalive_timeout);
   }

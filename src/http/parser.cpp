@@ -7,18 +7,31 @@
 namespace pulse::http {
 namespace {
 
-RequestParser& self(llhttp_t* parser) { return *static_cast<RequestParser*>(parser->data); }
+RequestParser& self(llhttp_t* parser) {
+  return *static_cast<RequestParser*>(parser->data);
+}
 
 // RFC 9110 section 5.6.2: token characters.
 bool is_tchar(unsigned char c) noexcept {
   if (c >= '0' && c <= '9') return true;
   if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~': return true;
+    default: return false;
   }
 }
 
@@ -87,8 +100,8 @@ RequestParser::Result RequestParser::error_result(llhttp_errno_t err, std::strin
         break;
       default:
         error_status_ = 400;
-        error_reason_ = llhttp_get_error_reason(&parser_) != nullptr ? llhttp_get_error_reason(&parser_)
-                                                                       : llhttp_errno_name(err);
+        error_reason_ =
+            llhttp_get_error_reason(&parser_) != nullptr ? llhttp_get_error_reason(&parser_) : llhttp_errno_name(err);
         break;
     }
   }

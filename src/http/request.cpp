@@ -11,14 +11,14 @@ struct MethodName {
   std::string_view name;
 };
 constexpr std::array kMethods{
-    MethodName{Method::kGet, "GET"},         MethodName{Method::kHead, "HEAD"},
-    MethodName{Method::kPost, "POST"},       MethodName{Method::kPut, "PUT"},
-    MethodName{Method::kDelete, "DELETE"},   MethodName{Method::kOptions, "OPTIONS"},
-    MethodName{Method::kPatch, "PATCH"},     MethodName{Method::kTrace, "TRACE"},
-    MethodName{Method::kConnect, "CONNECT"},
+    MethodName{Method::kGet, "GET"},     MethodName{Method::kHead, "HEAD"},     MethodName{Method::kPost, "POST"},
+    MethodName{Method::kPut, "PUT"},     MethodName{Method::kDelete, "DELETE"}, MethodName{Method::kOptions, "OPTIONS"},
+    MethodName{Method::kPatch, "PATCH"}, MethodName{Method::kTrace, "TRACE"},   MethodName{Method::kConnect, "CONNECT"},
 };
 
-char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char ascii_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';

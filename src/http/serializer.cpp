@@ -12,15 +12,19 @@
 
 namespace pulse::http {
 
-std::string_view server_token() noexcept { return "pulsehttpd/" PULSE_VERSION; }
+std::string_view server_token() noexcept {
+  return "pulsehttpd/" PULSE_VERSION;
+}
 
-bool status_has_no_body(int status) noexcept { return (status >= 100 && status < 200) || status == 204 || status == 304; }
+bool status_has_no_body(int status) noexcept {
+  return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
 
 void serialize_head(const Response& response, const SerializeOptions& options, std::string& out) {
   auto it = std::back_inserter(out);
   // We answer with our own version (RFC 9110 section 6.2), also to HTTP/1.0 clients.
-  fmt::format_to(it, "HTTP/1.1 {} {}\r\nDate: {}\r\nServer: {}\r\n", response.status,
-                 reason_phrase(response.status), cached_http_date(), server_token());
+  fmt::format_to(it, "HTTP/1.1 {} {}\r\nDate: {}\r\nServer: {}\r\n", response.status, reason_phrase(response.status),
+                 cached_http_date(), server_token());
   for (const auto& h : response.headers) {
     out.append(h.name).append(": ").append(h.value).append("\r\n");
   }

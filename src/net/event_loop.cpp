@@ -31,12 +31,15 @@ EventLoop::EventLoop()
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.ptr = nullptr;  // nullptr marks the wake-up fd
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wakeup_fd_.get(), &event) != 0) throw_last_error("epoll_ctl(ADD eventfd)");
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wakeup_fd_.get(), &event) != 0)
+    throw_last_error("epoll_ctl(ADD eventfd)");
 }
 
 EventLoop::~EventLoop() = default;
 
-bool EventLoop::is_in_loop_thread() const noexcept { return thread_id_.load() == std::this_thread::get_id(); }
+bool EventLoop::is_in_loop_thread() const noexcept {
+  return thread_id_.load() == std::this_thread::get_id();
+}
 
 void EventLoop::assert_in_loop_thread() const {
   if (!is_in_loop_thread()) {

@@ -58,6 +58,8 @@ IoResult sendfile_some(int socket_fd, int file_fd, std::uint64_t& offset, std::s
   }
 }
 
-void shutdown_write(int fd) noexcept { (void)::shutdown(fd, SHUT_WR); }
+void shutdown_write(int fd) noexcept {
+  (void)::shutdown(fd, SHUT_WR);
+}
 
 }  // namespace pulse::net

@@ -34,6 +34,8 @@ void SignalFd::handle_events(std::uint32_t) {
   }
 }
 
-void ignore_sigpipe() { std::signal(SIGPIPE, SIG_IGN); }
+void ignore_sigpipe() {
+  std::signal(SIGPIPE, SIG_IGN);
+}
 
 }  // namespace pulse::net

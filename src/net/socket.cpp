@@ -68,7 +68,8 @@ UniqueFd listen_tcp(const SocketAddress& address, int backlog) {
   UniqueFd fd(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
   if (!fd) throw_last_error("socket");
   const int on = 1;
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) throw_last_error("setsockopt(SO_REUSEADDR)");
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0)
+    throw_last_error("setsockopt(SO_REUSEADDR)");
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
     throw_last_error(fmt::format("bind({})", address.to_string()));
   }

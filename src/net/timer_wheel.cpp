@@ -28,7 +28,9 @@ TimerWheel::TimerId TimerWheel::schedule(Clock::time_point deadline, Callback ca
   return id;
 }
 
-bool TimerWheel::cancel(TimerId id) { return timers_.erase(id) > 0; }
+bool TimerWheel::cancel(TimerId id) {
+  return timers_.erase(id) > 0;
+}
 
 void TimerWheel::advance(Clock::time_point now) {
   const std::uint64_t target = tick_of(now);

@@ -9,14 +9,10 @@ namespace pulse::presence {
 
 std::string_view to_string(ClientState state) noexcept {
   switch (state) {
-    case ClientState::kUp:
-      return "up";
-    case ClientState::kLate:
-      return "late";
-    case ClientState::kDown:
-      return "down";
-    case ClientState::kFailing:
-      return "failing";
+    case ClientState::kUp: return "up";
+    case ClientState::kLate: return "late";
+    case ClientState::kDown: return "down";
+    case ClientState::kFailing: return "failing";
   }
   return "unknown";
 }

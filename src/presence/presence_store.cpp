@@ -7,28 +7,20 @@ namespace pulse::presence {
 
 std::string_view to_string(BeatOutcome outcome) noexcept {
   switch (outcome) {
-    case BeatOutcome::kCreated:
-      return "created";
-    case BeatOutcome::kUpdated:
-      return "updated";
-    case BeatOutcome::kRateLimited:
-      return "rate_limited";
-    case BeatOutcome::kFull:
-      return "full";
-    case BeatOutcome::kInvalid:
-      return "invalid";
+    case BeatOutcome::kCreated: return "created";
+    case BeatOutcome::kUpdated: return "updated";
+    case BeatOutcome::kRateLimited: return "rate_limited";
+    case BeatOutcome::kFull: return "full";
+    case BeatOutcome::kInvalid: return "invalid";
   }
   return "unknown";
 }
 
 std::string_view to_string(EventKind kind) noexcept {
   switch (kind) {
-    case EventKind::kJoin:
-      return "join";
-    case EventKind::kChange:
-      return "change";
-    case EventKind::kLeave:
-      return "leave";
+    case EventKind::kJoin: return "join";
+    case EventKind::kChange: return "change";
+    case EventKind::kLeave: return "leave";
   }
   return "unknown";
 }

@@ -71,10 +71,26 @@ TEST_CASE("100 pipelined requests in one send are answered in order", "[integrat
   std::vector<bool> head;
   for (int i = 0; i < 100; ++i) {
     switch (i % 4) {
-      case 0: batch += kHealth11; expected.push_back(200); head.push_back(false); break;
-      case 1: batch += "GET /missing-" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n"; expected.push_back(404); head.push_back(false); break;
-      case 2: batch += "POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi"; expected.push_back(405); head.push_back(false); break;
-      default: batch += "HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n"; expected.push_back(200); head.push_back(true); break;
+      case 0:
+        batch += kHealth11;
+        expected.push_back(200);
+        head.push_back(false);
+        break;
+      case 1:
+        batch += "GET /missing-" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n";
+        expected.push_back(404);
+        head.push_back(false);
+        break;
+      case 2:
+        batch += "POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi";
+        expected.push_back(405);
+        head.push_back(false);
+        break;
+      default:
+        batch += "HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+        expected.push_back(200);
+        head.push_back(true);
+        break;
     }
   }
   client.send_raw(batch);
@@ -114,8 +130,7 @@ TEST_CASE("an idle keep-alive connection is closed after the timeout", "[integra
   CHECK(std::chrono::steady_clock::now() - start >= 250ms);  // not before the timeout
 }
 
-TEST_CASE("a slow header sender is cut at the header timeout while others are served",
-          "[integration][timeouts]") {
+TEST_CASE("a slow header sender is cut at the header timeout while others are served", "[integration][timeouts]") {
   auto config = TestServer::default_config();
   config.limits.header_timeout = 600ms;
   config.threads = 1;  // the slow client and the others share one event loop
@@ -318,8 +333,7 @@ TEST_CASE("back-pressure with only in-memory responses resumes without new socke
   CHECK(ok == kRequests);
 }
 
-TEST_CASE("an event stream is not cut after its headers for HTTP/1.0 or Connection: close",
-          "[integration][streams]") {
+TEST_CASE("an event stream is not cut after its headers for HTTP/1.0 or Connection: close", "[integration][streams]") {
   TestServer server;
   for (const std::string raw : {"GET /heartbeat/events HTTP/1.0\r\n\r\n",
                                 "GET /heartbeat/events HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"}) {
@@ -333,8 +347,7 @@ TEST_CASE("an event stream is not cut after its headers for HTTP/1.0 or Connecti
   }
 }
 
-TEST_CASE("HEAD of an event stream: GET's headers, no Content-Length, connection reusable",
-          "[integration][streams]") {
+TEST_CASE("HEAD of an event stream: GET's headers, no Content-Length, connection reusable", "[integration][streams]") {
   TestServer server;
   auto client = server.connect();
   const auto head = client.request("HEAD", "/heartbeat/events");
@@ -343,8 +356,7 @@ TEST_CASE("HEAD of an event stream: GET's headers, no Content-Length, connection
   CHECK(client.request("GET", "/healthz").status == 200);
 }
 
-TEST_CASE("an Upgrade request is answered as HTTP/1.1 and the connection stays usable",
-          "[integration][keepalive]") {
+TEST_CASE("an Upgrade request is answered as HTTP/1.1 and the connection stays usable", "[integration][keepalive]") {
   TestServer server;
   auto client = server.connect();
   client.send_raw("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n" + kHealth11);
@@ -366,7 +378,8 @@ TEST_CASE("HTTP/1.0 with Transfer-Encoding closes after the response even if ask
           "[integration][keepalive]") {
   TestServer server;
   auto client = server.connect();
-  client.send_raw("POST /healthz HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n");
+  client.send_raw(
+      "POST /healthz HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n");
   const auto response = client.read_response();
   CHECK(response.header("Connection") == "close");
   CHECK(client.wait_for_close(2s));
@@ -405,8 +418,7 @@ TEST_CASE("empty lines do not keep an idle connection alive", "[integration][tim
   CHECK(closed);
 }
 
-TEST_CASE("a long pipeline followed by a half-close is answered and closed promptly",
-          "[integration][pipelining]") {
+TEST_CASE("a long pipeline followed by a half-close is answered and closed promptly", "[integration][pipelining]") {
   TestServer server;
   std::string batch;
   for (int i = 0; i < 1000; ++i) batch += kHealth11;
@@ -421,8 +433,7 @@ TEST_CASE("a long pipeline followed by a half-close is answered and closed promp
   }
 }
 
-TEST_CASE("stop() closes a keep-alive connection once its in-flight response is out",
-          "[integration][shutdown]") {
+TEST_CASE("stop() closes a keep-alive connection once its in-flight response is out", "[integration][shutdown]") {
   auto config = TestServer::default_config();
   config.limits.shutdown_timeout = 20s;
   TestServer server(config);

@@ -96,7 +96,8 @@ TEST_CASE("HEAD gets GET's headers and no body", "[integration][static]") {
   const auto head = client.read_response(/*head_request=*/true);
   CHECK(head.status == get.status);
   CHECK(head.body.empty());
-  for (const auto* name : {"Content-Length", "Content-Type", "ETag", "Last-Modified", "Accept-Ranges", "Cache-Control"}) {
+  for (const auto* name :
+       {"Content-Length", "Content-Type", "ETag", "Last-Modified", "Accept-Ranges", "Cache-Control"}) {
     INFO(name);
     CHECK(header_of(head, name) != "<absent>");
     CHECK(header_of(head, name) == header_of(get, name));
@@ -184,7 +185,8 @@ TEST_CASE("conditional requests get 304 with no body", "[integration][static]") 
   CHECK(response.status == 304);
   CHECK(response.body.empty());
 
-  response = client.request("GET", "/style.css", {}, {{"If-None-Match", "\"other\""}, {"If-Modified-Since", last_modified}});
+  response =
+      client.request("GET", "/style.css", {}, {{"If-None-Match", "\"other\""}, {"If-Modified-Since", last_modified}});
   CHECK(response.status == 200);
   CHECK(response.body == first.body);
 }

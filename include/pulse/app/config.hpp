@@ -34,7 +34,7 @@ struct Config {
   Command command = Command::kServe;
   std::string bind = "127.0.0.1";
   std::uint16_t port = 8080;
-  unsigned threads = 0;  // 0: one per core
+  unsigned threads = 0;            // 0: one per core
   std::string access_log = "off";  // off | stdout | PATH
   http::Limits limits;
   handlers::StaticFilesOptions static_files;

@@ -5,8 +5,8 @@
 #include <memory>
 #include <vector>
 
-#include "pulse/app/access_log.hpp"
 #include "pulse/app/acceptor.hpp"
+#include "pulse/app/access_log.hpp"
 #include "pulse/app/config.hpp"
 #include "pulse/app/worker.hpp"
 #include "pulse/handlers/heartbeat_service.hpp"

@@ -11,7 +11,7 @@
 namespace pulse::handlers {
 
 struct Validators {
-  std::string etag;                         // strong, quoted: "\"1a2b-400-17f3c\""
+  std::string etag;                          // strong, quoted: "\"1a2b-400-17f3c\""
   std::chrono::sys_seconds last_modified{};  // what Last-Modified says
 };
 

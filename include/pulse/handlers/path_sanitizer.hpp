@@ -9,10 +9,10 @@ namespace pulse::handlers {
 
 enum class PathStatus {
   kOk,
-  kNotAbsolute,     // does not start with '/'
-  kBadEscape,       // '%' not followed by two hex digits
-  kControlByte,     // a decoded byte below 0x20 or 0x7f (includes %00)
-  kAboveRoot,       // ".." would climb above the docroot
+  kNotAbsolute,  // does not start with '/'
+  kBadEscape,    // '%' not followed by two hex digits
+  kControlByte,  // a decoded byte below 0x20 or 0x7f (includes %00)
+  kAboveRoot,    // ".." would climb above the docroot
 };
 
 [[nodiscard]] std::string_view to_string(PathStatus status) noexcept;

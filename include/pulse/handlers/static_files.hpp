@@ -18,7 +18,7 @@ struct StaticFilesOptions {
   std::filesystem::path root = "www";
   bool serve_dotfiles = false;
   bool autoindex = false;
-  std::string cache_control;  // empty: no Cache-Control header
+  std::string cache_control;   // empty: no Cache-Control header
   bool precompressed = false;  // serve file.gz to clients that accept gzip
   // Resolve paths with the user-space walk even where openat2 works. For tests: it is the
   // path taken under seccomp profiles that deny openat2, and must answer exactly the same.

@@ -40,9 +40,9 @@ struct ConnectionContext {
   const Router* router = nullptr;
   Limits limits;
   ServerStats* stats = nullptr;
-  bool shutting_down = false;                                    // loop thread only
-  std::function<void(const AccessRecord&)> on_access;            // may be empty
-  std::function<void(std::uint64_t connection_id)> on_closed;    // worker forgets the connection
+  bool shutting_down = false;                                  // loop thread only
+  std::function<void(const AccessRecord&)> on_access;          // may be empty
+  std::function<void(std::uint64_t connection_id)> on_closed;  // worker forgets the connection
 };
 
 class Connection final : public net::IoHandler, public std::enable_shared_from_this<Connection> {
@@ -107,7 +107,7 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   std::uint64_t id_;
   State state_ = State::kActive;
 
-  std::string in_buf_;         // bytes read but not yet parsed start at in_start_
+  std::string in_buf_;  // bytes read but not yet parsed start at in_start_
   std::size_t in_start_ = 0;
   RequestParser parser_;
 

@@ -8,12 +8,12 @@
 namespace pulse::http {
 
 struct KeepAliveInput {
-  int version_minor = 1;                          // HTTP/1.<minor>
-  std::optional<std::string_view> connection;     // the request's Connection header
-  std::uint64_t requests_served = 1;              // on this connection, this one included
-  std::uint64_t max_requests = 0;                 // 0: no limit
+  int version_minor = 1;                       // HTTP/1.<minor>
+  std::optional<std::string_view> connection;  // the request's Connection header
+  std::uint64_t requests_served = 1;           // on this connection, this one included
+  std::uint64_t max_requests = 0;              // 0: no limit
   bool shutting_down = false;
-  bool must_close = false;                        // protocol error, streaming to a 1.0 client, ...
+  bool must_close = false;  // protocol error, streaming to a 1.0 client, ...
 };
 
 struct KeepAliveDecision {

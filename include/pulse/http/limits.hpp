@@ -10,9 +10,9 @@ namespace pulse::http {
 
 using namespace std::chrono_literals;
 
-inline constexpr std::size_t kDefaultMaxHeaderBytes = 16 * 1024;   // request line + headers: 431 past it
-inline constexpr std::size_t kDefaultMaxUriBytes = 8 * 1024;       // request-target: 414 past it
-inline constexpr std::size_t kDefaultMaxHeaderCount = 100;         // 431 past it
+inline constexpr std::size_t kDefaultMaxHeaderBytes = 16 * 1024;    // request line + headers: 431 past it
+inline constexpr std::size_t kDefaultMaxUriBytes = 8 * 1024;        // request-target: 414 past it
+inline constexpr std::size_t kDefaultMaxHeaderCount = 100;          // 431 past it
 inline constexpr std::uint64_t kDefaultMaxBodyBytes = 1024 * 1024;  // 413 past it
 inline constexpr std::size_t kDefaultMaxConnections = 10'000;
 inline constexpr std::uint64_t kDefaultMaxRequestsPerConnection = 10'000;

@@ -38,9 +38,9 @@ class ResponseStream {
 
  private:
   mutable std::mutex mutex_;
-  std::string pending_;  // guarded by mutex_
-  Notify notify_;        // guarded by mutex_
-  bool closed_ = false;  // guarded by mutex_
+  std::string pending_;            // guarded by mutex_
+  Notify notify_;                  // guarded by mutex_
+  bool closed_ = false;            // guarded by mutex_
   bool notify_scheduled_ = false;  // guarded by mutex_: one wake-up per batch of writes
 };
 

@@ -60,10 +60,31 @@ TEST_CASE("defaults", "[config]") {
 }
 
 TEST_CASE("flags set every server option", "[config]") {
-  const auto config = parse({"--bind", "::1", "--port", "0", "--root", "/srv/www", "--threads", "3",
-                             "--keepalive-timeout", "500ms", "--header-timeout", "2s", "--write-timeout", "1m",
-                             "--shutdown-timeout", "3s", "--max-requests-per-connection", "7", "--max-connections",
-                             "99", "--access-log", "stdout", "--autoindex", "--cache-control", "max-age=60"});
+  const auto config = parse({"--bind",
+                             "::1",
+                             "--port",
+                             "0",
+                             "--root",
+                             "/srv/www",
+                             "--threads",
+                             "3",
+                             "--keepalive-timeout",
+                             "500ms",
+                             "--header-timeout",
+                             "2s",
+                             "--write-timeout",
+                             "1m",
+                             "--shutdown-timeout",
+                             "3s",
+                             "--max-requests-per-connection",
+                             "7",
+                             "--max-connections",
+                             "99",
+                             "--access-log",
+                             "stdout",
+                             "--autoindex",
+                             "--cache-control",
+                             "max-age=60"});
   CHECK(config.bind == "::1");
   CHECK(config.port == 0);
   CHECK(config.static_files.root == "/srv/www");

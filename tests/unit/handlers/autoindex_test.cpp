@@ -15,8 +15,12 @@ namespace {
 
 const std::chrono::sys_seconds kNoon{std::chrono::seconds{1767268800}};  // 2026-01-01 12:00 UTC
 
-DirectoryEntry file(std::string name, std::uint64_t size = 10) { return {std::move(name), false, size, kNoon}; }
-DirectoryEntry dir(std::string name) { return {std::move(name), true, 0, kNoon}; }
+DirectoryEntry file(std::string name, std::uint64_t size = 10) {
+  return {std::move(name), false, size, kNoon};
+}
+DirectoryEntry dir(std::string name) {
+  return {std::move(name), true, 0, kNoon};
+}
 
 }  // namespace
 
@@ -44,11 +48,10 @@ TEST_CASE("sort_entries: directories first, then names byte-wise", "[static][aut
 }
 
 TEST_CASE("render_autoindex: hostile names are escaped in text and links", "[static][autoindex]") {
-  const auto page = render_autoindex(
-      "/up<loads>/",
-      {file("<script>alert(1)</script>.txt"), file("a \"quoted\" & 'odd' name"), file("javascript:alert(1)"),
-       file("hello world.txt"), file("caf\xC3\xA9.txt")},
-      false);
+  const auto page = render_autoindex("/up<loads>/",
+                                     {file("<script>alert(1)</script>.txt"), file("a \"quoted\" & 'odd' name"),
+                                      file("javascript:alert(1)"), file("hello world.txt"), file("caf\xC3\xA9.txt")},
+                                     false);
   CHECK(page.find("<script>") == std::string::npos);
   CHECK(page.find("&lt;script&gt;alert(1)&lt;/script&gt;.txt</a>") != std::string::npos);
   CHECK(page.find("href=\"%3Cscript%3Ealert(1)%3C/script%3E.txt\"") != std::string::npos);

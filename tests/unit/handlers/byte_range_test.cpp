@@ -34,8 +34,8 @@ TEST_CASE("evaluate_range: single ranges, suffixes, clamping and refusals", "[st
       {"bytes=0-5000", 1000, RangeOutcome::kPartial, {0, 1000}},  // last clamped to the end
       {"bytes=-5000", 1000, RangeOutcome::kPartial, {0, 1000}},   // suffix longer than the file
       {"bytes=0-99999999999999999999999", 1000, RangeOutcome::kPartial, {0, 1000}},
-      {"BYTES=0-9", 1000, RangeOutcome::kPartial, {0, 10}},        // range units are case-insensitive
-      {"bytes=0-9,", 1000, RangeOutcome::kPartial, {0, 10}},       // empty list elements are skipped
+      {"BYTES=0-9", 1000, RangeOutcome::kPartial, {0, 10}},   // range units are case-insensitive
+      {"bytes=0-9,", 1000, RangeOutcome::kPartial, {0, 10}},  // empty list elements are skipped
       {" bytes=0-9 ", 1000, RangeOutcome::kPartial, {0, 10}},
       {"bytes=4294967296-", 5ULL << 30, RangeOutcome::kPartial, {4294967296ULL, (5ULL << 30) - 4294967296ULL}},
       // Unsatisfiable: 416.
@@ -58,7 +58,7 @@ TEST_CASE("evaluate_range: single ranges, suffixes, clamping and refusals", "[st
       {"bytes 0-99", 1000, RangeOutcome::kIgnore, {}},
       {"items=0-99", 1000, RangeOutcome::kIgnore, {}},
       {"", 1000, RangeOutcome::kIgnore, {}},
-      {"bytes=0-99,200-299", 1000, RangeOutcome::kIgnore, {}},    // several ranges: whole file
+      {"bytes=0-99,200-299", 1000, RangeOutcome::kIgnore, {}},  // several ranges: whole file
       {"bytes=0-99, 2000-3000", 1000, RangeOutcome::kIgnore, {}},
       {"bytes=0-99,x", 1000, RangeOutcome::kIgnore, {}},
   };

@@ -50,7 +50,9 @@ const std::string kFailed{to_string(Precondition::kPreconditionFailed)};
 
 }  // namespace
 
-TEST_CASE("no precondition: proceed", "[static][conditional]") { CHECK(decide(Given()) == kProceed); }
+TEST_CASE("no precondition: proceed", "[static][conditional]") {
+  CHECK(decide(Given()) == kProceed);
+}
 
 TEST_CASE("If-None-Match uses weak comparison", "[static][conditional]") {
   CHECK(decide(Given().none_match("\"abc-1\"")) == kNotModified);

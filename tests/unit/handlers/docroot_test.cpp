@@ -56,7 +56,7 @@ struct Fixture {
 
 struct Expectation {
   std::string relative;
-  int error;  // 0: opens
+  int error;            // 0: opens
   std::string content;  // for regular files that open
 };
 

@@ -14,9 +14,11 @@ using namespace std::chrono;
 namespace {
 
 constexpr sys_seconds kExample{seconds{784111777}};  // Sun, 06 Nov 1994 08:49:37 GMT
-constexpr sys_seconds k2026{seconds{1767225600}};   // 2026-01-01T00:00:00Z
+constexpr sys_seconds k2026{seconds{1767225600}};    // 2026-01-01T00:00:00Z
 
-sys_seconds at(int y, unsigned m, unsigned d) { return sys_days{year{y} / month{m} / day{d}}; }
+sys_seconds at(int y, unsigned m, unsigned d) {
+  return sys_days{year{y} / month{m} / day{d}};
+}
 
 }  // namespace
 
@@ -42,7 +44,8 @@ TEST_CASE("parse_http_date: RFC 850 two-digit years follow the 50-year rule", "[
 TEST_CASE("parse_http_date: calendar edges", "[static][date]") {
   CHECK(parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT", k2026) == at(2000, 2, 29));
   CHECK(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT", k2026) == sys_seconds{});
-  CHECK(parse_http_date("Thu, 31 Dec 2099 23:59:59 GMT", k2026) == at(2099, 12, 31) + hours{23} + minutes{59} + seconds{59});
+  CHECK(parse_http_date("Thu, 31 Dec 2099 23:59:59 GMT", k2026) ==
+        at(2099, 12, 31) + hours{23} + minutes{59} + seconds{59});
   CHECK(parse_http_date("Sat, 31 Dec 2016 23:59:60 GMT", k2026) == at(2017, 1, 1));  // leap second
 }
 
@@ -50,16 +53,16 @@ TEST_CASE("parse_http_date: what is not an HTTP-date", "[static][date]") {
   const std::vector<std::string> invalid{
       "",
       "Sun",
-      "sun, 06 Nov 1994 08:49:37 GMT",   // case-sensitive
+      "sun, 06 Nov 1994 08:49:37 GMT",  // case-sensitive
       "Sun, 06 nov 1994 08:49:37 GMT",
-      "Sun, 6 Nov 1994 08:49:37 GMT",    // two-digit day required
-      "Sun, 06 Nov 94 08:49:37 GMT",     // four-digit year required
+      "Sun, 6 Nov 1994 08:49:37 GMT",  // two-digit day required
+      "Sun, 06 Nov 94 08:49:37 GMT",   // four-digit year required
       "Sun, 06 Nov 1994 08:49:37 UTC",
       "Sun, 06 Nov 1994 08:49:37",
       "Sun, 06 Nov 1994 08:49:37 GMT x",
       "Sun, 06 Nov 1994 8:49:37 GMT",
-      "Sun, 31 Feb 1994 08:49:37 GMT",   // no such day
-      "Sun, 29 Feb 1900 08:49:37 GMT",   // 1900 is not a leap year
+      "Sun, 31 Feb 1994 08:49:37 GMT",  // no such day
+      "Sun, 29 Feb 1900 08:49:37 GMT",  // 1900 is not a leap year
       "Sun, 00 Nov 1994 08:49:37 GMT",
       "Sun, 06 Nov 1994 24:00:00 GMT",
       "Sun, 06 Nov 1994 08:60:00 GMT",
@@ -68,7 +71,7 @@ TEST_CASE("parse_http_date: what is not an HTTP-date", "[static][date]") {
       "Xyz, 06 Nov 1994 08:49:37 GMT",
       "Funday, 06-Nov-94 08:49:37 GMT",
       "Sunday, 06-Nov-1994 08:49:37 GMT",
-      "Sun Nov 6 08:49:37 1994",          // asctime pads the day with a space
+      "Sun Nov 6 08:49:37 1994",  // asctime pads the day with a space
       "Sun Nov  6 08:49:37 94",
       "1994-11-06T08:49:37Z",
       "784111777",

@@ -56,11 +56,11 @@ TEST_CASE("sanitize_path: a table of hostile and benign paths", "[static][path]"
       {"/hello%20world.txt", PathStatus::kOk, "hello world.txt", false, false},
       {"/caf%C3%A9.html", PathStatus::kOk, "caf\xC3\xA9.html", false, false},
       {"/caf\xC3\xA9.html", PathStatus::kOk, "caf\xC3\xA9.html", false, false},
-      {"/a+b", PathStatus::kOk, "a+b", false, false},  // '+' is a space only in queries
-      {"/a..b", PathStatus::kOk, "a..b", false, false},  // ".." inside a name is just a name
-      {"/a\\..\\b", PathStatus::kOk, "a\\..\\b", false, false},  // backslash is no separator on Linux
+      {"/a+b", PathStatus::kOk, "a+b", false, false},                     // '+' is a space only in queries
+      {"/a..b", PathStatus::kOk, "a..b", false, false},                   // ".." inside a name is just a name
+      {"/a\\..\\b", PathStatus::kOk, "a\\..\\b", false, false},           // backslash is no separator on Linux
       {"/%2fetc%2fpasswd", PathStatus::kOk, "etc/passwd", false, false},  // decoded slashes stay inside
-      {"/%252e%252e/x", PathStatus::kOk, "%2e%2e/x", false, false},  // decoded once, not twice
+      {"/%252e%252e/x", PathStatus::kOk, "%2e%2e/x", false, false},       // decoded once, not twice
       {"/.well-known/acme-challenge/t0k", PathStatus::kOk, ".well-known/acme-challenge/t0k", false, false},
       {"/a/.%2E", PathStatus::kOk, "", true, false},
       // Hidden components.
@@ -133,8 +133,8 @@ TEST_CASE("encode_path: percent-encodes what a URL cannot carry", "[static][path
 }
 
 TEST_CASE("encode_path then sanitize_path gives the name back", "[static][path]") {
-  const std::vector<std::string> names{"plain.txt", "with space", "caf\xC3\xA9", "100%", "a?b#c", "semi;colon",
-                                       "quote\"d", "tab\tless"};
+  const std::vector<std::string> names{"plain.txt", "with space", "caf\xC3\xA9", "100%",
+                                       "a?b#c",     "semi;colon", "quote\"d",    "tab\tless"};
   for (const auto& name : names) {
     INFO(name);
     const auto result = sanitize_path("/dir/" + encode_path(name));

@@ -63,7 +63,9 @@ struct Site {
   }
 };
 
-Request get(std::string target) { return Request::make(Method::kGet, std::move(target)); }
+Request get(std::string target) {
+  return Request::make(Method::kGet, std::move(target));
+}
 
 Request with_header(Request request, std::string name, std::string value) {
   request.headers.push_back({std::move(name), std::move(value)});
@@ -79,8 +81,8 @@ std::string header(const Response& response, std::string_view name) {
 std::string body_of(const Response& response) {
   if (!response.file) return response.body;
   std::string content(response.file->length, '\0');
-  const ssize_t n = ::pread(response.file->fd->get(), content.data(), content.size(),
-                            static_cast<off_t>(response.file->offset));
+  const ssize_t n =
+      ::pread(response.file->fd->get(), content.data(), content.size(), static_cast<off_t>(response.file->offset));
   REQUIRE(n == static_cast<ssize_t>(content.size()));
   return content;
 }
@@ -280,7 +282,8 @@ TEST_CASE("StaticFiles: If-Range", "[static][handler]") {
   const auto etag = header(files.handle(get("/hello.txt")), "ETag");
   const auto last_modified = header(files.handle(get("/hello.txt")), "Last-Modified");
   auto ranged = [&](std::string if_range) {
-    return files.handle(with_header(with_header(get("/hello.txt"), "Range", "bytes=0-4"), "If-Range", std::move(if_range)));
+    return files.handle(
+        with_header(with_header(get("/hello.txt"), "Range", "bytes=0-4"), "If-Range", std::move(if_range)));
   };
   CHECK(ranged(etag).status == 206);
   CHECK(ranged(last_modified).status == 206);

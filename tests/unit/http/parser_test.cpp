@@ -51,9 +51,13 @@ Outcome parse_in_pieces(const std::string& input, const std::vector<std::size_t>
   return outcome;
 }
 
-Outcome parse(const std::string& input, const Limits& limits = {}) { return parse_in_pieces(input, {}, limits); }
+Outcome parse(const std::string& input, const Limits& limits = {}) {
+  return parse_in_pieces(input, {}, limits);
+}
 
-int error_of(const std::string& input, const Limits& limits = {}) { return parse(input, limits).error_status; }
+int error_of(const std::string& input, const Limits& limits = {}) {
+  return parse(input, limits).error_status;
+}
 
 }  // namespace
 
@@ -155,18 +159,19 @@ TEST_CASE("limits give 414, 431 and 413", "[parser]") {
   for (int i = 0; i < 6; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
   CHECK(error_of(many + "\r\n", limits) == 431);
   CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n", limits) == 413);
-  CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n",
-                 limits) == 413);
+  CHECK(
+      error_of(
+          "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n",
+          limits) == 413);
   // Exactly at the limits is fine.
-  const auto ok = parse("POST /" + std::string(63, 'a') + " HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789",
-                        limits);
+  const auto ok =
+      parse("POST /" + std::string(63, 'a') + " HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789", limits);
   CHECK(ok.error_status == 0);
   CHECK(ok.requests.size() == 1);
 }
 
 TEST_CASE("Expect: 100-continue pauses after the headers", "[parser]") {
-  const auto outcome =
-      parse("POST /x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nbody");
+  const auto outcome = parse("POST /x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nbody");
   CHECK(outcome.continues == 1);
   REQUIRE(outcome.requests.size() == 1);
   CHECK(outcome.requests[0].body == "body");
