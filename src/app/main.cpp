@@ -11,13 +11,29 @@
 
 namespace {
 
+// Descriptors a worker keeps beyond its connections (cached files, epoll, eventfd), and the
+// process beyond its workers (listening socket, logs, state file, spare).
+constexpr rlim_t kDescriptorsPerWorker = 80;
+constexpr rlim_t kDescriptorsForProcess = 32;
+
 // Every connection and cached open file is a descriptor: use the hard limit, not the default
-// soft limit of 1024 (which --max-connections 10000 would hit long before).
-void raise_open_file_limit() {
+// soft limit of 1024 (which --max-connections 10000 would hit long before), and say so when even
+// that cannot hold --max-connections: the acceptor would shed connections below the limit.
+void raise_open_file_limit(const pulse::app::Config& config) {
   rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
     limit.rlim_cur = limit.rlim_max;
     (void)::setrlimit(RLIMIT_NOFILE, &limit);
+    (void)::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  const rlim_t needed = config.limits.max_connections + config.threads * kDescriptorsPerWorker + kDescriptorsForProcess;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+    std::fprintf(stderr,
+                 "pulsehttpd: warning: the open-file limit (%llu) is below what --max-connections %zu needs "
+                 "(about %llu); raise it (ulimit -n) or lower --max-connections\n",
+                 static_cast<unsigned long long>(limit.rlim_cur), config.limits.max_connections,
+                 static_cast<unsigned long long>(needed));
   }
 }
 
@@ -38,7 +54,7 @@ int main(int argc, char** argv) {
     case Command::kBeat: return run_beat(config.beat, stdout);
     case Command::kServe: break;
   }
-  raise_open_file_limit();
+  raise_open_file_limit(config);
   try {
     Server server(config);
     const auto& address = server.local_address();
