@@ -147,6 +147,10 @@ std::string HeartbeatApi::list_etag(std::uint64_t version) const {
 }
 
 Response HeartbeatApi::handle(const Request& request) {
+  // A parameter that cannot be decoded must not silently fall back to its default.
+  if (!request.query_is_well_formed()) {
+    return json_error(400, "invalid_query", "the query string contains a malformed %-escape");
+  }
   const std::string_view path = request.path;
   if (path == kRoot) {
     if (!is_get_or_head(request)) return method_not_allowed(request, "GET, HEAD");

@@ -68,6 +68,17 @@ std::string Request::header_list(std::string_view name) const {
   return joined;
 }
 
+bool Request::query_is_well_formed() const {
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (!percent_decode(pair, true)) return false;
+  }
+  return true;
+}
+
 std::optional<std::string> Request::query_param(std::string_view name) const {
   std::string_view rest = query;
   while (!rest.empty()) {

@@ -43,6 +43,9 @@ struct Request {
   // Every line of a list-valued header joined with ", " (empty when absent).
   [[nodiscard]] std::string header_list(std::string_view name) const;
 
+  // False when some query parameter has a malformed %-escape (query_param() then treats it as
+  // absent).
+  [[nodiscard]] bool query_is_well_formed() const;
   // Value of a query parameter, percent-decoded ('+' as space); nullopt when absent.
   [[nodiscard]] std::optional<std::string> query_param(std::string_view name) const;
 

@@ -150,6 +150,8 @@ TEST_CASE("bad ids and parameters are 400s that say why", "[handlers][heartbeat]
       {"/heartbeat/a?msg=%C3%28", "invalid_msg", "UTF-8"},
       {"/heartbeat/a?msg=line%0Abreak", "invalid_msg", "control character"},
       {"/heartbeat/a?msg=" + std::string(257, 'm'), "invalid_msg", "257 bytes"},
+      {"/heartbeat/a?interval=%zz", "invalid_query", "%-escape"},
+      {"/heartbeat?state=%2", "invalid_query", "%-escape"},
   };
   for (const Case& c : cases) {
     INFO(c.target);

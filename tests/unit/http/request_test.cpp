@@ -45,3 +45,10 @@ TEST_CASE("methods map to and from their names", "[request]") {
   CHECK(method_from_string("get") == Method::kOther);
   CHECK(to_string(Method::kOptions) == "OPTIONS");
 }
+
+TEST_CASE("a query with a malformed escape is reported", "[request]") {
+  CHECK(Request::make(Method::kGet, "/x?a=1&b=%41").query_is_well_formed());
+  CHECK(Request::make(Method::kGet, "/x").query_is_well_formed());
+  CHECK_FALSE(Request::make(Method::kGet, "/x?interval=%zz").query_is_well_formed());
+  CHECK_FALSE(Request::make(Method::kGet, "/x?a=1&b%4=2").query_is_well_formed());
+}
