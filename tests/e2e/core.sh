@@ -58,6 +58,20 @@ for mode in "-k" ""; do
   pass "ab $mode -n 2000 -c 16: 0 failures"
 done
 
+# --- Many concurrent clients, then no connection left behind --------------------------------
+out=$(timeout 90 ab -k -q -n 20000 -c 256 "$BASE_URL/index.html" 2>&1) || fail "ab -c 256: $out"
+printf '%s' "$out" | grep -q '^Failed requests: *0' || fail "ab -c 256 failures: $out"
+printf '%s' "$out" | grep -q '^Complete requests: *20000' || fail "ab -c 256 incomplete: $out"
+open_now=""
+for _ in $(seq 1 50); do
+  # The scrape's own connection is the only one left once ab's have closed.
+  open_now=$(curl -sS --max-time 5 "$BASE_URL/metrics" | awk '$1 == "pulse_http_open_connections" {print $2}')
+  [ "$open_now" = 1 ] && break
+  sleep 0.1
+done
+[ "$open_now" = 1 ] || fail "connections left open after the load: $open_now"
+pass "ab -k -c 256 (20000 requests): 0 failures, every connection closed afterwards"
+
 # --- Out of file descriptors: the acceptor sheds connections instead of spinning --------------
 stop_server
 (ulimit -n 48; exec "$PULSE_BIN" --bind 127.0.0.1 --port 0 --root "$E2E_TMP/root" --threads 1 \
