@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <string_view>
 #include <thread>
@@ -16,13 +18,20 @@ using std::chrono::milliseconds;
 // The longest duration any flag takes: ten years.
 constexpr milliseconds kMaxDuration = std::chrono::hours(24 * 3650);
 
-// The shortest exact spelling: 15000 ms -> "15s", 86400000 ms -> "1d".
+struct DurationUnit {
+  std::string_view suffix;
+  std::int64_t ms;
+};
+// Largest first: format_duration() picks the first that divides exactly.
+constexpr std::array<DurationUnit, 5> kDurationUnits{
+    {{"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}, {"ms", 1}}};
+
+// The shortest exact spelling: 15000 ms -> "15s", 86400000 ms -> "1d", 0 -> "0s".
 std::string format_duration(milliseconds value) {
   const std::int64_t ms = value.count();
-  if (ms != 0 && ms % 86'400'000 == 0) return fmt::format("{}d", ms / 86'400'000);
-  if (ms != 0 && ms % 3'600'000 == 0) return fmt::format("{}h", ms / 3'600'000);
-  if (ms != 0 && ms % 60'000 == 0) return fmt::format("{}m", ms / 60'000);
-  if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
+  for (const auto& unit : kDurationUnits) {
+    if (ms % unit.ms == 0 && (ms != 0 || unit.suffix == "s")) return fmt::format("{}{}", ms / unit.ms, unit.suffix);
+  }
   return fmt::format("{}ms", ms);
 }
 
@@ -35,7 +44,7 @@ CLI::Validator duration_validator() {
         text = std::to_string(parsed->count());
         return {};
       },
-      "DURATION");
+      "");  // no extra text in --help: the type name already says DURATION
 }
 
 void add_duration(CLI::App& app, const std::string& name, milliseconds& target, const std::string& env,
@@ -82,20 +91,12 @@ std::optional<milliseconds> parse_duration(const std::string& text) {
   if (digits == 0 || digits > 12) return std::nullopt;
   const std::int64_t value = std::stoll(text.substr(0, digits));
   const std::string unit = text.substr(digits);
-  std::int64_t unit_ms = 0;
-  if (unit.empty() || unit == "s") {
-    unit_ms = 1000;
-  } else if (unit == "ms") {
-    unit_ms = 1;
-  } else if (unit == "m") {
-    unit_ms = 60'000;
-  } else if (unit == "h") {
-    unit_ms = 3'600'000;
-  } else if (unit == "d") {
-    unit_ms = 86'400'000;
-  } else {
-    return std::nullopt;
-  }
+  // A bare number is seconds.
+  const std::string_view suffix = unit.empty() ? std::string_view("s") : std::string_view(unit);
+  const auto found = std::find_if(kDurationUnits.begin(), kDurationUnits.end(),
+                                  [&](const DurationUnit& u) { return u.suffix == suffix; });
+  if (found == kDurationUnits.end()) return std::nullopt;
+  const std::int64_t unit_ms = found->ms;
   // Capped so that "now + duration" can never overflow a clock (and no timeout needs more).
   if (value > kMaxDuration.count() / unit_ms) return std::nullopt;
   return milliseconds(value * unit_ms);

@@ -185,9 +185,7 @@ void Connection::process_input() {
     // skips) must not keep a connection alive past its timeouts.
     if (parser_.in_message() || result.event != RequestParser::Event::kNeedMore) last_activity_ = loop_.now();
     switch (result.event) {
-      case RequestParser::Event::kNeedMore:
-        if (!was_in_message && parser_.in_message()) request_started_ = loop_.now();
-        return;
+      case RequestParser::Event::kNeedMore: return;
       case RequestParser::Event::kRequest: on_request(parser_.take_request()); break;
       case RequestParser::Event::kExpectContinue: queue_bytes(kContinue); break;
       case RequestParser::Event::kError:
@@ -403,9 +401,9 @@ void Connection::do_write() {
     }
     context_.stats->add_bytes_sent(result.bytes);
     last_write_progress_ = loop_.now();
+    last_activity_ = last_write_progress_;  // the keep-alive idle time starts when the response is out
     std::size_t written = result.bytes;
     out_bytes_ -= written;
-    last_activity_ = loop_.now();  // the keep-alive idle time starts when the response is out
     while (written > 0) {
       auto& chunk = out_.front();
       const std::size_t left = chunk.bytes.size() - out_front_offset_;

@@ -27,6 +27,16 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
+// Calls `visit(pair)` for each "key=value" of a query string until it returns false.
+template <typename Visit>
+void for_each_query_pair(std::string_view query, Visit visit) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    if (!visit(query.substr(0, amp))) return;
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(Method method) noexcept {
@@ -69,30 +79,24 @@ std::string Request::header_list(std::string_view name) const {
 }
 
 bool Request::query_is_well_formed() const {
-  std::string_view rest = query;
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-    if (!percent_decode(pair, true)) return false;
-  }
-  return true;
+  bool ok = true;
+  for_each_query_pair(query, [&](std::string_view pair) {
+    if (!percent_decode(pair, true)) ok = false;
+    return ok;
+  });
+  return ok;
 }
 
 std::optional<std::string> Request::query_param(std::string_view name) const {
-  std::string_view rest = query;
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+  std::optional<std::string> found;
+  for_each_query_pair(query, [&](std::string_view pair) {
     const auto eq = pair.find('=');
-    const auto raw_key = pair.substr(0, eq);
-    auto key = percent_decode(raw_key, true);
-    if (!key || *key != name) continue;
-    if (eq == std::string_view::npos) return std::string{};
-    return percent_decode(pair.substr(eq + 1), true);
-  }
-  return std::nullopt;
+    auto key = percent_decode(pair.substr(0, eq), true);
+    if (!key || *key != name) return true;
+    found = eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1), true);
+    return false;
+  });
+  return found;
 }
 
 Request Request::make(Method method, std::string target) {
