@@ -69,12 +69,9 @@ std::shared_ptr<const FileVersion> load_into_memory(const FileVersion& version) 
   struct stat after {};
   if (::fstat(fd, &after) != 0 || !same_version(after, version.status)) return nullptr;
 
-  auto copy = std::make_shared<FileVersion>();
-  copy->status = version.status;
-  copy->validators = version.validators;
-  copy->last_modified_text = version.last_modified_text;
-  copy->modified_in_future = version.modified_in_future;
-  copy->content = std::move(bytes);
+  auto copy = std::make_shared<FileVersion>(version);
+  copy->fd.reset();  // the bytes are what it serves now: no descriptor held
+  copy->content = std::make_shared<const std::string>(std::move(bytes));
   return copy;
 }
 

@@ -219,7 +219,7 @@ Response StaticFiles::Impl::serve_file(const http::Request& request, std::string
     response.head_content_length = body.length;
   } else if (version->in_memory()) {
     // The connection writes in-memory bodies together with their headers: one write, no sendfile.
-    response.body.assign(*version->content, body.first, body.length);
+    response.shared_body = http::SharedBody{version->content, body.first, body.length};
   } else if (body.length > 0) {
     // Shared: the cache may hand the same open file to other responses, and closing it waits
     // for the last of them.

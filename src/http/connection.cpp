@@ -272,7 +272,8 @@ void Connection::queue_response(const Request& request, Response response) {
   const bool body_allowed = !head && !status_has_no_body(response.status);
   const bool file_body = body_allowed && response.file && !stream;
   const bool memory_body = body_allowed && !response.file && !stream;
-  std::string& tail = output_tail(memory_body ? response.body.size() : 0);
+  const std::string_view memory = memory_body ? response.body_view() : std::string_view{};
+  std::string& tail = output_tail(memory.size());
   const std::size_t before = tail.size();
   // HEAD of a stream says what GET would: chunked, for a 1.1 client.
   const bool chunked_header = chunked || (head && response.stream && request.version_minor >= 1);
@@ -281,8 +282,8 @@ void Connection::queue_response(const Request& request, Response response) {
                  tail);
   std::uint64_t body_bytes = 0;
   if (memory_body) {
-    tail += response.body;
-    body_bytes = response.body.size();
+    tail += memory;
+    body_bytes = memory.size();
   }
   out_bytes_ += tail.size() - before;
   if (file_body) {

@@ -43,7 +43,12 @@ std::optional<std::string_view> Response::header(std::string_view name) const {
 std::uint64_t Response::content_length() const noexcept {
   if (head_content_length) return *head_content_length;
   if (file) return file->length;
-  return body.size();
+  return body_view().size();
+}
+
+std::string_view Response::body_view() const noexcept {
+  if (shared_body) return std::string_view(*shared_body->data).substr(shared_body->offset, shared_body->length);
+  return body;
 }
 
 Response Response::text(int status, std::string body, std::string content_type) {

@@ -26,10 +26,10 @@ struct FileVersion {
   bool modified_in_future = false;
   // Exactly one is set: the open file (sent with sendfile), or all of its bytes.
   std::shared_ptr<const net::UniqueFd> fd;
-  std::optional<std::string> content;
+  std::shared_ptr<const std::string> content;  // shared with every response that sends it
 
   [[nodiscard]] std::uint64_t size() const noexcept { return static_cast<std::uint64_t>(status.st_size); }
-  [[nodiscard]] bool in_memory() const noexcept { return content.has_value(); }
+  [[nodiscard]] bool in_memory() const noexcept { return content != nullptr; }
 };
 
 // The version of the open file `fd`, described by `status` (its fstat()).

@@ -25,11 +25,20 @@ struct FileBody {
   std::uint64_t length = 0;
 };
 
+// A range of an immutable buffer shared with a cache (a small static file): the connection copies
+// it straight into its output, so a cache hit costs one copy, not two.
+struct SharedBody {
+  std::shared_ptr<const std::string> data;
+  std::size_t offset = 0;
+  std::size_t length = 0;
+};
+
 struct Response {
   int status = 200;
   std::vector<Header> headers;  // Content-Type, ETag, ...; never Date/Server/Content-Length/Connection
   std::string body;             // in-memory body (ignored when `file` is set)
   std::optional<FileBody> file;
+  std::optional<SharedBody> shared_body;  // takes the place of `body` when set
   // A streaming response (server-sent events): sent with chunked encoding; the handler keeps
   // the other end and writes to it from any thread. The connection serves nothing after it.
   std::shared_ptr<ResponseStream> stream;
@@ -42,6 +51,8 @@ struct Response {
   Response& set_header(std::string name, std::string value);
   [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
   [[nodiscard]] std::uint64_t content_length() const noexcept;
+  // The in-memory body: `body`, or the range of `shared_body`.
+  [[nodiscard]] std::string_view body_view() const noexcept;
 
   static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
   // A small HTML error page for `status` ("404 Not Found"), with an optional detail line.

@@ -18,7 +18,7 @@ namespace {
 std::shared_ptr<const FileVersion> in_memory(std::string bytes) {
   auto version = std::make_shared<FileVersion>();
   version->status.st_size = static_cast<off_t>(bytes.size());
-  version->content = std::move(bytes);
+  version->content = std::make_shared<const std::string>(std::move(bytes));
   return version;
 }
 

@@ -79,7 +79,7 @@ std::string header(const Response& response, std::string_view name) {
 
 // The bytes a file response would send: pread of its range.
 std::string body_of(const Response& response) {
-  if (!response.file) return response.body;
+  if (!response.file) return std::string(response.body_view());
   std::string content(response.file->length, '\0');
   const ssize_t n =
       ::pread(response.file->fd->get(), content.data(), content.size(), static_cast<off_t>(response.file->offset));
@@ -172,7 +172,7 @@ TEST_CASE("StaticFiles: autoindex lists a directory without index.html", "[stati
   const auto response = files.handle(get("/plain/"));
   REQUIRE(response.status == 200);
   CHECK(header(response, "Content-Type") == "text/html; charset=utf-8");
-  const auto& page = response.body;
+  const auto page = std::string(response.body_view());
   CHECK(page.find("Index of /plain/") != std::string::npos);
   CHECK(page.find("href=\"a%20file.txt\"") != std::string::npos);
   CHECK(page.find("href=\"b.txt\"") != std::string::npos);
@@ -199,7 +199,7 @@ TEST_CASE("StaticFiles: missing, malformed and escaping paths", "[static][handle
     const auto leak = files.handle(get("/leak.txt"));
     CHECK(leak.status == 403);
     CHECK_FALSE(leak.file.has_value());
-    CHECK(leak.body.find("top secret") == std::string::npos);
+    CHECK(leak.body_view().find("top secret") == std::string::npos);
     CHECK(files.handle(get("/pipe")).status == 403);  // and open() did not block on the FIFO
     const auto alias = files.handle(get("/alias.txt"));
     CHECK(alias.status == 200);
@@ -305,7 +305,7 @@ TEST_CASE("StaticFiles: conditional GET", "[static][handler]") {
   auto response = files.handle(with_header(get("/hello.txt"), "If-None-Match", etag));
   CHECK(response.status == 304);
   CHECK_FALSE(response.file.has_value());
-  CHECK(response.body.empty());
+  CHECK(response.body_view().empty());
   CHECK(header(response, "ETag") == etag);
   CHECK(header(response, "Cache-Control") == "public, max-age=60");
 
@@ -479,10 +479,10 @@ TEST_CASE("StaticFiles: a small settled file leaves from memory", "[static][hand
     const auto response = files.handle(get("/hello.txt"));
     CHECK(response.status == 200);
     CHECK_FALSE(response.file.has_value());
-    CHECK(response.body == kHello);
+    CHECK(response.body_view() == kHello);
   }
   const auto head = files.handle(Request::make(Method::kHead, "/hello.txt"));
-  CHECK(head.body.empty());
+  CHECK(head.body_view().empty());
   CHECK(head.content_length() == kHello.size());
 }
 
@@ -515,10 +515,10 @@ TEST_CASE("StaticFiles: a file changed on disk is served fresh after the revalid
   options.cache.revalidate_after = std::chrono::milliseconds(0);
   StaticFiles files(options);
   const auto before = files.handle(get("/hello.txt"));
-  REQUIRE(before.body == kHello);
+  REQUIRE(before.body_view() == kHello);
   site.tree.write("www/hello.txt", "Hello, Pulse, again!\n");
   const auto after = files.handle(get("/hello.txt"));
-  CHECK(after.body == "Hello, Pulse, again!\n");
+  CHECK(after.body_view() == "Hello, Pulse, again!\n");
   CHECK(header(after, "ETag") != header(before, "ETag"));
   REQUIRE(std::filesystem::remove(site.root / "hello.txt"));
   CHECK(files.handle(get("/hello.txt")).status == 404);
