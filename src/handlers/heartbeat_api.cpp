@@ -66,18 +66,12 @@ std::optional<std::chrono::seconds> parse_seconds(std::string_view text, std::ch
   return std::chrono::seconds(static_cast<std::chrono::seconds::rep>(*value));
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // "up,late", "online", "offline": nullopt on anything else.
 std::optional<std::bitset<presence::kClientStateCount>> parse_state_filter(std::string_view text) {
   std::bitset<presence::kClientStateCount> states;
   while (true) {
     const auto comma = text.find(',');
-    const std::string_view name = trim(text.substr(0, comma));
+    const std::string_view name = http::trim_ows(text.substr(0, comma));
     if (name == "online") {
       for (const auto state : presence::kAllClientStates) {
         if (presence::is_online(state)) states.set(presence::index_of(state));
@@ -327,7 +321,7 @@ Response HeartbeatApi::handle_events(const Request& request) {
 
   std::optional<std::uint64_t> last_event_id;
   if (const auto header = request.header("Last-Event-ID"))
-    last_event_id = parse_digits(trim(*header), kMaxEventIdDigits);
+    last_event_id = parse_digits(http::trim_ows(*header), kMaxEventIdDigits);
   if (streams_.closed()) return json_error(503, "shutting_down", "the server is shutting down");
   response.stream = streams_.open(last_event_id);
   if (!response.stream) {

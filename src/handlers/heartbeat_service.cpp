@@ -67,7 +67,6 @@ struct HeartbeatService::Impl {
   std::mutex mutex;
   std::condition_variable wake;    // with mutex
   bool publish_requested = false;  // guarded by mutex
-  bool stop_requested = false;     // guarded by mutex
   bool started = false;            // guarded by mutex
   bool stopped = false;            // guarded by mutex
   std::thread sweeper;
@@ -92,7 +91,6 @@ void HeartbeatService::Impl::stop() {
     std::lock_guard lock(mutex);
     if (stopped) return;
     stopped = true;
-    stop_requested = true;
     was_started = started;
   }
   wake.notify_all();
@@ -113,8 +111,8 @@ void HeartbeatService::Impl::request_publish() {
 void HeartbeatService::Impl::sweep(bool with_digest) {
   registry.tick();
   streams.publish();
-  // Taken even with no stream open, so the registry's list of beaten ids never grows stale.
-  if (with_digest) streams.publish_beats(registry.take_beaten(kMaxBeatDigestClients));
+  // Nobody to tell: leave the list (bounded by the number of clients) for the next stream.
+  if (with_digest && streams.size() > 0) streams.publish_beats(registry.take_beaten(kMaxBeatDigestClients));
 }
 
 void HeartbeatService::Impl::run_sweeper() {
@@ -126,10 +124,10 @@ void HeartbeatService::Impl::run_sweeper() {
   auto next_save = started_at + kStateSavePeriod;
 
   std::unique_lock lock(mutex);
-  while (!stop_requested) {
+  while (!stopped) {
     const auto deadline = std::min({next_sweep, next_digest, next_keep_alive, next_save});
-    wake.wait_until(lock, deadline, [this] { return stop_requested || publish_requested; });
-    if (stop_requested) break;
+    wake.wait_until(lock, deadline, [this] { return stopped || publish_requested; });
+    if (stopped) break;
     publish_requested = false;
     lock.unlock();
     // One failed pass (say, out of memory rendering a snapshot) must not end the sweeper.

@@ -357,3 +357,19 @@ TEST_CASE("methods each path does not allow get 405 with Allow", "[handlers][hea
   // "events" is the stream, never a client, however it is spelled.
   CHECK(api.send(Method::kPost, "/heartbeat/%65vents").status == 405);
 }
+
+TEST_CASE("the service's options reach the registry: default interval and retention", "[handlers][heartbeat]") {
+  HeartbeatOptions options;
+  options.default_interval = std::chrono::seconds(120);
+  options.retention = std::chrono::minutes(1);
+  Api api(options);
+  REQUIRE(api.send(Method::kPost, "/heartbeat/quiet").status == 201);
+  CHECK(api.get_json("/heartbeat/quiet")["interval"] == 120);
+  // Down after 120 s + 60 s of grace, then forgotten once down for longer than a minute.
+  api.clock->advance(std::chrono::seconds(181));
+  api.service.sweep();
+  CHECK(api.get_json("/heartbeat/quiet")["state"] == "down");
+  api.clock->advance(std::chrono::seconds(61));
+  api.service.sweep();
+  CHECK(api.send(Method::kGet, "/heartbeat/quiet").status == 404);
+}

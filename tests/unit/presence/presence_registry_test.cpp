@@ -357,9 +357,11 @@ TEST_CASE("the version changes on every change, the sequence only on events", "[
   CHECK(f.registry.version() == v2);
   CHECK(f.registry.list({}).version == v2);
 
-  // A refused beat changes nothing either.
+  // A refused beat changes nothing either: rate-limited or invalid.
   for (int i = 0; i < 20; ++i) (void)f.registry.beat(beat_of("a", 10s, 5s));
   const auto v3 = f.registry.version();
+  REQUIRE(f.registry.beat(beat_of("a", 10s, 5s)).outcome == BeatOutcome::kRateLimited);
+  CHECK(f.registry.version() == v3);
   REQUIRE(f.registry.beat(beat_of("b b")).outcome == BeatOutcome::kInvalid);
   CHECK(f.registry.version() == v3);
 
