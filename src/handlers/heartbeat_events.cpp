@@ -32,19 +32,21 @@ std::shared_ptr<http::ResponseStream> EventStreams::open(std::optional<std::uint
     subscriber.cursor = *last_event_id;
     send_events(subscriber, *missed, presence::TimeBase::now(*clock_));
   } else {
-    send_snapshot(subscriber);
+    send_snapshot(subscriber, render_snapshot());
   }
   subscribers_.push_back(subscriber);
   return subscriber.stream;
 }
 
-bool EventStreams::send_snapshot(Subscriber& subscriber) {
+EventStreams::Snapshot EventStreams::render_snapshot() const {
   const presence::Listing listing = store_.list({});
   const auto at = presence::TimeBase::now(*clock_);
-  if (!subscriber.stream->write(format_sse_event(listing.sequence, "snapshot", dump_json(listing_json(listing, at))))) {
-    return false;
-  }
-  subscriber.cursor = listing.sequence;
+  return {listing.sequence, format_sse_event(listing.sequence, "snapshot", dump_json(listing_json(listing, at)))};
+}
+
+bool EventStreams::send_snapshot(Subscriber& subscriber, const Snapshot& snapshot) {
+  if (!subscriber.stream->write(snapshot.text)) return false;
+  subscriber.cursor = snapshot.sequence;
   return true;
 }
 
@@ -78,11 +80,16 @@ void EventStreams::publish() {
                                                              dump_json(event_json(event, at))));
     }
   }
+  // Streams that fell behind the history get a snapshot: taken (all shards, every client) at most
+  // once per publish, however many streams need it.
+  std::optional<Snapshot> snapshot;
   std::erase_if(subscribers_, [&](Subscriber& subscriber) {
     if (!backlog) {
       // This stream (or the slowest one) fell behind the history: its own backlog, or a snapshot.
       const auto own = store_.events_after(subscriber.cursor);
-      return own ? !send_events(subscriber, *own, at) : !send_snapshot(subscriber);
+      if (own) return !send_events(subscriber, *own, at);
+      if (!snapshot) snapshot = render_snapshot();
+      return !send_snapshot(subscriber, *snapshot);
     }
     std::string text;
     std::uint64_t last = subscriber.cursor;

@@ -66,8 +66,14 @@ class EventStreams {
     std::uint64_t cursor = 0;  // the last event id this stream was sent
   };
 
+  struct Snapshot {
+    std::uint64_t sequence;
+    std::string text;  // the whole SSE event
+  };
+  [[nodiscard]] Snapshot render_snapshot() const;
+
   // The caller holds mutex_. Each returns false when the stream's client is gone.
-  bool send_snapshot(Subscriber& subscriber);
+  bool send_snapshot(Subscriber& subscriber, const Snapshot& snapshot);
   bool send_events(Subscriber& subscriber, const std::vector<presence::PresenceEvent>& events,
                    const presence::TimeBase& at);
   void broadcast(std::string_view text);
