@@ -10,13 +10,14 @@
 #include "pulse/http/handler.hpp"
 #include "pulse/http/server_stats.hpp"
 #include "pulse/presence/clock.hpp"
+#include "pulse/presence/limits.hpp"
 
 namespace pulse::handlers {
 
 struct HeartbeatOptions {
-  std::chrono::seconds default_interval{30};
-  std::chrono::seconds retention{24 * 3600};
-  std::size_t max_clients = 100'000;
+  std::chrono::seconds default_interval = presence::kDefaultInterval;
+  std::chrono::seconds retention = presence::kDefaultRetention;
+  std::size_t max_clients = presence::kDefaultMaxClients;
   std::optional<std::filesystem::path> state_file;  // nullopt: registry lives in memory only
 };
 
