@@ -21,8 +21,8 @@ constexpr int kMaxAcceptsPerEvent = 256;
 
 }  // namespace
 
-Acceptor::Acceptor(net::EventLoop& loop, net::UniqueFd listen_fd, std::size_t max_connections, http::ServerStats& stats,
-                   OnAccept on_accept)
+Acceptor::Acceptor(net::EventLoop& loop, base::UniqueFd listen_fd, std::size_t max_connections,
+                   http::ServerStats& stats, OnAccept on_accept)
     : loop_(loop),
       listen_fd_(std::move(listen_fd)),
       spare_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
@@ -48,8 +48,8 @@ void Acceptor::handle_events(std::uint32_t) {
   for (int i = 0; i < kMaxAcceptsPerEvent && listening_; ++i) {
     net::SocketAddress peer;
     peer.length = sizeof peer.storage;
-    net::UniqueFd fd(::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&peer.storage), &peer.length,
-                               SOCK_NONBLOCK | SOCK_CLOEXEC));
+    base::UniqueFd fd(::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&peer.storage), &peer.length,
+                                SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) {
       const int error = errno;
       if (error == EAGAIN || error == EWOULDBLOCK) return;
@@ -71,7 +71,7 @@ void Acceptor::handle_events(std::uint32_t) {
   }
 }
 
-void Acceptor::refuse(net::UniqueFd fd) {
+void Acceptor::refuse(base::UniqueFd fd) {
   stats_.on_connection_refused();
   // Best effort, never blocking: a fresh socket's send buffer takes this easily. Half-close and
   // discard what the client already sent, so that closing does not reset the 503 away.
@@ -90,7 +90,7 @@ bool Acceptor::shed_one_connection() {
   if (!spare_fd_) return false;
   stats_.on_connection_refused();
   spare_fd_.reset();
-  net::UniqueFd victim(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  base::UniqueFd victim(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
   victim.reset();
   spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   return true;

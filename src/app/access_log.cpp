@@ -10,23 +10,23 @@
 
 #include <fmt/format.h>
 
-#include "pulse/net/system_error.hpp"
+#include "pulse/base/system_error.hpp"
 
 namespace pulse::app {
 
 std::unique_ptr<AccessLog> AccessLog::open(const std::string& spec) {
   if (spec == "off") return nullptr;
   if (spec == "stdout") {
-    net::UniqueFd fd(::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0));
-    if (!fd) net::throw_last_error("dup(stdout)");
+    base::UniqueFd fd(::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0));
+    if (!fd) base::throw_last_error("dup(stdout)");
     return std::make_unique<AccessLog>(std::move(fd));
   }
-  net::UniqueFd fd(::open(spec.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-  if (!fd) net::throw_last_error(fmt::format("open access log '{}'", spec));
+  base::UniqueFd fd(::open(spec.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!fd) base::throw_last_error(fmt::format("open access log '{}'", spec));
   return std::make_unique<AccessLog>(std::move(fd));
 }
 
-AccessLog::AccessLog(net::UniqueFd fd) : fd_(std::move(fd)), writer_([this] { run(); }) {}
+AccessLog::AccessLog(base::UniqueFd fd) : fd_(std::move(fd)), writer_([this] { run(); }) {}
 
 AccessLog::~AccessLog() {
   {

@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "pulse/app/http_client.hpp"
-#include "pulse/net/unique_fd.hpp"
+#include "pulse/base/unique_fd.hpp"
 
 namespace pulse::app {
 namespace {
@@ -85,7 +85,7 @@ int run_beat(const BeatOptions& options, std::FILE* out) {
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGTERM);
   ::sigprocmask(SIG_BLOCK, &mask, nullptr);
-  net::UniqueFd signals(::signalfd(-1, &mask, SFD_CLOEXEC));
+  base::UniqueFd signals(::signalfd(-1, &mask, SFD_CLOEXEC));
 
   std::string target = fmt::format("{}?interval={}&status={}", url->target, options.interval.count(), options.status);
   if (!options.message.empty()) target += "&msg=" + query_escape(options.message);

@@ -15,9 +15,9 @@
 
 #include <fmt/format.h>
 
+#include "pulse/base/system_error.hpp"
 #include "pulse/net/io.hpp"
 #include "pulse/net/socket.hpp"
-#include "pulse/net/system_error.hpp"
 
 namespace pulse::app {
 namespace {
@@ -119,9 +119,9 @@ HttpClient::HttpClient(const std::string& host, std::uint16_t port, std::chrono:
     : host_(host), timeout_(timeout) {
   const auto address = net::resolve_numeric(host, port);
   fd_.reset(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd_) net::throw_last_error("socket");
+  if (!fd_) base::throw_last_error("socket");
   if (::connect(fd_.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
-    if (errno != EINPROGRESS) net::throw_last_error(fmt::format("connect({})", address.to_string()));
+    if (errno != EINPROGRESS) base::throw_last_error(fmt::format("connect({})", address.to_string()));
     pollfd p{fd_.get(), POLLOUT, 0};
     const int ready =
         ::poll(&p, 1, static_cast<int>(std::clamp<std::int64_t>(timeout.count(), 0, std::numeric_limits<int>::max())));
@@ -149,7 +149,7 @@ void HttpClient::send_raw(std::string_view bytes) {
       if (::poll(&p, 1, remaining_ms(deadline)) == 0) throw std::runtime_error("send: timed out");
       continue;
     }
-    net::throw_last_error("send");
+    base::throw_last_error("send");
   }
 }
 

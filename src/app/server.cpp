@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "pulse/handlers/health.hpp"
+#include "pulse/handlers/metrics.hpp"
 
 namespace pulse::app {
 namespace {
@@ -28,12 +29,13 @@ Server::Server(Config config) : config_(std::move(config)) {
   access_log_ = AccessLog::open(config_.access_log);
 
   router_.add_exact("/healthz", std::make_shared<handlers::Health>());
-  heartbeat_ = std::make_unique<handlers::HeartbeatService>(config_.heartbeat, stats_);
+  heartbeat_ = std::make_unique<handlers::heartbeat::HeartbeatService>(config_.heartbeat);
   auto heartbeat_api = heartbeat_->api_handler();
   router_.add_exact("/heartbeat", heartbeat_api);
   router_.add_prefix("/heartbeat/", heartbeat_api);
-  router_.add_exact("/metrics", heartbeat_->metrics_handler());
-  router_.add_prefix("/", std::make_shared<handlers::StaticFiles>(config_.static_files));
+  router_.add_exact(
+      "/metrics", std::make_shared<handlers::MetricsHandler>(heartbeat_->store(), heartbeat_->event_streams(), stats_));
+  router_.add_prefix("/", std::make_shared<handlers::static_files::StaticFiles>(config_.static_files));
 
   auto listen_fd = net::listen_tcp(net::resolve_numeric(config_.bind, config_.port), kListenBacklog);
   address_ = net::local_address(listen_fd.get());
@@ -42,7 +44,7 @@ Server::Server(Config config) : config_(std::move(config)) {
     workers_.push_back(std::make_unique<Worker>(router_, config_.limits, stats_, access_log_.get()));
   }
   acceptor_ = std::make_unique<Acceptor>(main_loop_, std::move(listen_fd), config_.limits.max_connections, stats_,
-                                         [this](net::UniqueFd fd, const net::SocketAddress& peer) {
+                                         [this](base::UniqueFd fd, const net::SocketAddress& peer) {
                                            net::set_tcp_nodelay(fd.get());
                                            workers_[next_worker_]->add_connection(std::move(fd), peer.host());
                                            next_worker_ = (next_worker_ + 1) % workers_.size();

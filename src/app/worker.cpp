@@ -37,15 +37,15 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::add_connection(net::UniqueFd fd, std::string remote_addr) {
+void Worker::add_connection(base::UniqueFd fd, std::string remote_addr) {
   // The task owns the fd until it runs; std::function needs a copyable callable, hence shared_ptr.
-  auto owned = std::make_shared<net::UniqueFd>(std::move(fd));
+  auto owned = std::make_shared<base::UniqueFd>(std::move(fd));
   loop_->run_in_loop([this, owned, remote = std::move(remote_addr)]() mutable {
     add_connection_in_loop(std::move(*owned), std::move(remote));
   });
 }
 
-void Worker::add_connection_in_loop(net::UniqueFd fd, std::string remote_addr) {
+void Worker::add_connection_in_loop(base::UniqueFd fd, std::string remote_addr) {
   if (context_.shutting_down) {
     context_.stats->on_connection_closed();
     return;  // accepted just before shutdown: closing it is the polite answer now

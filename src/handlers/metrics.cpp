@@ -65,9 +65,9 @@ std::string render_metrics(const presence::StoreCounters& presence, std::size_t 
   return out.take();
 }
 
-MetricsHandler::MetricsHandler(const presence::PresenceStore& store, const EventStreams& streams,
-                               const http::ServerStats& stats)
-    : store_(store), streams_(streams), stats_(stats) {}
+MetricsHandler::MetricsHandler(std::shared_ptr<const presence::PresenceStore> store,
+                               std::shared_ptr<const heartbeat::EventStreams> streams, const http::ServerStats& stats)
+    : store_(std::move(store)), streams_(std::move(streams)), stats_(stats) {}
 
 http::Response MetricsHandler::handle(const http::Request& request) {
   if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
@@ -75,7 +75,7 @@ http::Response MetricsHandler::handle(const http::Request& request) {
     response.set_header("Allow", "GET, HEAD");
     return response;
   }
-  auto response = http::Response::text(200, render_metrics(store_.counters(), streams_.size(), stats_),
+  auto response = http::Response::text(200, render_metrics(store_->counters(), streams_->size(), stats_),
                                        std::string(kPrometheusContentType));
   response.set_header("Cache-Control", "no-store");
   return response;

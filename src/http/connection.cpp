@@ -34,7 +34,7 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace
 
-Connection::Connection(ConnectionContext& context, net::UniqueFd fd, std::string remote_addr, std::uint64_t id)
+Connection::Connection(ConnectionContext& context, base::UniqueFd fd, std::string remote_addr, std::uint64_t id)
     : context_(context),
       loop_(*context.loop),
       fd_(std::move(fd)),
@@ -468,7 +468,7 @@ void Connection::compute_deadline() {
   if (has_output()) {
     deadline_ = last_write_progress_ + limits.write_timeout;
   } else if (stream_) {
-    deadline_ = net::Clock::time_point::max();  // the producer's keep-alive comments keep it busy
+    deadline_ = base::MonotonicClock::time_point::max();  // the producer's keep-alive comments keep it busy
   } else if (parser_.in_message() || in_start_ < in_buf_.size()) {
     // From the first byte of a request: progress does not extend it (defeats slowloris).
     deadline_ =
@@ -479,7 +479,7 @@ void Connection::compute_deadline() {
 }
 
 void Connection::arm_timer() {
-  if (deadline_ == net::Clock::time_point::max()) {
+  if (deadline_ == base::MonotonicClock::time_point::max()) {
     if (timer_) loop_.timers().cancel(*timer_);
     timer_.reset();
     return;

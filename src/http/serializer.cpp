@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "pulse/http/date_cache.hpp"
+#include "pulse/http/http_date.hpp"
 #include "pulse/http/status.hpp"
 
 #ifndef PULSE_VERSION

@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "pulse/net/system_error.hpp"
+#include "pulse/base/system_error.hpp"
 
 namespace pulse::net {
 namespace {
@@ -24,15 +24,15 @@ EventLoop::EventLoop()
     : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
       wakeup_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       thread_id_(std::this_thread::get_id()),
-      now_(Clock::now()),
+      now_(base::MonotonicClock::now()),
       timers_(now_) {
-  if (!epoll_fd_) throw_last_error("epoll_create1");
-  if (!wakeup_fd_) throw_last_error("eventfd");
+  if (!epoll_fd_) base::throw_last_error("epoll_create1");
+  if (!wakeup_fd_) base::throw_last_error("eventfd");
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.ptr = nullptr;  // nullptr marks the wake-up fd
   if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wakeup_fd_.get(), &event) != 0)
-    throw_last_error("epoll_ctl(ADD eventfd)");
+    base::throw_last_error("epoll_ctl(ADD eventfd)");
 }
 
 EventLoop::~EventLoop() = default;
@@ -52,7 +52,7 @@ void EventLoop::run() {
   thread_id_.store(std::this_thread::get_id());
   std::array<epoll_event, kMaxEventsPerWait> events{};
   while (!quit_.load(std::memory_order_acquire)) {
-    now_ = Clock::now();
+    now_ = base::MonotonicClock::now();
     int timeout_ms = kMaxWaitMs;
     if (auto next = timers_.time_until_next(now_)) {
       timeout_ms = static_cast<int>(std::min<std::int64_t>(next->count(), kMaxWaitMs));
@@ -63,8 +63,8 @@ void EventLoop::run() {
       if (!tasks_.empty()) timeout_ms = 0;
     }
     const int n = ::epoll_wait(epoll_fd_.get(), events.data(), kMaxEventsPerWait, timeout_ms);
-    if (n < 0 && errno != EINTR) throw_last_error("epoll_wait");
-    now_ = Clock::now();
+    if (n < 0 && errno != EINTR) base::throw_last_error("epoll_wait");
+    now_ = base::MonotonicClock::now();
     for (int i = 0; i < n; ++i) {
       auto* handler = static_cast<IoHandler*>(events[static_cast<std::size_t>(i)].data.ptr);
       if (handler == nullptr) {
@@ -120,7 +120,7 @@ void EventLoop::add(int fd, std::uint32_t events, IoHandler* handler) {
   epoll_event event{};
   event.events = events;
   event.data.ptr = handler;
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) != 0) throw_last_error("epoll_ctl(ADD)");
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) != 0) base::throw_last_error("epoll_ctl(ADD)");
 }
 
 void EventLoop::modify(int fd, std::uint32_t events, IoHandler* handler) {
@@ -128,7 +128,7 @@ void EventLoop::modify(int fd, std::uint32_t events, IoHandler* handler) {
   epoll_event event{};
   event.events = events;
   event.data.ptr = handler;
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &event) != 0) throw_last_error("epoll_ctl(MOD)");
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &event) != 0) base::throw_last_error("epoll_ctl(MOD)");
 }
 
 void EventLoop::remove(int fd) {

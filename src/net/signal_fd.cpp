@@ -7,7 +7,7 @@
 
 #include <csignal>
 
-#include "pulse/net/system_error.hpp"
+#include "pulse/base/system_error.hpp"
 
 namespace pulse::net {
 
@@ -17,9 +17,9 @@ SignalFd::SignalFd(EventLoop& loop, std::function<void(int)> on_signal)
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
-  if (::pthread_sigmask(SIG_BLOCK, &mask, nullptr) != 0) throw_last_error("pthread_sigmask");
+  if (::pthread_sigmask(SIG_BLOCK, &mask, nullptr) != 0) base::throw_last_error("pthread_sigmask");
   fd_.reset(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!fd_) throw_last_error("signalfd");
+  if (!fd_) base::throw_last_error("signalfd");
   loop_.add(fd_.get(), EPOLLIN, this);
 }
 

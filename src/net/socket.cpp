@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "pulse/net/system_error.hpp"
+#include "pulse/base/system_error.hpp"
 
 namespace pulse::net {
 
@@ -64,16 +64,16 @@ SocketAddress resolve_numeric(const std::string& host, std::uint16_t port) {
   throw std::invalid_argument(fmt::format("not a numeric IPv4 or IPv6 address: '{}'", host));
 }
 
-UniqueFd listen_tcp(const SocketAddress& address, int backlog) {
-  UniqueFd fd(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
-  if (!fd) throw_last_error("socket");
+base::UniqueFd listen_tcp(const SocketAddress& address, int backlog) {
+  base::UniqueFd fd(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
+  if (!fd) base::throw_last_error("socket");
   const int on = 1;
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0)
-    throw_last_error("setsockopt(SO_REUSEADDR)");
+    base::throw_last_error("setsockopt(SO_REUSEADDR)");
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
-    throw_last_error(fmt::format("bind({})", address.to_string()));
+    base::throw_last_error(fmt::format("bind({})", address.to_string()));
   }
-  if (::listen(fd.get(), backlog) != 0) throw_last_error("listen");
+  if (::listen(fd.get(), backlog) != 0) base::throw_last_error("listen");
   return fd;
 }
 
@@ -81,7 +81,7 @@ SocketAddress local_address(int fd) {
   SocketAddress address;
   address.length = sizeof address.storage;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address.storage), &address.length) != 0) {
-    throw_last_error("getsockname");
+    base::throw_last_error("getsockname");
   }
   return address;
 }

@@ -6,20 +6,20 @@
 
 namespace pulse::net {
 
-TimerWheel::TimerWheel(Clock::time_point now, std::chrono::milliseconds tick, std::size_t slots)
+TimerWheel::TimerWheel(base::MonotonicClock::time_point now, std::chrono::milliseconds tick, std::size_t slots)
     : origin_(now), tick_(tick), slots_(slots) {
   assert(tick.count() > 0 && slots > 0);
 }
 
-std::uint64_t TimerWheel::tick_of(Clock::time_point t) const {
+std::uint64_t TimerWheel::tick_of(base::MonotonicClock::time_point t) const {
   if (t <= origin_) return 0;
   // Round up: a timer never fires before its deadline.
   const auto elapsed = t - origin_;
-  const auto ticks = (elapsed + tick_ - Clock::duration(1)) / tick_;
+  const auto ticks = (elapsed + tick_ - base::MonotonicClock::duration(1)) / tick_;
   return static_cast<std::uint64_t>(ticks);
 }
 
-TimerWheel::TimerId TimerWheel::schedule(Clock::time_point deadline, Callback callback) {
+TimerWheel::TimerId TimerWheel::schedule(base::MonotonicClock::time_point deadline, Callback callback) {
   const TimerId id = next_id_++;
   // A deadline already due goes into the next slot to be processed.
   const std::uint64_t tick = std::max(tick_of(deadline), current_tick_);
@@ -32,14 +32,14 @@ bool TimerWheel::cancel(TimerId id) {
   return timers_.erase(id) > 0;
 }
 
-void TimerWheel::advance(Clock::time_point now) {
+void TimerWheel::advance(base::MonotonicClock::time_point now) {
   const std::uint64_t target = tick_of(now);
   // Process every tick up to `target`, but never walk the wheel more than once around:
   // past one revolution every slot has been visited.
   std::uint64_t last = target;
   if (target >= current_tick_ + slots_.size()) last = current_tick_ + slots_.size() - 1;
 
-  std::vector<std::pair<Clock::time_point, TimerId>> due;
+  std::vector<std::pair<base::MonotonicClock::time_point, TimerId>> due;
   for (std::uint64_t tick = current_tick_; tick <= last; ++tick) {
     auto& slot = slots_[tick % slots_.size()];
     auto keep = slot.begin();
@@ -66,7 +66,7 @@ void TimerWheel::advance(Clock::time_point now) {
   }
 }
 
-std::optional<std::chrono::milliseconds> TimerWheel::time_until_next(Clock::time_point now) const {
+std::optional<std::chrono::milliseconds> TimerWheel::time_until_next(base::MonotonicClock::time_point now) const {
   if (timers_.empty()) return std::nullopt;
   // Find the first non-empty slot from the current tick on: O(slots) at worst, independent of
   // the number of timers. A slot may hold only cancelled ids; waking for it is harmless.

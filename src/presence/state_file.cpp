@@ -13,8 +13,8 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "pulse/net/system_error.hpp"
-#include "pulse/net/unique_fd.hpp"
+#include "pulse/base/system_error.hpp"
+#include "pulse/base/unique_fd.hpp"
 #include "pulse/presence/limits.hpp"
 #include "pulse/presence/validation.hpp"
 
@@ -113,7 +113,7 @@ std::string read_limited(int fd, std::size_t limit, bool& too_big) {
     const ssize_t n = ::read(fd, chunk, sizeof chunk);
     if (n < 0) {
       if (errno == EINTR) continue;
-      net::throw_last_error("read");
+      base::throw_last_error("read");
     }
     if (n == 0) return text;
     if (text.size() + static_cast<std::size_t>(n) > limit) {
@@ -206,7 +206,7 @@ DecodedState decode_state(std::string_view text, const TimeBase& at) {
 
 LoadedState load_state_file(const std::filesystem::path& path, const TimeBase& at) {
   LoadedState loaded;
-  const net::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  const base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     const int error = errno;
     if (error == ENOENT) {
@@ -249,28 +249,28 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
   std::filesystem::path temporary_path = path;
   temporary_path += fmt::format(".tmp.{}", ::getpid());
 
-  net::UniqueFd fd(::open(temporary_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd) net::throw_last_error("open " + temporary_path.string());
+  base::UniqueFd fd(::open(temporary_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) base::throw_last_error("open " + temporary_path.string());
   TemporaryFile temporary(temporary_path);
   while (!contents.empty()) {
     const ssize_t n = ::write(fd.get(), contents.data(), contents.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      net::throw_last_error("write " + temporary.path().string());
+      base::throw_last_error("write " + temporary.path().string());
     }
     contents.remove_prefix(static_cast<std::size_t>(n));
   }
   // The data must be on disk before the rename makes it the state file.
-  if (::fsync(fd.get()) != 0) net::throw_last_error("fsync " + temporary.path().string());
+  if (::fsync(fd.get()) != 0) base::throw_last_error("fsync " + temporary.path().string());
   fd.reset();
   if (::rename(temporary.path().c_str(), path.c_str()) != 0) {
-    net::throw_last_error("rename " + temporary.path().string() + " to " + path.string());
+    base::throw_last_error("rename " + temporary.path().string() + " to " + path.string());
   }
   temporary.release();
   // And the rename itself must be on disk, or a crash could bring the old file back.
-  const net::UniqueFd directory_fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!directory_fd) net::throw_last_error("open " + directory.string());
-  if (::fsync(directory_fd.get()) != 0) net::throw_last_error("fsync " + directory.string());
+  const base::UniqueFd directory_fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!directory_fd) base::throw_last_error("open " + directory.string());
+  if (::fsync(directory_fd.get()) != 0) base::throw_last_error("fsync " + directory.string());
 }
 
 }  // namespace pulse::presence

@@ -36,8 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) std::abort();
-  pulse::net::UniqueFd server_end(fds[0]);
-  pulse::net::UniqueFd client_end(fds[1]);
+  pulse::base::UniqueFd server_end(fds[0]);
+  pulse::base::UniqueFd client_end(fds[1]);
 
   // A request larger than the socket buffer is cut short: the fuzzer explores the protocol,
   // not bulk transfer.

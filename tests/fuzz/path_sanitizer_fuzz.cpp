@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "pulse/handlers/path_sanitizer.hpp"
+#include "pulse/handlers/static/path_sanitizer.hpp"
 
 namespace {
 
@@ -34,7 +34,7 @@ void check_canonical(std::string_view relative) {
 bool any_hidden(std::string_view relative) {
   while (!relative.empty()) {
     const auto slash = relative.find('/');
-    if (pulse::handlers::is_hidden_name(relative.substr(0, slash))) return true;
+    if (pulse::handlers::static_files::is_hidden_name(relative.substr(0, slash))) return true;
     if (slash == std::string_view::npos) break;
     relative.remove_prefix(slash + 1);
   }
@@ -45,7 +45,7 @@ bool any_hidden(std::string_view relative) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const auto result = pulse::handlers::sanitize_path(input);
+  const auto result = pulse::handlers::static_files::sanitize_path(input);
   if (!result.ok()) {
     require(result.relative.empty());
     return 0;
@@ -54,7 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(result.has_hidden_component == any_hidden(result.relative));
 
   // What we would put in a Location header must lead back to the same file.
-  const auto again = pulse::handlers::sanitize_path("/" + pulse::handlers::encode_path(result.relative));
+  const auto again =
+      pulse::handlers::static_files::sanitize_path("/" + pulse::handlers::static_files::encode_path(result.relative));
   require(again.ok());
   require(again.relative == result.relative);
   require(again.has_hidden_component == result.has_hidden_component);

@@ -6,10 +6,10 @@
 #include <cstddef>
 #include <functional>
 
+#include "pulse/base/unique_fd.hpp"
 #include "pulse/http/server_stats.hpp"
 #include "pulse/net/event_loop.hpp"
 #include "pulse/net/socket.hpp"
-#include "pulse/net/unique_fd.hpp"
 
 namespace pulse::app {
 
@@ -18,9 +18,9 @@ class Acceptor final : public net::IoHandler {
   // How long accepting stops when the process is out of descriptors or memory.
   static constexpr std::chrono::milliseconds kAcceptPause{100};
 
-  using OnAccept = std::function<void(net::UniqueFd fd, const net::SocketAddress& peer)>;
+  using OnAccept = std::function<void(base::UniqueFd fd, const net::SocketAddress& peer)>;
 
-  Acceptor(net::EventLoop& loop, net::UniqueFd listen_fd, std::size_t max_connections, http::ServerStats& stats,
+  Acceptor(net::EventLoop& loop, base::UniqueFd listen_fd, std::size_t max_connections, http::ServerStats& stats,
            OnAccept on_accept);
   ~Acceptor() override;
 
@@ -31,15 +31,15 @@ class Acceptor final : public net::IoHandler {
   void handle_events(std::uint32_t events) override;
 
  private:
-  void refuse(net::UniqueFd fd);
+  void refuse(base::UniqueFd fd);
   // Accepts and drops one pending connection using the spare descriptor; false without a spare.
   bool shed_one_connection();
   void pause_accepting();
   static bool is_per_connection_error(int error) noexcept;
 
   net::EventLoop& loop_;
-  net::UniqueFd listen_fd_;
-  net::UniqueFd spare_fd_;  // released to accept-and-close one connection when out of fds
+  base::UniqueFd listen_fd_;
+  base::UniqueFd spare_fd_;  // released to accept-and-close one connection when out of fds
   std::size_t max_connections_;
   http::ServerStats& stats_;
   OnAccept on_accept_;

@@ -10,8 +10,8 @@
 #include <string>
 #include <thread>
 
+#include "pulse/base/unique_fd.hpp"
 #include "pulse/http/connection.hpp"
-#include "pulse/net/unique_fd.hpp"
 
 namespace pulse::app {
 
@@ -23,7 +23,7 @@ class AccessLog {
   // "off" -> nullptr; "stdout"; otherwise a file opened for append. Throws std::system_error.
   static std::unique_ptr<AccessLog> open(const std::string& spec);
 
-  explicit AccessLog(net::UniqueFd fd);
+  explicit AccessLog(base::UniqueFd fd);
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
   // Writes everything submitted, then stops the writer thread.
@@ -36,7 +36,7 @@ class AccessLog {
  private:
   void run();
 
-  net::UniqueFd fd_;
+  base::UniqueFd fd_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::string> queue_;  // guarded by mutex_

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "pulse/handlers/heartbeat_service.hpp"
-#include "pulse/handlers/static_files.hpp"
+#include "pulse/handlers/heartbeat/service.hpp"
+#include "pulse/handlers/static/static_files.hpp"
 #include "pulse/http/limits.hpp"
 
 namespace pulse::app {
@@ -37,8 +37,8 @@ struct Config {
   unsigned threads = 0;            // 0: one per core
   std::string access_log = "off";  // off | stdout | PATH
   http::Limits limits;
-  handlers::StaticFilesOptions static_files;
-  handlers::HeartbeatOptions heartbeat;
+  handlers::static_files::StaticFilesOptions static_files;
+  handlers::heartbeat::HeartbeatOptions heartbeat;
   bool handle_signals = true;  // in-process tests drive shutdown through Server::stop()
   ProbeOptions probe;
   BeatOptions beat;

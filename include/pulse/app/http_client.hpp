@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pulse/base/unique_fd.hpp"
 #include "pulse/http/request.hpp"
-#include "pulse/net/unique_fd.hpp"
 
 namespace pulse::app {
 
@@ -58,7 +58,7 @@ class HttpClient {
   // Waits until readable; returns bytes read (0 at EOF). Throws on timeout.
   std::size_t fill(std::chrono::steady_clock::time_point deadline);
 
-  net::UniqueFd fd_;
+  base::UniqueFd fd_;
   std::string host_;
   std::chrono::milliseconds timeout_;
   std::string buffer_;  // bytes received and not yet consumed: read-ahead survives between responses

@@ -9,7 +9,7 @@
 #include "pulse/app/access_log.hpp"
 #include "pulse/app/config.hpp"
 #include "pulse/app/worker.hpp"
-#include "pulse/handlers/heartbeat_service.hpp"
+#include "pulse/handlers/heartbeat/service.hpp"
 #include "pulse/http/router.hpp"
 #include "pulse/http/server_stats.hpp"
 #include "pulse/net/event_loop.hpp"
@@ -42,7 +42,7 @@ class Server {
   Config config_;
   http::ServerStats stats_;
   std::unique_ptr<AccessLog> access_log_;
-  std::unique_ptr<handlers::HeartbeatService> heartbeat_;
+  std::unique_ptr<handlers::heartbeat::HeartbeatService> heartbeat_;
   http::Router router_;
   net::EventLoop main_loop_;
   net::SocketAddress address_;

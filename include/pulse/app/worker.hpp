@@ -9,9 +9,9 @@
 #include <unordered_map>
 
 #include "pulse/app/access_log.hpp"
+#include "pulse/base/unique_fd.hpp"
 #include "pulse/http/connection.hpp"
 #include "pulse/net/event_loop.hpp"
-#include "pulse/net/unique_fd.hpp"
 
 namespace pulse::app {
 
@@ -27,14 +27,14 @@ class Worker {
 
   void start();
   // Any thread: the worker adopts the accepted socket.
-  void add_connection(net::UniqueFd fd, std::string remote_addr);
+  void add_connection(base::UniqueFd fd, std::string remote_addr);
   // Any thread: closes idle connections, lets the others finish their current response, and
   // ends the loop when none is left or `grace` has passed.
   void begin_shutdown(std::chrono::milliseconds grace);
   void join();
 
  private:
-  void add_connection_in_loop(net::UniqueFd fd, std::string remote_addr);
+  void add_connection_in_loop(base::UniqueFd fd, std::string remote_addr);
   void begin_shutdown_in_loop(std::chrono::milliseconds grace);
   void on_connection_closed(std::uint64_t id);
   void maybe_quit();

@@ -6,7 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "pulse/handlers/heartbeat_events.hpp"
+#include <memory>
+
+#include "pulse/handlers/heartbeat/events.hpp"
 #include "pulse/http/handler.hpp"
 #include "pulse/http/server_stats.hpp"
 #include "pulse/presence/presence_store.hpp"
@@ -22,13 +24,14 @@ inline constexpr std::string_view kPrometheusContentType = "text/plain; version=
 
 class MetricsHandler final : public http::Handler {
  public:
-  MetricsHandler(const presence::PresenceStore& store, const EventStreams& streams, const http::ServerStats& stats);
+  MetricsHandler(std::shared_ptr<const presence::PresenceStore> store,
+                 std::shared_ptr<const heartbeat::EventStreams> streams, const http::ServerStats& stats);
   // Any worker thread: relaxed atomic counters, plus a brief look at the event-stream list.
   [[nodiscard]] http::Response handle(const http::Request& request) override;
 
  private:
-  const presence::PresenceStore& store_;
-  const EventStreams& streams_;
+  std::shared_ptr<const presence::PresenceStore> store_;
+  std::shared_ptr<const heartbeat::EventStreams> streams_;
   const http::ServerStats& stats_;
 };
 

@@ -13,13 +13,13 @@
 #include <string>
 #include <string_view>
 
+#include "pulse/base/unique_fd.hpp"
 #include "pulse/http/limits.hpp"
 #include "pulse/http/parser.hpp"
 #include "pulse/http/response.hpp"
 #include "pulse/http/router.hpp"
 #include "pulse/http/server_stats.hpp"
 #include "pulse/net/event_loop.hpp"
-#include "pulse/net/unique_fd.hpp"
 
 namespace pulse::http {
 
@@ -49,7 +49,7 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
  public:
   enum class State { kActive, kLingering, kClosed };
 
-  Connection(ConnectionContext& context, net::UniqueFd fd, std::string remote_addr, std::uint64_t id);
+  Connection(ConnectionContext& context, base::UniqueFd fd, std::string remote_addr, std::uint64_t id);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection() override;
@@ -102,7 +102,7 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
 
   ConnectionContext& context_;
   net::EventLoop& loop_;
-  net::UniqueFd fd_;
+  base::UniqueFd fd_;
   std::string remote_addr_;
   std::uint64_t id_;
   State state_ = State::kActive;
@@ -127,12 +127,12 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   bool stream_chunked_ = false;
 
   // Timeouts: one wheel timer, re-armed lazily toward deadline_.
-  net::Clock::time_point deadline_{};
-  net::Clock::time_point timer_at_{};
+  base::MonotonicClock::time_point deadline_{};
+  base::MonotonicClock::time_point timer_at_{};
   std::optional<net::TimerWheel::TimerId> timer_;
-  net::Clock::time_point request_started_{};
-  net::Clock::time_point last_activity_{};
-  net::Clock::time_point last_write_progress_{};
+  base::MonotonicClock::time_point request_started_{};
+  base::MonotonicClock::time_point last_activity_{};
+  base::MonotonicClock::time_point last_write_progress_{};
 };
 
 }  // namespace pulse::http

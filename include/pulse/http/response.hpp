@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pulse/base/unique_fd.hpp"
 #include "pulse/http/request.hpp"
-#include "pulse/net/unique_fd.hpp"
 
 namespace pulse::http {
 
@@ -20,7 +20,7 @@ class ResponseStream;
 // A byte range of an open file, sent with sendfile(). The fd is shared so that a cache may
 // hand the same open file to several responses.
 struct FileBody {
-  std::shared_ptr<const net::UniqueFd> fd;
+  std::shared_ptr<const base::UniqueFd> fd;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
 };

@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "pulse/base/unique_fd.hpp"
 #include "pulse/net/timer_wheel.hpp"
-#include "pulse/net/unique_fd.hpp"
 
 namespace pulse::net {
 
@@ -52,18 +52,18 @@ class EventLoop {
   void remove(int fd);
 
   // Loop thread: the time at the start of this iteration, cached to save clock reads.
-  [[nodiscard]] Clock::time_point now() const noexcept { return now_; }
+  [[nodiscard]] base::MonotonicClock::time_point now() const noexcept { return now_; }
   [[nodiscard]] TimerWheel& timers() noexcept { return timers_; }
 
  private:
   void run_pending_tasks();
   void handle_wakeup();
 
-  UniqueFd epoll_fd_;
-  UniqueFd wakeup_fd_;
+  base::UniqueFd epoll_fd_;
+  base::UniqueFd wakeup_fd_;
   std::atomic<bool> quit_{false};
   std::atomic<std::thread::id> thread_id_;
-  Clock::time_point now_;
+  base::MonotonicClock::time_point now_;
   TimerWheel timers_;
 
   std::mutex tasks_mutex_;

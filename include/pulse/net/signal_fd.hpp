@@ -3,8 +3,8 @@
 
 #include <functional>
 
+#include "pulse/base/unique_fd.hpp"
 #include "pulse/net/event_loop.hpp"
-#include "pulse/net/unique_fd.hpp"
 
 namespace pulse::net {
 
@@ -18,7 +18,7 @@ class SignalFd final : public IoHandler {
 
  private:
   EventLoop& loop_;
-  UniqueFd fd_;
+  base::UniqueFd fd_;
   std::function<void(int)> on_signal_;
 };
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "pulse/net/unique_fd.hpp"
+#include "pulse/base/unique_fd.hpp"
 
 namespace pulse::net {
 
@@ -29,7 +29,7 @@ struct SocketAddress {
 
 // Creates a non-blocking, close-on-exec listening socket with SO_REUSEADDR.
 // Throws std::system_error naming the failed call.
-[[nodiscard]] UniqueFd listen_tcp(const SocketAddress& address, int backlog);
+[[nodiscard]] base::UniqueFd listen_tcp(const SocketAddress& address, int backlog);
 
 // The address a socket is bound to (after bind with port 0, the port picked).
 [[nodiscard]] SocketAddress local_address(int fd);

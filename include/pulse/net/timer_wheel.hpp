@@ -2,16 +2,16 @@
 #pragma once
 
 #include <chrono>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <unordered_map>
 #include <vector>
+#include "pulse/base/monotonic_clock.hpp"
 
 namespace pulse::net {
-
-using Clock = std::chrono::steady_clock;
 
 class TimerWheel {
  public:
@@ -21,34 +21,34 @@ class TimerWheel {
   static constexpr std::chrono::milliseconds kDefaultTick{10};
   static constexpr std::size_t kDefaultSlots = 1024;
 
-  explicit TimerWheel(Clock::time_point now, std::chrono::milliseconds tick = kDefaultTick,
+  explicit TimerWheel(base::MonotonicClock::time_point now, std::chrono::milliseconds tick = kDefaultTick,
                       std::size_t slots = kDefaultSlots);
 
   // Runs `callback` from advance() once `deadline` has passed. Deadlines in the past fire
   // at the next advance(). Returns an id for cancel().
-  TimerId schedule(Clock::time_point deadline, Callback callback);
+  TimerId schedule(base::MonotonicClock::time_point deadline, Callback callback);
   // Returns false when the timer already fired or was cancelled.
   bool cancel(TimerId id);
 
   // Fires every timer whose deadline is <= now, in deadline order. Callbacks may schedule
   // and cancel timers (including themselves).
-  void advance(Clock::time_point now);
+  void advance(base::MonotonicClock::time_point now);
 
   // How long until the earliest pending deadline (zero if due), or nullopt when empty.
   // Used as the epoll_wait timeout, rounded up to the tick.
-  [[nodiscard]] std::optional<std::chrono::milliseconds> time_until_next(Clock::time_point now) const;
+  [[nodiscard]] std::optional<std::chrono::milliseconds> time_until_next(base::MonotonicClock::time_point now) const;
 
   [[nodiscard]] std::size_t size() const noexcept { return timers_.size(); }
 
  private:
   struct Timer {
-    Clock::time_point deadline;
+    base::MonotonicClock::time_point deadline;
     Callback callback;
   };
 
-  [[nodiscard]] std::uint64_t tick_of(Clock::time_point t) const;
+  [[nodiscard]] std::uint64_t tick_of(base::MonotonicClock::time_point t) const;
 
-  Clock::time_point origin_;
+  base::MonotonicClock::time_point origin_;
   std::chrono::milliseconds tick_;
   std::vector<std::vector<TimerId>> slots_;
   std::unordered_map<TimerId, Timer> timers_;

@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 #include <memory>
 
-#include "pulse/handlers/heartbeat_service.hpp"
+#include "pulse/handlers/heartbeat/service.hpp"
 #include "support/prometheus_text.hpp"
 
 using namespace std::chrono_literals;
@@ -73,9 +73,10 @@ TEST_CASE("the parser used above rejects what Prometheus would", "[handlers][met
 TEST_CASE("GET /metrics follows the live registry", "[handlers][metrics]") {
   auto clock = std::make_shared<pulse::presence::ManualClock>();
   pulse::http::ServerStats stats;
-  pulse::handlers::HeartbeatService service({}, stats, clock);
+  pulse::handlers::heartbeat::HeartbeatService service({}, clock);
   const auto api = service.api_handler();
-  const auto metrics = service.metrics_handler();
+  const auto metrics =
+      std::make_shared<pulse::handlers::MetricsHandler>(service.store(), service.event_streams(), stats);
   REQUIRE(api->handle(Request::make(Method::kPost, "/heartbeat/a?interval=10")).status == 201);
   REQUIRE(api->handle(Request::make(Method::kPost, "/heartbeat/b?status=fail")).status == 201);
   clock->advance(1s);

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "pulse/http/date_cache.hpp"
+#include "pulse/http/http_date.hpp"
 #include "pulse/http/serializer.hpp"
 
 using namespace pulse::http;

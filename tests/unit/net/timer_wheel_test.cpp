@@ -6,7 +6,7 @@
 #include "pulse/net/timer_wheel.hpp"
 
 using namespace std::chrono_literals;
-using pulse::net::Clock;
+using Clock = pulse::base::MonotonicClock;
 using pulse::net::TimerWheel;
 
 TEST_CASE("timers fire in deadline order and never before their deadline", "[timer_wheel]") {

@@ -1,0 +1,50 @@
+// The JSON of the heartbeat API and its events, built with nlohmann::json (never by pasting
+// strings). Registry times are monotonic; each document is rendered against one TimeBase, so
+// its wall-clock times (ISO 8601, UTC, milliseconds) are consistent with its server_time.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pulse/http/response.hpp"
+#include "pulse/presence/clock.hpp"
+#include "pulse/presence/presence_store.hpp"
+
+namespace pulse::handlers::heartbeat {
+
+// Keeps fields in the order they are written (id first), for people reading the output.
+using Json = nlohmann::ordered_json;
+
+// "2026-01-01T00:00:00.000Z"
+[[nodiscard]] std::string format_iso8601(presence::Clock::Wall::time_point time);
+
+// One client: id, state, online, status, last_beat, last_ok (null if never), next_due, down_at,
+// interval, grace (seconds), beats, remote_addr, msg.
+[[nodiscard]] Json client_json(const presence::ClientView& client, const presence::TimeBase& at);
+
+// GET /heartbeat and the SSE snapshot: server_time, total, online, offline, counts per state
+// (registry-wide), and the clients.
+[[nodiscard]] Json listing_json(const presence::Listing& listing, const presence::TimeBase& at);
+
+// The answer to a beat: id, state, server_time, next_due, down_at, interval, grace, beats.
+[[nodiscard]] Json beat_json(const presence::ClientView& client, const presence::TimeBase& at);
+
+// The data of one SSE change event. join/change: server_time, previous (null for a join), client.
+// leave: server_time, id, reason ("signed_off" or "expired").
+[[nodiscard]] Json event_json(const presence::PresenceEvent& event, const presence::TimeBase& at);
+
+// The data of a "beats" SSE event: server_time and the clients that beat since the last one.
+[[nodiscard]] Json beats_json(const std::vector<presence::ClientView>& clients, const presence::TimeBase& at);
+
+// Compact, one line. Never throws: strings from clients are validated UTF-8, and anything that
+// slipped through is replaced rather than aborting a response.
+[[nodiscard]] std::string dump_json(const Json& document);
+
+// Compact JSON with a trailing newline (pleasant in a terminal), Content-Type application/json.
+[[nodiscard]] http::Response json_response(int status, const Json& body);
+// {"error": code, "detail": detail}: `code` is stable for scripts, `detail` is for people.
+[[nodiscard]] http::Response json_error(int status, std::string_view code, std::string_view detail);
+
+}  // namespace pulse::handlers::heartbeat

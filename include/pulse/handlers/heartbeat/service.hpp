@@ -1,0 +1,70 @@
+// HeartbeatService: the /heartbeat API and its server-sent events, wired to one presence
+// registry. The app builds one at start-up and stops it at shutdown.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "pulse/http/handler.hpp"
+#include "pulse/presence/clock.hpp"
+#include "pulse/presence/limits.hpp"
+#include "pulse/presence/presence_store.hpp"
+
+namespace pulse::handlers::heartbeat {
+
+class EventStreams;
+
+struct HeartbeatOptions {
+  std::chrono::seconds default_interval = presence::kDefaultInterval;
+  std::chrono::seconds retention = presence::kDefaultRetention;
+  std::size_t max_clients = presence::kDefaultMaxClients;
+  std::optional<std::filesystem::path> state_file;  // nullopt: registry lives in memory only
+};
+
+// The sweeper's rhythm. Time-based transitions are detected within one sweep; changes a request
+// makes (new clients, status changes, sign-offs) are pushed to event streams at once. The state
+// file is rewritten every save period while anything changed (every beat counts: it moves
+// last_beat and beats).
+inline constexpr std::chrono::milliseconds kSweepPeriod{250};
+inline constexpr std::chrono::milliseconds kBeatDigestPeriod{1000};
+inline constexpr std::chrono::milliseconds kEventKeepAlivePeriod{15'000};
+inline constexpr std::chrono::milliseconds kStateSavePeriod{10'000};
+inline constexpr std::size_t kMaxEventStreams = 1024;
+inline constexpr std::size_t kMaxBeatDigestClients = 1000;  // per "beats" event; the rest wait a second
+
+// Thread affinity: construction, start(), stop() and destruction on one controlling thread (the
+// server's main loop); the handlers on any worker thread; sweep() on any thread.
+class HeartbeatService {
+ public:
+  // `clock` defaults to the system clock (tests inject a ManualClock).
+  explicit HeartbeatService(HeartbeatOptions options, std::shared_ptr<presence::Clock> clock = nullptr);
+  ~HeartbeatService();
+  HeartbeatService(const HeartbeatService&) = delete;
+  HeartbeatService& operator=(const HeartbeatService&) = delete;
+
+  // Handles "/heartbeat", "/heartbeat/..." (including "/heartbeat/events"). The handlers share
+  // ownership of the service's state, so they stay valid even if the router outlives it.
+  [[nodiscard]] std::shared_ptr<http::Handler> api_handler();
+  // What /metrics reports of the heartbeat (handlers/metrics); they share ownership like the API.
+  [[nodiscard]] std::shared_ptr<const presence::PresenceStore> store() const;
+  [[nodiscard]] std::shared_ptr<const EventStreams> event_streams() const;
+
+  // Starts the background sweeper (state transitions, SSE keep-alive comments, periodic state
+  // saves). Loads the state file first, reporting a corrupt one on stderr.
+  void start();
+  // Stops the sweeper, closes every event stream, saves the state file. Idempotent.
+  void stop();
+
+  // One sweeper pass on the calling thread: time-based transitions, their events and a "beats"
+  // digest out to the event streams. The sweeper thread runs it every kSweepPeriod; tests with a
+  // ManualClock call it directly after moving the clock.
+  void sweep();
+
+ private:
+  struct Impl;  // shared with the handlers returned above
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace pulse::handlers::heartbeat

@@ -1,0 +1,334 @@
+// HeartbeatApi: routes /heartbeat requests by path and method, validates every parameter with a
+// reason a person can act on, and turns store outcomes into status codes.
+#include "pulse/handlers/heartbeat/api.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <bitset>
+#include <utility>
+#include <vector>
+
+#include "pulse/handlers/heartbeat/json.hpp"
+#include "pulse/http/conditional.hpp"
+#include "pulse/presence/limits.hpp"
+#include "pulse/presence/validation.hpp"
+
+namespace pulse::handlers::heartbeat {
+namespace {
+
+using http::Method;
+using http::Request;
+using http::Response;
+
+constexpr std::string_view kRoot = "/heartbeat";
+constexpr std::string_view kEventsName = "events";
+constexpr std::string_view kFormType = "application/x-www-form-urlencoded";
+// Parameters a beat understands, in the query string or an HTML-form body.
+constexpr std::array<std::string_view, 4> kBeatParameters{"interval", "grace", "status", "msg"};
+// 30 days is 2,592,000 s: more digits than this cannot be in range, and cannot overflow.
+constexpr std::size_t kMaxSecondsDigits = 10;
+constexpr std::size_t kMaxEventIdDigits = 19;
+
+bool is_get_or_head(const Request& request) {
+  return request.method == Method::kGet || request.method == Method::kHead;
+}
+
+Response method_not_allowed(const Request& request, std::string_view allow, std::string_view note = {}) {
+  auto response = json_error(405, "method_not_allowed",
+                             fmt::format("{} is not allowed here; use {}{}", request.method_name, allow, note));
+  response.set_header("Allow", std::string(allow));
+  return response;
+}
+
+Response with_retry_after(Response response, std::chrono::seconds after) {
+  response.set_header("Retry-After", std::to_string(after.count()));
+  return response;
+}
+
+std::optional<std::uint64_t> parse_digits(std::string_view text, std::size_t max_digits) {
+  if (text.empty() || text.size() > max_digits) return std::nullopt;
+  std::uint64_t value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return value;
+}
+
+std::optional<std::chrono::seconds> parse_seconds(std::string_view text, std::chrono::seconds min,
+                                                  std::chrono::seconds max) {
+  const auto value = parse_digits(text, kMaxSecondsDigits);
+  if (!value || *value < static_cast<std::uint64_t>(min.count()) || *value > static_cast<std::uint64_t>(max.count())) {
+    return std::nullopt;
+  }
+  return std::chrono::seconds(static_cast<std::chrono::seconds::rep>(*value));
+}
+
+// "up,late", "online", "offline": nullopt on anything else.
+std::optional<std::bitset<presence::kClientStateCount>> parse_state_filter(std::string_view text) {
+  std::bitset<presence::kClientStateCount> states;
+  while (true) {
+    const auto comma = text.find(',');
+    const std::string_view name = http::trim_ows(text.substr(0, comma));
+    if (name == "online") {
+      for (const auto state : presence::kAllClientStates) {
+        if (presence::is_online(state)) states.set(presence::index_of(state));
+      }
+    } else if (name == "offline") {
+      states.set(presence::index_of(presence::ClientState::kDown));
+    } else if (const auto state = presence::client_state_from_string(name)) {
+      states.set(presence::index_of(*state));
+    } else {
+      return std::nullopt;
+    }
+    if (comma == std::string_view::npos) return states;
+    text.remove_prefix(comma + 1);
+  }
+}
+
+using FormFields = std::vector<std::pair<std::string, std::string>>;
+
+// `curl -d status=fail -d msg=disk+full` sends the beat's parameters as an HTML form. A body
+// that is not such a form (`curl --data-binary "backup done"`) is the message itself, so this
+// only accepts bodies made entirely of known parameters.
+std::optional<FormFields> parse_beat_form(const Request& request) {
+  const auto type = request.header("Content-Type");
+  if (!type || type->size() < kFormType.size() || !http::iequals(type->substr(0, kFormType.size()), kFormType)) {
+    return std::nullopt;
+  }
+  FormFields fields;
+  std::string_view rest = request.body;
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    auto name = http::percent_decode(pair.substr(0, eq), true);
+    auto value = http::percent_decode(pair.substr(eq + 1), true);
+    if (!name || !value) return std::nullopt;
+    if (std::find(kBeatParameters.begin(), kBeatParameters.end(), *name) == kBeatParameters.end()) {
+      return std::nullopt;
+    }
+    fields.emplace_back(std::move(*name), std::move(*value));
+  }
+  if (fields.empty()) return std::nullopt;
+  return fields;
+}
+
+// A message sent as a body usually ends with the newline of `echo` or a file.
+std::string_view without_line_end(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  return text;
+}
+
+}  // namespace
+
+HeartbeatApi::HeartbeatApi(presence::PresenceStore& store, EventStreams& streams,
+                           std::shared_ptr<const presence::Clock> clock, std::function<void()> on_change)
+    : store_(store),
+      streams_(streams),
+      clock_(std::move(clock)),
+      on_change_(std::move(on_change)),
+      etag_epoch_(fmt::format(
+          "{:x}",
+          std::chrono::duration_cast<std::chrono::microseconds>(clock_->wall_now().time_since_epoch()).count())) {}
+
+std::string HeartbeatApi::list_etag(std::uint64_t version) const {
+  return fmt::format("W/\"{}-{:x}\"", etag_epoch_, version);
+}
+
+Response HeartbeatApi::handle(const Request& request) {
+  // A parameter that cannot be decoded must not silently fall back to its default.
+  if (!request.query_is_well_formed()) {
+    return json_error(400, "invalid_query", "the query string contains a malformed %-escape");
+  }
+  const std::string_view path = request.path;
+  if (path == kRoot) {
+    if (!is_get_or_head(request)) return method_not_allowed(request, "GET, HEAD");
+    return handle_list(request);
+  }
+  if (!path.starts_with(kRoot) || path.size() == kRoot.size() || path[kRoot.size()] != '/') {
+    return json_error(404, "not_found", "not a heartbeat path");
+  }
+  auto id = http::percent_decode(path.substr(kRoot.size() + 1), /*plus_as_space=*/false);
+  if (!id) return json_error(400, "invalid_id", "the id contains a malformed %-escape");
+  if (*id == kEventsName) {
+    if (!is_get_or_head(request)) {
+      return method_not_allowed(request, "GET, HEAD", " (/heartbeat/events is the event stream, not a client id)");
+    }
+    return handle_events(request);
+  }
+  if (auto error = presence::client_id_error(*id)) return json_error(400, "invalid_id", *error);
+
+  switch (request.method) {
+    case Method::kPost:
+    case Method::kPut: return handle_beat(request, std::move(*id));
+    case Method::kGet:
+    case Method::kHead: return handle_show(*id);
+    case Method::kDelete: return handle_remove(*id);
+    default: return method_not_allowed(request, "GET, HEAD, POST, PUT, DELETE");
+  }
+}
+
+Response HeartbeatApi::handle_beat(const Request& request, std::string id) {
+  const auto form = parse_beat_form(request);
+  // The query string first, then the form body.
+  auto parameter = [&](std::string_view name) -> std::optional<std::string> {
+    if (auto value = request.query_param(name)) return value;
+    if (form) {
+      for (const auto& [field, value] : *form) {
+        if (field == name) return value;
+      }
+    }
+    return std::nullopt;
+  };
+
+  presence::BeatRequest beat;
+  beat.id = std::move(id);
+  beat.remote_addr = request.remote_addr;
+  if (const auto text = parameter("interval")) {
+    beat.interval = parse_seconds(*text, presence::kMinInterval, presence::kMaxInterval);
+    if (!beat.interval) {
+      return json_error(400, "invalid_interval",
+                        fmt::format("interval must be a whole number of seconds from {} to {} (30 days)",
+                                    presence::kMinInterval.count(), presence::kMaxInterval.count()));
+    }
+  }
+  if (const auto text = parameter("grace")) {
+    beat.grace = parse_seconds(*text, presence::kMinGrace, presence::kMaxGrace);
+    if (!beat.grace) {
+      return json_error(400, "invalid_grace",
+                        fmt::format("grace must be a whole number of seconds from {} to {} (30 days)",
+                                    presence::kMinGrace.count(), presence::kMaxGrace.count()));
+    }
+  }
+  if (const auto text = parameter("status")) {
+    const auto health = presence::health_from_string(*text);
+    if (!health) return json_error(400, "invalid_status", "status must be ok or fail");
+    beat.health = *health;
+  }
+  if (auto text = parameter("msg")) {
+    beat.message = std::move(*text);
+  } else if (!form && !request.body.empty()) {
+    const std::string_view body = without_line_end(request.body);
+    if (body.size() > presence::kMaxMessageBytes) {
+      return json_error(413, "message_too_long",
+                        fmt::format("the body is the message, and it is {} bytes long; at most {} are allowed",
+                                    body.size(), presence::kMaxMessageBytes));
+    }
+    beat.message = std::string(body);
+  }
+  if (auto error = presence::message_error(beat.message)) return json_error(400, "invalid_msg", *error);
+
+  const presence::BeatResult result = store_.beat(beat);
+  switch (result.outcome) {
+    case presence::BeatOutcome::kCreated:
+    case presence::BeatOutcome::kUpdated: break;
+    case presence::BeatOutcome::kRateLimited:
+      return with_retry_after(json_error(429, "rate_limited",
+                                         fmt::format("this id beats more than {} times a second; slow down",
+                                                     presence::kDefaultMaxBeatsPerSecond)),
+                              kRateLimitedRetryAfter);
+    case presence::BeatOutcome::kFull:
+      return with_retry_after(json_error(503, "registry_full",
+                                         "the registry holds its maximum number of clients; known ids keep "
+                                         "working, new ones must wait for a sign-off or an expiry"),
+                              kRegistryFullRetryAfter);
+    case presence::BeatOutcome::kInvalid: return json_error(400, "invalid_beat", "the beat is out of bounds");
+  }
+  if (result.changed() && on_change_) on_change_();
+
+  const bool created = result.outcome == presence::BeatOutcome::kCreated;
+  auto response = json_response(created ? 201 : 200, beat_json(result.client, presence::TimeBase::now(*clock_)));
+  if (created) response.set_header("Location", request.path);
+  response.set_header("Cache-Control", "no-store");
+  return response;
+}
+
+Response HeartbeatApi::handle_list(const Request& request) const {
+  presence::ListFilter filter;
+  if (const auto text = request.query_param("state")) {
+    const auto states = parse_state_filter(*text);
+    if (!states) {
+      return json_error(400, "invalid_state",
+                        "state must be up, late, down, failing, online or offline (several: state=up,late)");
+    }
+    filter.states = *states;
+  }
+  if (auto prefix = request.query_param("prefix")) filter.prefix = std::move(*prefix);
+
+  // Answering 304 needs only the version, not the list.
+  const auto if_none_match = request.header("If-None-Match");
+  if (if_none_match) {
+    const std::string etag = list_etag(store_.version());
+    http::ConditionalHeaders conditions;
+    conditions.if_none_match = if_none_match;
+    http::Validators validators;
+    validators.etag = etag.substr(2);  // the opaque tag, without "W/": If-None-Match compares weakly
+    if (http::evaluate_preconditions(conditions, validators) == http::Precondition::kNotModified) {
+      Response response;
+      response.status = 304;
+      response.set_header("ETag", etag);
+      response.set_header("Cache-Control", "no-cache");
+      return response;
+    }
+  }
+
+  const presence::Listing listing = store_.list(filter);
+  auto response = json_response(200, listing_json(listing, presence::TimeBase::now(*clock_)));
+  response.set_header("ETag", list_etag(listing.version));
+  response.set_header("Cache-Control", "no-cache");
+  return response;
+}
+
+Response HeartbeatApi::handle_show(const std::string& id) const {
+  const auto client = store_.find(id);
+  if (!client) {
+    return json_error(404, "not_found", "no client with this id: it never beat, signed off, or was forgotten");
+  }
+  const auto at = presence::TimeBase::now(*clock_);
+  Json document = client_json(*client, at);
+  document["server_time"] = format_iso8601(at.wall);
+  auto response = json_response(200, document);
+  response.set_header("Cache-Control", "no-cache");
+  return response;
+}
+
+Response HeartbeatApi::handle_remove(const std::string& id) {
+  if (!store_.remove(id)) return json_error(404, "not_found", "no client with this id");
+  if (on_change_) on_change_();
+  Response response;
+  response.status = 204;
+  return response;
+}
+
+Response HeartbeatApi::handle_events(const Request& request) {
+  Response response;
+  response.status = 200;
+  response.set_header("Content-Type", "text/event-stream");
+  response.set_header("Cache-Control", "no-cache");
+  // Tells nginx-style proxies not to buffer the stream.
+  response.set_header("X-Accel-Buffering", "no");
+  if (request.method == Method::kHead) {
+    // A stream-shaped response with no producer: the connection sends GET's headers (chunked,
+    // no Content-Length) and releases it at once.
+    response.stream = std::make_shared<http::ResponseStream>();
+    return response;
+  }
+
+  std::optional<std::uint64_t> last_event_id;
+  if (const auto header = request.header("Last-Event-ID"))
+    last_event_id = parse_digits(http::trim_ows(*header), kMaxEventIdDigits);
+  if (streams_.closed()) return json_error(503, "shutting_down", "the server is shutting down");
+  response.stream = streams_.open(last_event_id);
+  if (!response.stream) {
+    return with_retry_after(json_error(503, "too_many_streams", "too many event streams are open"),
+                            kStreamsBusyRetryAfter);
+  }
+  return response;
+}
+
+}  // namespace pulse::handlers::heartbeat

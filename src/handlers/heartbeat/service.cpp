@@ -1,0 +1,212 @@
+// HeartbeatService: owns the registry, the event streams and the handlers, and runs the sweeper
+// thread (transitions, event fan-out, keep-alives, state-file saves).
+#include "pulse/handlers/heartbeat/service.hpp"
+
+#include <fmt/format.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "pulse/handlers/heartbeat/api.hpp"
+#include "pulse/handlers/heartbeat/events.hpp"
+#include "pulse/presence/presence_registry.hpp"
+#include "pulse/presence/state_file.hpp"
+
+namespace pulse::handlers::heartbeat {
+namespace {
+
+template <typename... Args>
+void report(fmt::format_string<Args...> format, Args&&... args) {
+  fmt::print(stderr, "pulsehttpd: heartbeat: {}\n", fmt::format(format, std::forward<Args>(args)...));
+}
+
+presence::RegistryOptions registry_options(const HeartbeatOptions& options) {
+  presence::RegistryOptions registry;
+  registry.default_interval = options.default_interval;
+  registry.retention = options.retention;
+  registry.max_clients = options.max_clients;
+  return registry;
+}
+
+}  // namespace
+
+struct HeartbeatService::Impl {
+  Impl(HeartbeatOptions heartbeat_options, std::shared_ptr<presence::Clock> clock_in)
+      : options(std::move(heartbeat_options)),
+        clock(clock_in ? std::move(clock_in) : std::make_shared<presence::SystemClock>()),
+        registry(registry_options(options), clock),
+        streams(registry, clock, kMaxEventStreams),
+        api(registry, streams, clock, [this] { request_publish(); }) {}
+
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() { stop(); }
+
+  void start();
+  void stop();
+  void sweep(bool with_digest);
+  void run_sweeper();
+  // Any thread: wakes the sweeper to send new events now rather than at its next tick.
+  void request_publish();
+  void load_state();
+  void save_state(bool force);
+
+  const HeartbeatOptions options;
+  const std::shared_ptr<presence::Clock> clock;
+  presence::PresenceRegistry registry;
+  EventStreams streams;
+  HeartbeatApi api;
+
+  std::mutex mutex;
+  std::condition_variable wake;    // with mutex
+  bool publish_requested = false;  // guarded by mutex
+  bool started = false;            // guarded by mutex
+  bool stopped = false;            // guarded by mutex
+  std::thread sweeper;
+
+  std::mutex save_mutex;            // one save at a time (timer and stop())
+  std::uint64_t saved_version = 0;  // guarded by save_mutex
+};
+
+void HeartbeatService::Impl::start() {
+  {
+    std::lock_guard lock(mutex);
+    if (started || stopped) return;
+    started = true;
+  }
+  if (options.state_file) load_state();
+  sweeper = std::thread([this] { run_sweeper(); });
+}
+
+void HeartbeatService::Impl::stop() {
+  bool was_started = false;
+  {
+    std::lock_guard lock(mutex);
+    if (stopped) return;
+    stopped = true;
+    was_started = started;
+  }
+  wake.notify_all();
+  if (sweeper.joinable()) sweeper.join();
+  streams.close_all();
+  // Never save a registry that was not loaded first: that would overwrite the file with nothing.
+  if (was_started && options.state_file) save_state(/*force=*/true);
+}
+
+void HeartbeatService::Impl::request_publish() {
+  {
+    std::lock_guard lock(mutex);
+    publish_requested = true;
+  }
+  wake.notify_one();
+}
+
+void HeartbeatService::Impl::sweep(bool with_digest) {
+  registry.tick();
+  streams.publish();
+  // Nobody to tell: leave the list (bounded by the number of clients) for the next stream.
+  if (with_digest && streams.size() > 0) streams.publish_beats(registry.take_beaten(kMaxBeatDigestClients));
+}
+
+void HeartbeatService::Impl::run_sweeper() {
+  using Steady = std::chrono::steady_clock;
+  const auto started_at = Steady::now();
+  auto next_sweep = started_at + kSweepPeriod;
+  auto next_digest = started_at + kBeatDigestPeriod;
+  auto next_keep_alive = started_at + kEventKeepAlivePeriod;
+  auto next_save = started_at + kStateSavePeriod;
+
+  std::unique_lock lock(mutex);
+  while (!stopped) {
+    const auto deadline = std::min({next_sweep, next_digest, next_keep_alive, next_save});
+    wake.wait_until(lock, deadline, [this] { return stopped || publish_requested; });
+    if (stopped) break;
+    publish_requested = false;
+    lock.unlock();
+    // One failed pass (say, out of memory rendering a snapshot) must not end the sweeper.
+    try {
+      const auto now = Steady::now();
+      if (now >= next_sweep) {
+        const bool digest = now >= next_digest;
+        sweep(digest);
+        next_sweep = now + kSweepPeriod;
+        if (digest) next_digest = now + kBeatDigestPeriod;
+      } else {
+        streams.publish();
+      }
+      if (now >= next_keep_alive) {
+        streams.send_keep_alive();
+        next_keep_alive = now + kEventKeepAlivePeriod;
+      }
+      if (now >= next_save) {
+        if (options.state_file) save_state(/*force=*/false);
+        next_save = now + kStateSavePeriod;
+      }
+    } catch (const std::exception& error) {
+      report("sweeper: {}", error.what());
+    }
+    lock.lock();
+  }
+}
+
+void HeartbeatService::Impl::load_state() {
+  const auto loaded = presence::load_state_file(*options.state_file, presence::TimeBase::now(*clock));
+  for (const auto& problem : loaded.problems) report("state file {}", problem);
+  if (loaded.status == presence::LoadStatus::kLoaded) {
+    const std::size_t restored = registry.restore(loaded.clients);
+    report("state file {}: restored {} of {} clients", options.state_file->string(), restored, loaded.clients.size());
+  }
+  std::lock_guard lock(save_mutex);
+  saved_version = registry.version();
+}
+
+void HeartbeatService::Impl::save_state(bool force) {
+  std::lock_guard lock(save_mutex);
+  // Read before exporting: a change during the export leaves the file marked dirty, not clean.
+  const std::uint64_t version = registry.version();
+  if (!force && version == saved_version) return;
+  try {
+    presence::save_state_file(*options.state_file, registry.export_clients(), presence::TimeBase::now(*clock));
+    saved_version = version;
+  } catch (const std::exception& error) {
+    report("cannot save the state file: {}", error.what());
+  }
+}
+
+HeartbeatService::HeartbeatService(HeartbeatOptions options, std::shared_ptr<presence::Clock> clock)
+    : impl_(std::make_shared<Impl>(std::move(options), std::move(clock))) {}
+
+HeartbeatService::~HeartbeatService() {
+  stop();
+}
+
+std::shared_ptr<http::Handler> HeartbeatService::api_handler() {
+  // Aliasing constructor: points at the member, owns the whole Impl.
+  return std::shared_ptr<http::Handler>(impl_, &impl_->api);
+}
+
+std::shared_ptr<const presence::PresenceStore> HeartbeatService::store() const {
+  return {impl_, &impl_->registry};
+}
+
+std::shared_ptr<const EventStreams> HeartbeatService::event_streams() const {
+  return {impl_, &impl_->streams};
+}
+
+void HeartbeatService::start() {
+  impl_->start();
+}
+
+void HeartbeatService::stop() {
+  impl_->stop();
+}
+
+void HeartbeatService::sweep() {
+  impl_->sweep(/*with_digest=*/true);
+}
+
+}  // namespace pulse::handlers::heartbeat
