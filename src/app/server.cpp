@@ -63,7 +63,7 @@ int Server::run() {
   heartbeat_->start();
   for (auto& worker : workers_) worker->start();
   // Queued rather than called: run() may be on another thread than the constructor (tests).
-  main_loop_.run_in_loop([this] { acceptor_->start(); });
+  main_loop_.post([this] { acceptor_->start(); });
   main_loop_.run();
   // Workers finish in-flight responses within the grace period, then their loops end.
   for (auto& worker : workers_) worker->join();
@@ -71,7 +71,7 @@ int Server::run() {
 }
 
 void Server::stop() {
-  main_loop_.run_in_loop([this] { begin_shutdown(); });
+  main_loop_.post([this] { begin_shutdown(); });
 }
 
 void Server::begin_shutdown() {

@@ -40,7 +40,7 @@ void Worker::join() {
 void Worker::add_connection(base::UniqueFd fd, std::string remote_addr) {
   // The task owns the fd until it runs; std::function needs a copyable callable, hence shared_ptr.
   auto owned = std::make_shared<base::UniqueFd>(std::move(fd));
-  loop_->run_in_loop([this, owned, remote = std::move(remote_addr)]() mutable {
+  loop_->post([this, owned, remote = std::move(remote_addr)]() mutable {
     add_connection_in_loop(std::move(*owned), std::move(remote));
   });
 }
@@ -65,14 +65,14 @@ void Worker::add_connection_in_loop(base::UniqueFd fd, std::string remote_addr) 
 
 void Worker::on_connection_closed(std::uint64_t id) {
   // Deferred: the connection is still on the call stack that closed it.
-  loop_->queue_in_loop([this, id] {
+  loop_->post([this, id] {
     connections_.erase(id);
     maybe_quit();
   });
 }
 
 void Worker::begin_shutdown(std::chrono::milliseconds grace) {
-  loop_->run_in_loop([this, grace] { begin_shutdown_in_loop(grace); });
+  loop_->post([this, grace] { begin_shutdown_in_loop(grace); });
 }
 
 void Worker::begin_shutdown_in_loop(std::chrono::milliseconds grace) {

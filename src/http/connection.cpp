@@ -110,7 +110,7 @@ void Connection::pump() {
   if (((readable_ && want_read()) || can_parse_buffered() || ready_to_close()) && !pump_scheduled_) {
     // More to do but our share of this iteration is used: continue after the others.
     pump_scheduled_ = true;
-    loop_.queue_in_loop([weak = weak_from_this()] {
+    loop_.post([weak = weak_from_this()] {
       if (auto self = weak.lock()) self->pump();
     });
   }
@@ -304,7 +304,7 @@ void Connection::queue_response(const Request& request, Response response) {
     std::weak_ptr<net::EventLoop> weak_loop = context_.loop;
     stream_->attach([weak_loop, weak_self = weak_from_this()] {
       if (auto loop = weak_loop.lock()) {
-        loop->run_in_loop([weak_self] {
+        loop->post([weak_self] {
           if (auto self = weak_self.lock()) self->on_stream_ready();
         });
       }

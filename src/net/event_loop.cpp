@@ -83,10 +83,10 @@ void EventLoop::run() {
 
 void EventLoop::quit() {
   quit_.store(true, std::memory_order_release);
-  if (!is_in_loop_thread()) run_in_loop([] {});
+  if (!is_in_loop_thread()) post([] {});
 }
 
-void EventLoop::run_in_loop(Task task) {
+void EventLoop::post(Task task) {
   bool was_empty = false;
   {
     std::lock_guard lock(tasks_mutex_);

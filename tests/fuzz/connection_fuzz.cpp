@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   context.on_closed = [&](std::uint64_t) { loop->quit(); };
   stats.on_connection_opened();
   auto connection = std::make_shared<pulse::http::Connection>(context, std::move(server_end), "127.0.0.1", 1);
-  loop->run_in_loop([&] {
+  loop->post([&] {
     connection->start();
     loop->timers().schedule(loop->now() + kMaxRunTime, [&] { std::abort(); });  // a hang is a bug
   });

@@ -1,5 +1,5 @@
 // EventLoop: one epoll reactor per thread, with a timer wheel and a cross-thread task queue
-// woken through an eventfd. Every method but run_in_loop() and quit() runs on the loop thread.
+// woken through an eventfd. Every method but post() and quit() runs on the loop thread.
 #pragma once
 
 #include <sys/epoll.h>
@@ -38,10 +38,10 @@ class EventLoop {
   // Any thread: makes run() return after the current iteration.
   void quit();
 
-  // Any thread: runs `task` on the loop thread, in submission order.
-  void run_in_loop(Task task);
-  // Loop thread: runs `task` after the current batch of events (used to defer work and deletes).
-  void queue_in_loop(Task task) { run_in_loop(std::move(task)); }
+  // Any thread: runs `task` on the loop thread, in submission order, always later: from another
+  // thread after a wake-up, from the loop thread itself at the end of the current iteration
+  // (used to defer work, and deletes, past the handler that is running).
+  void post(Task task);
 
   [[nodiscard]] bool is_in_loop_thread() const noexcept;
   void assert_in_loop_thread() const;

@@ -16,12 +16,12 @@ TEST_CASE("tasks posted from other threads run on the loop thread in order", "[e
   std::atomic<bool> foreign{false};
   std::thread runner([&] { loop.run(); });
   for (int i = 0; i < 100; ++i) {
-    loop.run_in_loop([&, i] {
+    loop.post([&, i] {
       if (!loop.is_in_loop_thread()) foreign = true;
       seen.push_back(i);
     });
   }
-  loop.run_in_loop([&] { loop.quit(); });
+  loop.post([&] { loop.quit(); });
   runner.join();
   CHECK_FALSE(foreign.load());
   REQUIRE(seen.size() == 100);
@@ -32,7 +32,7 @@ TEST_CASE("timers scheduled on the loop fire and can stop it", "[event_loop]") {
   EventLoop loop;
   const auto start = std::chrono::steady_clock::now();
   bool fired = false;
-  loop.run_in_loop([&] {
+  loop.post([&] {
     loop.timers().schedule(loop.now() + 30ms, [&] {
       fired = true;
       loop.quit();
