@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""The layer check catches what it is meant to: each forbidden direction planted in a scratch tree
+must fail, and the allowed ones must pass."""
+import pathlib
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import check_includes  # noqa: E402
+
+
+class LayerCheckTest(unittest.TestCase):
+    def tree(self, files):
+        """A scratch repository holding `files` ({relative path: text})."""
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        root = pathlib.Path(directory.name)
+        for relative, text in files.items():
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        return root
+
+    def check(self, path, include):
+        return check_includes.violations(self.tree({path: f'#include "pulse/{include}"\n'}))
+
+    def test_forbidden_directions_fail(self):
+        planted = [
+            ("src/presence/store.cpp", "http/request.hpp"),          # presence from http
+            ("include/pulse/presence/x.hpp", "net/socket.hpp"),      # presence from net
+            ("src/http/router.cpp", "handlers/health.hpp"),          # http from handlers
+            ("src/net/socket.cpp", "http/request.hpp"),              # net from above it
+            ("src/net/io.cpp", "app/config.hpp"),
+            ("src/base/log.cpp", "net/io.hpp"),                      # base from above it
+            ("src/handlers/heartbeat/api.cpp", "handlers/static/docroot.hpp"),
+            ("src/handlers/static/docroot.cpp", "handlers/heartbeat/api.hpp"),
+            ("src/handlers/static/docroot.cpp", "net/io.hpp"),       # handlers from net
+            ("src/handlers/heartbeat/api.cpp", "net/event_loop.hpp"),
+            ("src/handlers/metrics.cpp", "net/socket.hpp"),
+            ("src/handlers/static/static_files.cpp", "presence/clock.hpp"),
+            ("src/http/x.cpp", "presence/clock.hpp"),
+        ]
+        for path, include in planted:
+            with self.subTest(path=path, include=include):
+                found = self.check(path, include)
+                self.assertEqual(len(found), 1, found)
+                self.assertIn(path, found[0])
+
+    def test_allowed_directions_pass(self):
+        allowed = [
+            ("src/net/socket.cpp", "base/unique_fd.hpp"),
+            ("src/http/connection.cpp", "net/event_loop.hpp"),
+            ("src/presence/state_file.cpp", "base/unique_fd.hpp"),
+            ("src/handlers/static/docroot.cpp", "http/response.hpp"),
+            ("src/handlers/heartbeat/api.cpp", "presence/presence_store.hpp"),
+            ("src/handlers/metrics.cpp", "handlers/heartbeat/events.hpp"),
+            ("src/app/server.cpp", "net/socket.hpp"),
+            ("include/pulse/app/server.hpp", "handlers/static/static_files.hpp"),
+        ]
+        for path, include in allowed:
+            with self.subTest(path=path, include=include):
+                self.assertEqual(self.check(path, include), [])
+
+    def test_a_file_outside_every_layer_is_reported(self):
+        found = self.check("src/misc/thing.cpp", "base/log.hpp")
+        self.assertEqual(len(found), 1)
+        self.assertIn("no known layer", found[0])
+
+    def test_angle_brackets_and_spacing_count_too(self):
+        root = self.tree({"src/net/x.cpp": '  #  include <pulse/http/request.hpp>\n'})
+        self.assertEqual(len(check_includes.violations(root)), 1)
+
+    def test_the_repository_itself_passes(self):
+        root = pathlib.Path(__file__).resolve().parents[2]
+        self.assertEqual(check_includes.violations(root), [])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
