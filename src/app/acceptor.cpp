@@ -5,9 +5,10 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <string_view>
+#include <system_error>
+
+#include "pulse/base/log.hpp"
 
 namespace pulse::app {
 namespace {
@@ -57,8 +58,8 @@ void Acceptor::handle_events(std::uint32_t) {
       if ((error == EMFILE || error == ENFILE) && shed_one_connection()) continue;
       // Out of descriptors with no spare, or out of memory: the listening socket stays readable,
       // so stop watching it for a moment instead of spinning.
-      std::fprintf(stderr, "pulsehttpd: accept4: %s; pausing accepts for %lld ms\n", std::strerror(error),
-                   static_cast<long long>(kAcceptPause.count()));
+      base::log_error({.action = "accepting connections"}, "accept4: {}; pausing accepts for {} ms",
+                      std::system_category().message(error), kAcceptPause.count());
       pause_accepting();
       return;
     }

@@ -76,7 +76,7 @@ bool wait_for_signal(int signal_fd, std::chrono::milliseconds wait) {
 int run_beat(const BeatOptions& options, std::FILE* out) {
   const auto url = parse_url(options.url);
   if (!url) {
-    std::fprintf(stderr, "pulsehttpd beat: not an http:// URL: %s\n", options.url.c_str());
+    fmt::print(stderr, "pulsehttpd beat: not an http:// URL: {}\n", options.url);
     return 2;
   }
   // Ctrl-C arrives as a readable fd, so the wait between beats is interruptible.
@@ -97,10 +97,9 @@ int run_beat(const BeatOptions& options, std::FILE* out) {
     try {
       const auto response = send(client, *url, "POST", target, connections);
       exit_code = response.status / 100 == 2 ? 0 : 1;
-      std::fprintf(out, "beat %llu: %d (connection #%llu)\n", static_cast<unsigned long long>(n), response.status,
-                   static_cast<unsigned long long>(connections));
+      fmt::print(out, "beat {}: {} (connection #{})\n", n, response.status, connections);
     } catch (const std::exception& e) {
-      std::fprintf(out, "beat %llu: failed: %s; will reconnect\n", static_cast<unsigned long long>(n), e.what());
+      fmt::print(out, "beat {}: failed: {}; will reconnect\n", n, e.what());
       client.reset();
       exit_code = 1;
     }
@@ -110,9 +109,9 @@ int run_beat(const BeatOptions& options, std::FILE* out) {
       // Interrupted: sign off so the server lists us as gone, not down.
       try {
         const auto response = send(client, *url, "DELETE", url->target, connections);
-        std::fprintf(out, "signed off: %d\n", response.status);
+        fmt::print(out, "signed off: {}\n", response.status);
       } catch (const std::exception& e) {
-        std::fprintf(out, "sign-off failed: %s\n", e.what());
+        fmt::print(out, "sign-off failed: {}\n", e.what());
       }
       break;
     }

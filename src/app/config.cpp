@@ -10,6 +10,8 @@
 #include <string_view>
 #include <thread>
 
+#include "pulse/base/parse.hpp"
+
 namespace pulse::app {
 namespace {
 
@@ -17,6 +19,9 @@ using std::chrono::milliseconds;
 
 // The longest duration any flag takes: ten years.
 constexpr milliseconds kMaxDuration = std::chrono::hours(24 * 3650);
+// Digits a duration may have, leading zeros included (ten years in milliseconds has 12): longer
+// text is refused whatever its value, as the flags have always done.
+constexpr std::size_t kMaxDurationDigits = 12;
 
 struct DurationUnit {
   std::string_view suffix;
@@ -85,14 +90,12 @@ std::string environment_hint(const CLI::App& app, const std::string& message, in
 }  // namespace
 
 std::optional<milliseconds> parse_duration(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  std::size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  if (digits == 0 || digits > 12) return std::nullopt;
-  const std::int64_t value = std::stoll(text.substr(0, digits));
-  const std::string unit = text.substr(digits);
+  const auto number = base::parse_decimal_prefix<std::uint64_t>(text);
+  if (number.digits == 0 || number.digits > kMaxDurationDigits) return std::nullopt;
+  const auto value = static_cast<std::int64_t>(number.value);
+  const std::string_view unit = std::string_view(text).substr(number.digits);
   // A bare number is seconds.
-  const std::string_view suffix = unit.empty() ? std::string_view("s") : std::string_view(unit);
+  const std::string_view suffix = unit.empty() ? std::string_view("s") : unit;
   const auto found = std::find_if(kDurationUnits.begin(), kDurationUnits.end(),
                                   [&](const DurationUnit& u) { return u.suffix == suffix; });
   if (found == kDurationUnits.end()) return std::nullopt;

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "pulse/base/parse.hpp"
 #include "pulse/base/system_error.hpp"
 #include "pulse/net/io.hpp"
 #include "pulse/net/socket.hpp"
@@ -96,23 +97,11 @@ std::optional<Url> parse_url(std::string_view text) {
   }
   if (url.host.empty()) return std::nullopt;
   if (!port_text.empty()) {
-    unsigned long port = 0;
-    for (const char c : port_text) {
-      if (c < '0' || c > '9') return std::nullopt;
-      port = port * 10 + static_cast<unsigned long>(c - '0');
-      if (port > 65535) return std::nullopt;
-    }
-    if (port == 0) return std::nullopt;
-    url.port = static_cast<std::uint16_t>(port);
+    const auto port = base::parse_decimal<std::uint16_t>(port_text);
+    if (!port || *port == 0) return std::nullopt;
+    url.port = *port;
   }
   return url;
-}
-
-std::optional<std::string_view> ClientResponse::header(std::string_view name) const {
-  for (const auto& h : headers) {
-    if (http::iequals(h.name, name)) return std::string_view(h.value);
-  }
-  return std::nullopt;
 }
 
 HttpClient::HttpClient(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout)

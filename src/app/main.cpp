@@ -3,11 +3,13 @@
 
 #include <cstdio>
 #include <exception>
+#include <memory>
 
 #include "pulse/app/beat.hpp"
 #include "pulse/app/config.hpp"
 #include "pulse/app/probe.hpp"
 #include "pulse/app/server.hpp"
+#include "pulse/base/log.hpp"
 
 namespace {
 
@@ -29,11 +31,10 @@ void raise_open_file_limit(const pulse::app::Config& config) {
   }
   const rlim_t needed = config.limits.max_connections + config.threads * kDescriptorsPerWorker + kDescriptorsForProcess;
   if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
-    std::fprintf(stderr,
-                 "pulsehttpd: warning: the open-file limit (%llu) is below what --max-connections %zu needs "
-                 "(about %llu); raise it (ulimit -n) or lower --max-connections\n",
-                 static_cast<unsigned long long>(limit.rlim_cur), config.limits.max_connections,
-                 static_cast<unsigned long long>(needed));
+    pulse::base::log_warning({.action = "starting up"},
+                             "the open-file limit ({}) is below what --max-connections {} needs (about {}); raise "
+                             "it (ulimit -n) or lower --max-connections",
+                             limit.rlim_cur, config.limits.max_connections, needed);
   }
 }
 
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   try {
     config = parse_config(argc, argv);
   } catch (const ConfigError& e) {
+    // The command line's own answer, not the server's log: one line naming the flag, status 2.
     std::fprintf(stderr, "pulsehttpd: %s\n", e.what());
     return 2;
   }
@@ -55,15 +57,20 @@ int main(int argc, char** argv) {
     case Command::kServe: break;
   }
   raise_open_file_limit(config);
+  std::unique_ptr<Server> server;
   try {
-    Server server(config);
-    const auto& address = server.local_address();
-    std::printf("pulsehttpd listening on http://%s (root %s, %u threads)\n", address.to_string().c_str(),
-                config.static_files.root.c_str(), config.threads);
-    std::fflush(stdout);
-    return server.run();
+    server = std::make_unique<Server>(config);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "pulsehttpd: %s\n", e.what());
+    pulse::base::log_error({.action = "starting up"}, "{}", e.what());
+    return 1;
+  }
+  std::printf("pulsehttpd listening on http://%s (root %s, %u threads)\n", server->local_address().to_string().c_str(),
+              config.static_files.root.c_str(), config.threads);
+  std::fflush(stdout);
+  try {
+    return server->run();
+  } catch (const std::exception& e) {
+    pulse::base::log_error({.action = "serving"}, "{}", e.what());
     return 1;
   }
 }

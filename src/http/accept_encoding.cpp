@@ -3,12 +3,8 @@
 
 #include "pulse/http/request.hpp"
 
-#include "pulse/http/request.hpp"
-
 namespace pulse::http {
 namespace {
-
-using http::trim_ows;
 
 // weight = OWS ";" OWS "q=" qvalue; qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ).
 // Only "is it zero?" matters here. A malformed weight counts as zero: a coding the client did not

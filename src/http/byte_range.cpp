@@ -7,28 +7,18 @@
 #include <limits>
 #include <optional>
 
-#include "pulse/http/request.hpp"
-
+#include "pulse/base/parse.hpp"
 #include "pulse/http/request.hpp"
 
 namespace pulse::http {
 namespace {
-
-using http::trim_ows;
 
 constexpr std::uint64_t kSaturated = std::numeric_limits<std::uint64_t>::max();
 
 // 1*DIGIT. Saturates instead of overflowing: a position past 2^64 is past any file's end, which
 // is exactly what the saturated value means to the caller.
 std::optional<std::uint64_t> parse_position(std::string_view digits) noexcept {
-  if (digits.empty()) return std::nullopt;
-  std::uint64_t value = 0;
-  for (const char c : digits) {
-    if (c < '0' || c > '9') return std::nullopt;
-    const auto digit = static_cast<std::uint64_t>(c - '0');
-    value = value > (kSaturated - digit) / 10 ? kSaturated : value * 10 + digit;
-  }
-  return value;
+  return base::parse_decimal_saturating<std::uint64_t>(digits);
 }
 
 enum class SpecResult { kInvalid, kSatisfiable, kUnsatisfiable };

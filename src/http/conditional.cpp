@@ -5,13 +5,10 @@
 #include <fmt/format.h>
 
 #include "pulse/http/http_date.hpp"
-
 #include "pulse/http/request.hpp"
 
 namespace pulse::http {
 namespace {
-
-using http::trim_ows;
 
 struct EntityTag {
   std::string_view opaque;  // with its quotes

@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "pulse/base/parse.hpp"
 #include "pulse/http/request.hpp"
 
 namespace pulse::http {
@@ -33,12 +34,9 @@ class Cursor {
   // Exactly `count` digits.
   bool take_digits(std::size_t count, int& value) noexcept {
     if (rest_.size() < count) return false;
-    value = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      const char c = rest_[i];
-      if (c < '0' || c > '9') return false;
-      value = value * 10 + (c - '0');
-    }
+    const auto digits = base::parse_decimal<unsigned>(rest_.substr(0, count));
+    if (!digits) return false;
+    value = static_cast<int>(*digits);
     rest_.remove_prefix(count);
     return true;
   }

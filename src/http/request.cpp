@@ -27,16 +27,6 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
-// Calls `visit(pair)` for each "key=value" of a query string until it returns false.
-template <typename Visit>
-void for_each_query_pair(std::string_view query, Visit visit) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    if (!visit(query.substr(0, amp))) return;
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-  }
-}
-
 }  // namespace
 
 std::string_view to_string(Method method) noexcept {
@@ -61,7 +51,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-std::optional<std::string_view> Request::header(std::string_view name) const {
+std::optional<std::string_view> find_header(std::span<const Header> headers, std::string_view name) noexcept {
   for (const auto& h : headers) {
     if (iequals(h.name, name)) return std::string_view(h.value);
   }
@@ -80,8 +70,9 @@ std::string Request::header_list(std::string_view name) const {
 
 bool Request::query_is_well_formed() const {
   bool ok = true;
-  for_each_query_pair(query, [&](std::string_view pair) {
-    if (!percent_decode(pair, true)) ok = false;
+  for_each_form_pair(query, [&](const FormPair& pair) {
+    // No escape spans the '=' (it is no hex digit), so checking both halves checks the pair.
+    ok = percent_decode(pair.name, true) && percent_decode(pair.value, true);
     return ok;
   });
   return ok;
@@ -89,11 +80,10 @@ bool Request::query_is_well_formed() const {
 
 std::optional<std::string> Request::query_param(std::string_view name) const {
   std::optional<std::string> found;
-  for_each_query_pair(query, [&](std::string_view pair) {
-    const auto eq = pair.find('=');
-    auto key = percent_decode(pair.substr(0, eq), true);
+  for_each_form_pair(query, [&](const FormPair& pair) {
+    const auto key = percent_decode(pair.name, true);
     if (!key || *key != name) return true;
-    found = eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1), true);
+    found = percent_decode(pair.value, true);  // "" for a bare name
     return false;
   });
   return found;

@@ -33,13 +33,6 @@ Response& Response::set_header(std::string name, std::string value) {
   return *this;
 }
 
-std::optional<std::string_view> Response::header(std::string_view name) const {
-  for (const auto& h : headers) {
-    if (iequals(h.name, name)) return std::string_view(h.value);
-  }
-  return std::nullopt;
-}
-
 std::uint64_t Response::content_length() const noexcept {
   if (head_content_length) return *head_content_length;
   if (file) return file->length;

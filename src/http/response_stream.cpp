@@ -51,12 +51,6 @@ void ResponseStream::attach(Notify notify) {
   if (has_pending) copy();
 }
 
-std::string ResponseStream::take_pending() {
-  std::lock_guard lock(mutex_);
-  notify_scheduled_ = false;
-  return std::exchange(pending_, {});
-}
-
 ResponseStream::Pending ResponseStream::take() {
   std::lock_guard lock(mutex_);
   notify_scheduled_ = false;

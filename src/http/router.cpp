@@ -6,11 +6,11 @@
 namespace pulse::http {
 
 void Router::add_exact(std::string path, std::shared_ptr<Handler> handler) {
-  exact_.push_back({std::move(path), false, std::move(handler)});
+  exact_.push_back({std::move(path), std::move(handler)});
 }
 
 void Router::add_prefix(std::string prefix, std::shared_ptr<Handler> handler) {
-  prefixes_.push_back({std::move(prefix), true, std::move(handler)});
+  prefixes_.push_back({std::move(prefix), std::move(handler)});
   std::stable_sort(prefixes_.begin(), prefixes_.end(),
                    [](const Route& a, const Route& b) { return a.path.size() > b.path.size(); });
 }

@@ -5,10 +5,9 @@
 #include <unistd.h>
 
 #include <array>
-#include <cassert>
-#include <cstdio>
 #include <cstdlib>
 
+#include "pulse/base/log.hpp"
 #include "pulse/base/system_error.hpp"
 
 namespace pulse::net {
@@ -17,6 +16,14 @@ namespace {
 constexpr int kMaxEventsPerWait = 256;
 // Upper bound on one epoll_wait so a lost wake-up (which should not happen) cannot hang us.
 constexpr int kMaxWaitMs = 1000;
+
+// EPOLL_CTL_ADD or _MOD of `fd` with `data` as its tag; throws naming `call`.
+void control(int epoll_fd, int operation, int fd, std::uint32_t events, void* data, const char* call) {
+  epoll_event event{};
+  event.events = events;
+  event.data.ptr = data;
+  if (::epoll_ctl(epoll_fd, operation, fd, &event) != 0) base::throw_last_error(call);
+}
 
 }  // namespace
 
@@ -28,11 +35,8 @@ EventLoop::EventLoop()
       timers_(now_) {
   if (!epoll_fd_) base::throw_last_error("epoll_create1");
   if (!wakeup_fd_) base::throw_last_error("eventfd");
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.ptr = nullptr;  // nullptr marks the wake-up fd
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wakeup_fd_.get(), &event) != 0)
-    base::throw_last_error("epoll_ctl(ADD eventfd)");
+  // nullptr marks the wake-up fd.
+  control(epoll_fd_.get(), EPOLL_CTL_ADD, wakeup_fd_.get(), EPOLLIN, nullptr, "epoll_ctl(ADD eventfd)");
 }
 
 EventLoop::~EventLoop() = default;
@@ -43,7 +47,8 @@ bool EventLoop::is_in_loop_thread() const noexcept {
 
 void EventLoop::assert_in_loop_thread() const {
   if (!is_in_loop_thread()) {
-    std::fputs("pulsehttpd: EventLoop used from a foreign thread\n", stderr);
+    // A broken thread-affinity rule corrupts state silently: stop here, saying why.
+    base::log_error({}, "EventLoop used from a foreign thread; aborting");
     std::abort();
   }
 }
@@ -117,18 +122,12 @@ void EventLoop::run_pending_tasks() {
 
 void EventLoop::add(int fd, std::uint32_t events, IoHandler* handler) {
   assert_in_loop_thread();
-  epoll_event event{};
-  event.events = events;
-  event.data.ptr = handler;
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) != 0) base::throw_last_error("epoll_ctl(ADD)");
+  control(epoll_fd_.get(), EPOLL_CTL_ADD, fd, events, handler, "epoll_ctl(ADD)");
 }
 
 void EventLoop::modify(int fd, std::uint32_t events, IoHandler* handler) {
   assert_in_loop_thread();
-  epoll_event event{};
-  event.events = events;
-  event.data.ptr = handler;
-  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &event) != 0) base::throw_last_error("epoll_ctl(MOD)");
+  control(epoll_fd_.get(), EPOLL_CTL_MOD, fd, events, handler, "epoll_ctl(MOD)");
 }
 
 void EventLoop::remove(int fd) {

@@ -30,7 +30,9 @@ struct ClientResponse {
   std::string body;
   bool keep_alive = true;  // the server will keep the connection open
 
-  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
+  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const {
+    return http::find_header(headers, name);
+  }
 };
 
 class HttpClient {

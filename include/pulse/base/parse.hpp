@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <concepts>
+#include <limits>
 #include <optional>
 #include <string_view>
 
@@ -19,6 +20,17 @@ template <std::unsigned_integral T>
   const auto [ptr, ec] = std::from_chars(text.data(), end, value, 10);
   if (ec != std::errc{} || ptr != end) return std::nullopt;
   return value;
+}
+
+// As parse_decimal, but a number too large for T reads as T's maximum instead of failing: for
+// grammars where "more than anything" has a meaning (a byte position past any file's end).
+template <std::unsigned_integral T>
+[[nodiscard]] constexpr std::optional<T> parse_decimal_saturating(std::string_view text) noexcept {
+  if (const auto value = parse_decimal<T>(text)) return value;
+  // Refused, yet nothing but digits: then it was too large.
+  const bool only_digits = !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+  if (only_digits) return std::numeric_limits<T>::max();
+  return std::nullopt;
 }
 
 // The longest run of leading decimal digits of `text`, for grammars that go on after the number

@@ -1,7 +1,9 @@
 // Request: one parsed HTTP request, as handlers see it. Plain data; built by the Parser or by hand in tests.
+// Beside it, the field and form helpers that requests, responses and clients share.
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +24,11 @@ struct Header {
 // ASCII case-insensitive comparison, as header names and tokens require.
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b) noexcept;
 
+// The value of the first of `headers` named `name` (case-insensitive), if any: the one lookup
+// behind the header() of requests, responses and the client's responses.
+[[nodiscard]] std::optional<std::string_view> find_header(std::span<const Header> headers,
+                                                          std::string_view name) noexcept;
+
 struct Request {
   Method method = Method::kGet;
   std::string method_name = "GET";  // as sent, for logs and 405/501 decisions
@@ -38,7 +45,9 @@ struct Request {
   bool must_close = false;
 
   // First header with this name (case-insensitive), if any.
-  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
+  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const {
+    return find_header(headers, name);
+  }
   [[nodiscard]] bool has_header(std::string_view name) const { return header(name).has_value(); }
   // Every line of a list-valued header joined with ", " (empty when absent).
   [[nodiscard]] std::string header_list(std::string_view name) const;
@@ -58,6 +67,29 @@ void split_target(std::string_view target, std::string& path, std::string& query
 
 // Decodes %XX escapes (and '+' as space when `plus_as_space`). nullopt on a malformed escape.
 [[nodiscard]] std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space);
+
+// One "name=value" pair of application/x-www-form-urlencoded text (a query string or an HTML-form
+// body), still percent-encoded. A bare "name" has no value: `has_value` is false, `value` empty.
+struct FormPair {
+  std::string_view name;
+  std::string_view value;
+  bool has_value = false;
+};
+
+// Calls `visit(const FormPair&)` for each '&'-separated pair of `text`, in order, until it returns
+// false. The one walker of queries and form bodies, so that both split them alike: "a&&b" has an
+// empty pair between a and b, a trailing '&' adds none.
+template <typename Visit>
+void for_each_form_pair(std::string_view text, Visit&& visit) {
+  while (!text.empty()) {
+    const auto amp = text.find('&');
+    const std::string_view pair = text.substr(0, amp);
+    const auto eq = pair.find('=');
+    const bool has_value = eq != std::string_view::npos;
+    if (!visit(FormPair{pair.substr(0, eq), has_value ? pair.substr(eq + 1) : std::string_view{}, has_value})) return;
+    text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+  }
+}
 
 // Strips optional whitespace (SP / HTAB) from both ends of a field value (RFC 9110 section 5.6.3).
 [[nodiscard]] constexpr std::string_view trim_ows(std::string_view s) noexcept {

@@ -49,7 +49,9 @@ struct Response {
   std::optional<std::uint64_t> head_content_length;
 
   Response& set_header(std::string name, std::string value);
-  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
+  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const {
+    return find_header(headers, name);
+  }
   [[nodiscard]] std::uint64_t content_length() const noexcept;
   // The in-memory body: `body`, or the range of `shared_body`.
   [[nodiscard]] std::string_view body_view() const noexcept;

@@ -24,8 +24,6 @@ class ResponseStream {
 
   // Connection side (its loop thread).
   void attach(Notify notify);
-  // Moves out everything written so far.
-  [[nodiscard]] std::string take_pending();
   struct Pending {
     std::string data;
     bool closed;

@@ -27,7 +27,6 @@ class Router {
  private:
   struct Route {
     std::string path;
-    bool prefix;
     std::shared_ptr<Handler> handler;
   };
   std::vector<Route> exact_;

@@ -31,7 +31,7 @@ enum class LoadStatus { kLoaded, kMissing, kUnreadable, kCorrupt };
 struct LoadedState {
   LoadStatus status = LoadStatus::kMissing;
   std::vector<ClientView> clients;
-  std::vector<std::string> problems;  // one line each, for stderr
+  std::vector<std::string> problems;  // one line each, for the error log
 };
 [[nodiscard]] LoadedState load_state_file(const std::filesystem::path& path, const TimeBase& at);
 

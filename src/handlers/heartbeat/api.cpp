@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "pulse/base/parse.hpp"
 #include "pulse/handlers/heartbeat/json.hpp"
 #include "pulse/http/conditional.hpp"
 #include "pulse/presence/limits.hpp"
@@ -27,7 +28,8 @@ constexpr std::string_view kEventsName = "events";
 constexpr std::string_view kFormType = "application/x-www-form-urlencoded";
 // Parameters a beat understands, in the query string or an HTML-form body.
 constexpr std::array<std::string_view, 4> kBeatParameters{"interval", "grace", "status", "msg"};
-// 30 days is 2,592,000 s: more digits than this cannot be in range, and cannot overflow.
+// Digits a number may have, leading zeros included: longer text is refused whatever its value.
+// 30 days is 2,592,000 s.
 constexpr std::size_t kMaxSecondsDigits = 10;
 constexpr std::size_t kMaxEventIdDigits = 19;
 
@@ -47,14 +49,10 @@ Response with_retry_after(Response response, std::chrono::seconds after) {
   return response;
 }
 
+// Digits only, and at most `max_digits` of them.
 std::optional<std::uint64_t> parse_digits(std::string_view text, std::size_t max_digits) {
-  if (text.empty() || text.size() > max_digits) return std::nullopt;
-  std::uint64_t value = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return value;
+  if (text.size() > max_digits) return std::nullopt;
+  return base::parse_decimal<std::uint64_t>(text);
 }
 
 std::optional<std::chrono::seconds> parse_seconds(std::string_view text, std::chrono::seconds min,
@@ -64,6 +62,13 @@ std::optional<std::chrono::seconds> parse_seconds(std::string_view text, std::ch
     return std::nullopt;
   }
   return std::chrono::seconds(static_cast<std::chrono::seconds::rep>(*value));
+}
+
+// The 400 for a seconds parameter ("interval", "grace") that parse_seconds() refused.
+Response invalid_seconds(std::string_view name, std::chrono::seconds min, std::chrono::seconds max) {
+  return json_error(
+      400, fmt::format("invalid_{}", name),
+      fmt::format("{} must be a whole number of seconds from {} to {} (30 days)", name, min.count(), max.count()));
 }
 
 // "up,late", "online", "offline": nullopt on anything else.
@@ -99,22 +104,16 @@ std::optional<FormFields> parse_beat_form(const Request& request) {
     return std::nullopt;
   }
   FormFields fields;
-  std::string_view rest = request.body;
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-    const auto eq = pair.find('=');
-    if (eq == std::string_view::npos) return std::nullopt;
-    auto name = http::percent_decode(pair.substr(0, eq), true);
-    auto value = http::percent_decode(pair.substr(eq + 1), true);
-    if (!name || !value) return std::nullopt;
-    if (std::find(kBeatParameters.begin(), kBeatParameters.end(), *name) == kBeatParameters.end()) {
-      return std::nullopt;
-    }
-    fields.emplace_back(std::move(*name), std::move(*value));
-  }
-  if (fields.empty()) return std::nullopt;
+  bool is_form = true;
+  http::for_each_form_pair(request.body, [&](const http::FormPair& pair) {
+    auto name = http::percent_decode(pair.name, true);
+    auto value = http::percent_decode(pair.value, true);
+    is_form = pair.has_value && name && value &&
+              std::find(kBeatParameters.begin(), kBeatParameters.end(), *name) != kBeatParameters.end();
+    if (is_form) fields.emplace_back(std::move(*name), std::move(*value));
+    return is_form;
+  });
+  if (!is_form || fields.empty()) return std::nullopt;
   return fields;
 }
 
@@ -191,19 +190,11 @@ Response HeartbeatApi::handle_beat(const Request& request, std::string id) {
   beat.remote_addr = request.remote_addr;
   if (const auto text = parameter("interval")) {
     beat.interval = parse_seconds(*text, presence::kMinInterval, presence::kMaxInterval);
-    if (!beat.interval) {
-      return json_error(400, "invalid_interval",
-                        fmt::format("interval must be a whole number of seconds from {} to {} (30 days)",
-                                    presence::kMinInterval.count(), presence::kMaxInterval.count()));
-    }
+    if (!beat.interval) return invalid_seconds("interval", presence::kMinInterval, presence::kMaxInterval);
   }
   if (const auto text = parameter("grace")) {
     beat.grace = parse_seconds(*text, presence::kMinGrace, presence::kMaxGrace);
-    if (!beat.grace) {
-      return json_error(400, "invalid_grace",
-                        fmt::format("grace must be a whole number of seconds from {} to {} (30 days)",
-                                    presence::kMinGrace.count(), presence::kMaxGrace.count()));
-    }
+    if (!beat.grace) return invalid_seconds("grace", presence::kMinGrace, presence::kMaxGrace);
   }
   if (const auto text = parameter("status")) {
     const auto health = presence::health_from_string(*text);

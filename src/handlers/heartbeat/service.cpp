@@ -2,15 +2,14 @@
 // thread (transitions, event fan-out, keep-alives, state-file saves).
 #include "pulse/handlers/heartbeat/service.hpp"
 
-#include <fmt/format.h>
-
+#include <algorithm>
 #include <condition_variable>
-#include <cstdio>
 #include <exception>
 #include <mutex>
 #include <thread>
 #include <utility>
 
+#include "pulse/base/log.hpp"
 #include "pulse/handlers/heartbeat/api.hpp"
 #include "pulse/handlers/heartbeat/events.hpp"
 #include "pulse/presence/presence_registry.hpp"
@@ -19,10 +18,9 @@
 namespace pulse::handlers::heartbeat {
 namespace {
 
-template <typename... Args>
-void report(fmt::format_string<Args...> format, Args&&... args) {
-  fmt::print(stderr, "pulsehttpd: heartbeat: {}\n", fmt::format(format, std::forward<Args>(args)...));
-}
+constexpr base::LogContext kLoading{.action = "loading the heartbeat state file"};
+constexpr base::LogContext kSaving{.action = "saving the heartbeat state file"};
+constexpr base::LogContext kSweeping{.action = "sweeping the heartbeat registry"};
 
 presence::RegistryOptions registry_options(const HeartbeatOptions& options) {
   presence::RegistryOptions registry;
@@ -147,7 +145,7 @@ void HeartbeatService::Impl::run_sweeper() {
         next_save = now + kStateSavePeriod;
       }
     } catch (const std::exception& error) {
-      report("sweeper: {}", error.what());
+      base::log_error(kSweeping, "{}", error.what());
     }
     lock.lock();
   }
@@ -155,10 +153,19 @@ void HeartbeatService::Impl::run_sweeper() {
 
 void HeartbeatService::Impl::load_state() {
   const auto loaded = presence::load_state_file(*options.state_file, presence::TimeBase::now(*clock));
-  for (const auto& problem : loaded.problems) report("state file {}", problem);
+  // No file yet is how every first start begins; anything else lost clients.
+  const bool first_start = loaded.status == presence::LoadStatus::kMissing;
+  for (const auto& problem : loaded.problems) {
+    if (first_start) {
+      base::log_info(kLoading, "{}", problem);
+    } else {
+      base::log_warning(kLoading, "{}", problem);
+    }
+  }
   if (loaded.status == presence::LoadStatus::kLoaded) {
     const std::size_t restored = registry.restore(loaded.clients);
-    report("state file {}: restored {} of {} clients", options.state_file->string(), restored, loaded.clients.size());
+    base::log_info(kLoading, "{}: restored {} of {} clients", options.state_file->string(), restored,
+                   loaded.clients.size());
   }
   std::lock_guard lock(save_mutex);
   saved_version = registry.version();
@@ -173,7 +180,7 @@ void HeartbeatService::Impl::save_state(bool force) {
     presence::save_state_file(*options.state_file, registry.export_clients(), presence::TimeBase::now(*clock));
     saved_version = version;
   } catch (const std::exception& error) {
-    report("cannot save the state file: {}", error.what());
+    base::log_error(kSaving, "{}", error.what());
   }
 }
 

@@ -53,6 +53,12 @@ TEST_CASE("evaluate_range: single ranges, suffixes, clamping and refusals", "[st
       {"bytes=-", 1000, RangeOutcome::kIgnore, {}},
       {"bytes=,", 1000, RangeOutcome::kIgnore, {}},
       {"bytes=+5-10", 1000, RangeOutcome::kIgnore, {}},
+      {"bytes=5-+10", 1000, RangeOutcome::kIgnore, {}},
+      {"bytes=-+5", 1000, RangeOutcome::kIgnore, {}},
+      {"bytes=1 0-20", 1000, RangeOutcome::kIgnore, {}},  // no spaces inside a number
+      {"bytes=0- 5", 1000, RangeOutcome::kIgnore, {}},
+      {"bytes=0 -5", 1000, RangeOutcome::kIgnore, {}},
+      {"bytes=0x10-20", 1000, RangeOutcome::kIgnore, {}},
       {"bytes=1.5-2", 1000, RangeOutcome::kIgnore, {}},
       {"bytes=0-1-2", 1000, RangeOutcome::kIgnore, {}},
       {"bytes 0-99", 1000, RangeOutcome::kIgnore, {}},

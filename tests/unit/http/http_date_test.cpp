@@ -6,8 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "pulse/http/http_date.hpp"
-
 using pulse::http::parse_http_date;
 using namespace std::chrono;
 

@@ -1,5 +1,8 @@
-// Request helpers: case-insensitive headers, query parameters, percent-decoding, token lists.
+// Request helpers: case-insensitive headers, query and form pairs, percent-decoding, token lists.
 #include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
 
 #include "pulse/http/request.hpp"
 
@@ -51,4 +54,33 @@ TEST_CASE("a query with a malformed escape is reported", "[request]") {
   CHECK(Request::make(Method::kGet, "/x").query_is_well_formed());
   CHECK_FALSE(Request::make(Method::kGet, "/x?interval=%zz").query_is_well_formed());
   CHECK_FALSE(Request::make(Method::kGet, "/x?a=1&b%4=2").query_is_well_formed());
+}
+
+TEST_CASE("find_header: the first field of that name, in any case", "[request]") {
+  const std::vector<Header> headers{{"Vary", "Accept"}, {"vary", "Cookie"}, {"ETag", "\"x\""}};
+  CHECK(find_header(headers, "VARY") == "Accept");
+  CHECK(find_header(headers, "etag") == "\"x\"");
+  CHECK_FALSE(find_header(headers, "Date").has_value());
+  CHECK_FALSE(find_header({}, "Date").has_value());
+}
+
+TEST_CASE("for_each_form_pair splits on '&' and the first '=', still encoded", "[request]") {
+  std::vector<std::string> seen;
+  for_each_form_pair("a=1&&flag&b=x=y&c%3D=%41&", [&](const FormPair& pair) {
+    seen.push_back(std::string(pair.name) + (pair.has_value ? "|" + std::string(pair.value) : ""));
+    return true;
+  });
+  CHECK(seen == std::vector<std::string>{"a|1", "", "flag", "b|x=y", "c%3D|%41"});
+
+  std::size_t visited = 0;
+  for_each_form_pair("a=1&b=2&c=3", [&](const FormPair& pair) {
+    ++visited;
+    return pair.name != "b";  // stops at b
+  });
+  CHECK(visited == 2);
+  for_each_form_pair("", [&](const FormPair&) {
+    ++visited;
+    return true;
+  });
+  CHECK(visited == 2);  // no pair in empty text
 }

@@ -52,7 +52,7 @@ class HeartbeatService {
   [[nodiscard]] std::shared_ptr<const EventStreams> event_streams() const;
 
   // Starts the background sweeper (state transitions, SSE keep-alive comments, periodic state
-  // saves). Loads the state file first, reporting a corrupt one on stderr.
+  // saves). Loads the state file first, reporting a corrupt one in the error log.
   void start();
   // Stops the sweeper, closes every event stream, saves the state file. Idempotent.
   void stop();

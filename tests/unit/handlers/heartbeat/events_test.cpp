@@ -60,7 +60,7 @@ struct Events {
 };
 
 std::vector<SseEvent> take_events(pulse::http::ResponseStream& stream) {
-  const auto parsed = parse_sse(stream.take_pending());
+  const auto parsed = parse_sse(stream.take().data);
   CHECK(parsed.rest.empty());  // events are written whole
   return parsed.events;
 }
@@ -82,7 +82,7 @@ TEST_CASE("a stream starts with a snapshot of every client", "[handlers][heartbe
   REQUIRE(events.send(Method::kPost, "/heartbeat/b").status == 201);
   REQUIRE(events.send(Method::kPost, "/heartbeat/a?status=fail").status == 201);
   const auto stream = events.open();
-  const auto parsed = parse_sse(stream->take_pending());
+  const auto parsed = parse_sse(stream->take().data);
   CHECK(parsed.retry == "3000");
   REQUIRE(parsed.events.size() == 1);
   const SseEvent& snapshot = parsed.events[0];
@@ -140,7 +140,7 @@ TEST_CASE("then one event per change, with increasing ids, never one per beat", 
 
   // Nothing happened: nothing sent.
   events.service.sweep();
-  CHECK(stream->take_pending().empty());
+  CHECK(stream->take().data.empty());
 
   // A fail beat: a change too (and its digest).
   REQUIRE(events.send(Method::kPost, "/heartbeat/web?interval=10&status=fail").status == 200);
@@ -188,7 +188,7 @@ TEST_CASE("a reconnect with Last-Event-ID gets what it missed, not a snapshot", 
 
   // Already up to date: nothing but the retry line.
   const auto third = events.open(std::to_string(seen + 2));
-  const auto parsed = parse_sse(third->take_pending());
+  const auto parsed = parse_sse(third->take().data);
   CHECK(parsed.events.empty());
   CHECK(parsed.retry == "3000");
 }
@@ -267,6 +267,6 @@ TEST_CASE("EventStreams keeps at most its maximum of streams", "[handlers][heart
   a->detach();
   streams.send_keep_alive();
   CHECK(streams.size() == 1);
-  CHECK(b->take_pending().ends_with(": keep-alive\n\n"));
+  CHECK(b->take().data.ends_with(": keep-alive\n\n"));
   CHECK(streams.open(std::nullopt));
 }
