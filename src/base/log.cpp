@@ -40,6 +40,7 @@ void append_context(std::string& line, const LogContext& context) {
 
 std::string_view to_string(LogLevel level) noexcept {
   switch (level) {
+    case LogLevel::kFatal: return "fatal";
     case LogLevel::kError: return "error";
     case LogLevel::kWarning: return "warning";
     case LogLevel::kInfo: return "info";
@@ -71,7 +72,7 @@ void Logger::write(LogLevel level, const LogContext& context, std::string_view m
   line += '\n';
 
   std::lock_guard lock(mutex_);
-  if (!take_token()) {
+  if (!take_token() && level != LogLevel::kFatal) {
     ++suppressed_;
     return;
   }

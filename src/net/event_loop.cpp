@@ -48,7 +48,7 @@ bool EventLoop::is_in_loop_thread() const noexcept {
 void EventLoop::assert_in_loop_thread() const {
   if (!is_in_loop_thread()) {
     // A broken thread-affinity rule corrupts state silently: stop here, saying why.
-    base::log_error({}, "EventLoop used from a foreign thread; aborting");
+    base::log_fatal({}, "EventLoop used from a foreign thread; aborting");
     std::abort();
   }
 }

@@ -18,7 +18,8 @@
 
 namespace pulse::base {
 
-enum class LogLevel { kError, kWarning, kInfo };
+// kFatal is for the last line before an abort: it is never held back by the rate limit.
+enum class LogLevel { kFatal, kError, kWarning, kInfo };
 
 [[nodiscard]] std::string_view to_string(LogLevel level) noexcept;
 
@@ -66,6 +67,11 @@ class Logger {
 
 // The process's logger (standard error, default rate limit).
 [[nodiscard]] Logger& logger();
+
+template <typename... Args>
+void log_fatal(const LogContext& context, fmt::format_string<Args...> format, Args&&... args) {
+  logger().write(LogLevel::kFatal, context, fmt::format(format, std::forward<Args>(args)...));
+}
 
 template <typename... Args>
 void log_error(const LogContext& context, fmt::format_string<Args...> format, Args&&... args) {

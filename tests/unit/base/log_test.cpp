@@ -56,3 +56,14 @@ TEST_CASE("a flood is cut to the burst, then to the rate, and what was cut is co
   for (int i = 0; i < 100; ++i) logger.write(LogLevel::kWarning, {}, "again");
   CHECK(capture.lines.size() == 7 + 5);
 }
+
+TEST_CASE("the last line before an abort is never held back", "[base][log]") {
+  Capture capture;
+  auto logger = capture.make({.burst = 1, .per_second = 1});
+  logger.write(LogLevel::kError, {}, "first");
+  logger.write(LogLevel::kError, {}, "held back");
+  logger.write(LogLevel::kFatal, {}, "aborting");
+  REQUIRE(capture.lines.size() == 3);
+  CHECK(capture.lines[1] == "pulsehttpd: warning: 1 log lines suppressed by the rate limit\n");
+  CHECK(capture.lines[2] == "pulsehttpd: fatal: aborting\n");
+}
