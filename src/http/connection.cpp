@@ -5,16 +5,14 @@
 
 #include <sys/epoll.h>
 
-#include <algorithm>
 #include <array>
-#include <cstdio>
 #include <exception>
 
 #include <fmt/format.h>
 
-#include "pulse/http/keep_alive.hpp"
+#include "pulse/base/log.hpp"
+#include "pulse/http/response_plan.hpp"
 #include "pulse/http/response_stream.hpp"
-#include "pulse/http/serializer.hpp"
 #include "pulse/net/io.hpp"
 
 namespace pulse::http {
@@ -22,14 +20,8 @@ namespace {
 
 // Work done for one connection per wake-up before yielding to others on the loop (fairness).
 constexpr int kMaxRoundsPerPump = 16;
-// Responses smaller than this are appended to the previous queued bytes, so a pipeline of small
-// responses leaves in one writev.
-constexpr std::size_t kCoalesceLimitBytes = 64 * 1024;
-constexpr std::size_t kMaxIovecs = 64;
 // Event-stream output a slow reader may leave unread before it is disconnected.
 constexpr std::size_t kMaxStreamBacklogBytes = 1024 * 1024;
-// Input buffer capacity an idle connection may keep for its next request.
-constexpr std::size_t kIdleBufferKeepBytes = 4 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace
@@ -48,43 +40,53 @@ Connection::~Connection() {
 
 void Connection::start() {
   loop_.assert_in_loop_thread();
-  last_activity_ = loop_.now();
-  last_write_progress_ = last_activity_;
+  times_.last_activity = loop_.now();
+  times_.last_write_progress = times_.last_activity;
   loop_.add(fd_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
   update_deadline();
 }
 
 bool Connection::idle() const noexcept {
-  return state_ == State::kActive && !parser_.in_message() && in_start_ == in_buf_.size() && out_.empty() && !stream_;
+  return is_serving(state_) && !is_streaming(state_) && !parser_.in_message() && in_.empty() && out_.empty();
+}
+
+void Connection::transition(ConnectionEvent event) {
+  const State from = state_;
+  const State to = next_state(from, event);
+  if (to == from) return;
+  state_ = to;
+  if (is_streaming(from) && !is_streaming(to)) {
+    stream_->detach();  // the producer's later writes return false
+    stream_.reset();
+  }
+  if (to == State::kLingering) {
+    net::shutdown_write(fd_.get());
+    times_.linger_until = loop_.now() + kLingerTimeout;
+    readable_ = true;  // drain whatever is already buffered
+  } else if (to == State::kClosed) {
+    loop_.remove(fd_.get());
+    timer_.cancel(loop_.timers());
+    fd_.reset();
+    out_.clear();
+    context_.stats->on_connection_closed();
+    if (context_.on_closed) context_.on_closed(id_);
+  }
 }
 
 void Connection::handle_events(std::uint32_t events) {
   if (state_ == State::kClosed) return;  // a stale event in the batch that closed us
-  if ((events & EPOLLERR) != 0) {
-    do_close();
-    return;
-  }
+  if ((events & EPOLLERR) != 0) return transition(ConnectionEvent::kCloseNow);
   if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0) readable_ = true;
   if ((events & EPOLLOUT) != 0) writable_ = true;
   pump();
 }
 
 bool Connection::want_read() const noexcept {
-  if (state_ == State::kLingering) return true;  // read and discard until EOF
-  // Streaming: the client should send nothing more, but we read to notice it leaving.
-  if (stream_) return !peer_eof_;
-  if (peer_eof_ || close_after_flush_) return false;
-  // Cap unparsed input: the parser consumes everything unless paused by back-pressure.
-  return !paused_ && in_buf_.size() - in_start_ < kReadChunkBytes;
-}
-
-bool Connection::backpressured() noexcept {
-  if (paused_) {
-    if (out_bytes_ <= kOutputHighWaterBytes / 2 && out_.size() <= kMaxQueuedResponses / 2) paused_ = false;
-  } else if (out_bytes_ > kOutputHighWaterBytes || out_.size() > kMaxQueuedResponses) {
-    paused_ = true;
-  }
-  return paused_;
+  // Open: cap unparsed input (the parser takes everything unless paused by back-pressure).
+  // Streaming: nothing more is expected, but reading notices the watcher leaving. Lingering:
+  // read and discard until EOF. Every other state has read its last byte.
+  if (state_ == State::kOpen) return !out_.paused() && in_.size() < kReadChunkBytes;
+  return state_ == State::kStreaming || state_ == State::kLingering;
 }
 
 void Connection::pump() {
@@ -92,12 +94,9 @@ void Connection::pump() {
   for (int round = 0; round < kMaxRoundsPerPump; ++round) {
     if (state_ == State::kClosed) return;
     process_input();
-    if (writable_ && has_output()) do_write();
+    if (writable_ && !out_.empty()) do_write();
+    if (ready_to_close()) transition(ConnectionEvent::kOutputFlushed);
     if (state_ == State::kClosed) return;
-    if (ready_to_close()) {
-      start_lingering_close();
-      if (state_ == State::kClosed) return;
-    }
     if (readable_ && want_read()) {
       do_read();
     } else if (!can_parse_buffered()) {
@@ -117,100 +116,56 @@ void Connection::pump() {
   update_deadline();
 }
 
-bool Connection::ready_to_close() const noexcept {
-  // A stream's response is not over when its headers are flushed: finish_stream() ends it.
-  return state_ == State::kActive && close_after_flush_ && !has_output() && !stream_;
-}
-
 bool Connection::can_parse_buffered() noexcept {
-  if (state_ != State::kActive || stream_ || in_start_ >= in_buf_.size()) return false;
-  if (close_after_flush_ && !peer_eof_) return false;
-  return !backpressured();
+  return parses_requests(state_) && !in_.empty() && !out_.update_backpressure();
 }
 
 void Connection::do_read() {
-  if (state_ == State::kLingering) {
-    std::array<char, 16 * 1024> discard{};
-    const auto result = net::read_some(fd_.get(), discard.data(), discard.size());
-    if (result.would_block) {
-      readable_ = false;
-    } else if (result.eof || !result.ok()) {
-      do_close();
-    }
-    return;
-  }
-  // Compact so the buffer does not grow with the life of a keep-alive connection.
-  if (in_start_ > 0) {
-    in_buf_.erase(0, in_start_);
-    in_start_ = 0;
-  }
   // Read into a per-thread scratch buffer and append only what arrived: an idle connection then
   // holds no read buffer, and nothing is zero-filled per read (that was ~20% of CPU on small
   // requests with a resize()-then-read buffer).
   thread_local std::array<char, kReadChunkBytes> scratch;
   const auto result = net::read_some(fd_.get(), scratch.data(), scratch.size());
-  in_buf_.append(scratch.data(), result.bytes);
+  if (state_ != State::kLingering) in_.append(scratch.data(), result.bytes);  // lingering discards
   if (result.would_block) {
     readable_ = false;
-    return;
-  }
-  if (!result.ok()) {
-    do_close();  // reset by peer: nothing left to answer
-    return;
-  }
-  if (result.eof) {
+  } else if (!result.ok()) {
+    transition(ConnectionEvent::kCloseNow);  // reset by peer: nothing left to answer
+  } else if (result.eof) {
     readable_ = false;
-    peer_eof_ = true;
-    // The peer may have half-closed after its last request: answer what is complete, then close.
-    close_after_flush_ = true;
-    if (stream_) do_close();
-    return;
-  }
-  if (stream_) {
-    in_buf_.clear();  // nothing is expected on a stream; ignore it
+    transition(ConnectionEvent::kPeerEof);
+  } else if (is_streaming(state_)) {
+    in_.clear();  // nothing is expected on a stream; ignore it
   }
 }
 
 void Connection::process_input() {
-  while (state_ == State::kActive && !stream_ && in_start_ < in_buf_.size() && !backpressured()) {
-    if (close_after_flush_ && !peer_eof_) break;
+  while (parses_requests(state_) && !in_.empty() && !out_.update_backpressure()) {
     const bool was_in_message = parser_.in_message();
-    const std::string_view unparsed(in_buf_.data() + in_start_, in_buf_.size() - in_start_);
-    const auto result = parser_.feed(unparsed);
-    in_start_ += result.consumed;
-    if (!was_in_message && (parser_.in_message() || result.event != RequestParser::Event::kNeedMore)) {
-      request_started_ = loop_.now();
-    }
+    const auto result = parser_.feed(in_.unparsed());
+    in_.consume(result.consumed);
     // Only bytes of a message count as activity: empty lines between requests (which llhttp
     // skips) must not keep a connection alive past its timeouts.
-    if (parser_.in_message() || result.event != RequestParser::Event::kNeedMore) last_activity_ = loop_.now();
+    if (parser_.in_message() || result.event != RequestParser::Event::kNeedMore) {
+      if (!was_in_message) times_.request_started = loop_.now();
+      times_.last_activity = loop_.now();
+    }
     switch (result.event) {
       case RequestParser::Event::kNeedMore: return;
       case RequestParser::Event::kRequest: on_request(parser_.take_request()); break;
-      case RequestParser::Event::kExpectContinue: queue_bytes(kContinue); break;
+      case RequestParser::Event::kExpectContinue: out_.append(kContinue); break;
       case RequestParser::Event::kError:
         on_parse_error();
-        // The stream cannot be re-synchronised after a framing error: drop the rest.
-        in_buf_.clear();
-        in_start_ = 0;
+        in_.clear();  // the stream cannot be re-synchronised after a framing error
         return;
     }
-    if (close_after_flush_) {
-      // Nothing after a closing response is answered; drop what the client pipelined.
-      in_buf_.clear();
-      in_start_ = 0;
+    if (state_ != State::kOpen) {
+      // Nothing after a closing (or streaming) response is answered: drop what was pipelined.
+      in_.clear();
       return;
     }
   }
-  if (in_start_ == in_buf_.size()) {
-    // An idle keep-alive connection should not pin a large buffer left by one big request.
-    if (in_buf_.capacity() > kIdleBufferKeepBytes) {
-      std::string().swap(in_buf_);
-    } else {
-      in_buf_.clear();
-    }
-    in_start_ = 0;
-  }
+  in_.shrink_if_consumed();
 }
 
 void Connection::on_request(Request request) {
@@ -226,305 +181,150 @@ void Connection::on_request(Request request) {
       response = context_.router->dispatch(request);
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "pulsehttpd: handler for %s failed: %s\n", request.path.c_str(), e.what());
+    const std::string action = fmt::format("running the handler for {}", request.path);
+    base::log_error({.connection_id = id_, .peer = remote_addr_, .action = action}, "handler failed: {}", e.what());
     response = Response::error(500);
   }
   queue_response(request, std::move(response));
 }
 
 void Connection::on_parse_error() {
-  Request request;  // what the parser had, for the log; the target may be partial
+  ++requests_served_;
+  queue_error_and_close(parser_.error_status(), parser_.error_reason());
+}
+
+void Connection::queue_error_and_close(int status, std::string_view detail) {
+  Request request;  // none was parsed: "-" in the access log
   request.method_name = "-";
   request.target = "-";
-  request.version_minor = 1;
-  auto response = Response::error(parser_.error_status(), parser_.error_reason());
+  auto response = Response::error(status, detail);
   response.close_connection = true;
-  ++requests_served_;
   queue_response(request, std::move(response));
 }
 
 void Connection::queue_response(const Request& request, Response response) {
-  const bool head = request.method == Method::kHead;
-  if (head && response.stream) {
-    // HEAD gets GET's headers only: the producer's stream is released at once.
-    response.stream->detach();
-  }
-  const bool stream = response.stream != nullptr && !head;
-  // A 1.0 client cannot read chunked encoding: its stream ends when the connection does.
-  const bool chunked = stream && request.version_minor >= 1;
+  const ResponsePlan plan = plan_response(request, response,
+                                          {.requests_served = requests_served_,
+                                           .max_requests = context_.limits.max_requests_per_connection,
+                                           .shutting_down = context_.shutting_down});
+  // HEAD gets GET's headers only: the producer's stream is released at once.
+  if (plan.head && response.stream) response.stream->detach();
+  if (!plan.keep_alive.keep_alive) transition(ConnectionEvent::kNoMoreRequests);
+  const std::uint64_t body_bytes = serialize_response(plan, response, out_);
+  record(request, response.status, body_bytes);
+  if (plan.stream) start_stream(std::move(response.stream), plan.chunked);
+}
 
-  // Connection may be sent on several lines; together they form one list (RFC 9110 section 5.3).
-  const std::string connection_list = request.header_list("Connection");
-  const std::optional<std::string_view> connection_tokens =
-      connection_list.empty() ? std::nullopt : std::optional<std::string_view>(connection_list);
-  const auto decision = decide_keep_alive({
-      .version_minor = request.version_minor,
-      .connection = connection_tokens,
-      .requests_served = requests_served_,
-      .max_requests = context_.limits.max_requests_per_connection,
-      .shutting_down = context_.shutting_down,
-      .must_close = response.close_connection || request.must_close || (stream && !chunked),
-  });
-  if (!decision.keep_alive) close_after_flush_ = true;
-
-  // Serialize straight into the tail of the output queue: no intermediate string per response,
-  // and a pipeline of small responses becomes one buffer for one writev.
-  const bool body_allowed = !head && !status_has_no_body(response.status);
-  const bool file_body = body_allowed && response.file && !stream;
-  const bool memory_body = body_allowed && !response.file && !stream;
-  const std::string_view memory = memory_body ? response.body_view() : std::string_view{};
-  std::string& tail = output_tail(memory.size());
-  const std::size_t before = tail.size();
-  // HEAD of a stream says what GET would: chunked, for a 1.1 client.
-  const bool chunked_header = chunked || (head && response.stream && request.version_minor >= 1);
-  serialize_head(response,
-                 {.head_request = head, .chunked = chunked_header, .connection_header = decision.connection_header},
-                 tail);
-  std::uint64_t body_bytes = 0;
-  if (memory_body) {
-    tail += memory;
-    body_bytes = memory.size();
-  }
-  out_bytes_ += tail.size() - before;
-  if (file_body) {
-    body_bytes = response.file->length;
-    if (response.file->length > 0) out_.push_back({{}, std::move(response.file)});
-  }
-
-  context_.stats->on_response(response.status);
+void Connection::record(const Request& request, int status, std::uint64_t body_bytes) {
+  context_.stats->on_response(status);
   if (context_.on_access) {
-    context_.on_access({remote_addr_, request.method_name, request.target, request.version_minor, response.status,
-                        body_bytes, std::time(nullptr)});
-  }
-
-  if (stream) {
-    stream_ = std::move(response.stream);
-    stream_chunked_ = chunked;
-    // The producer may write from any thread: hop onto our loop, and only if we still exist.
-    std::weak_ptr<net::EventLoop> weak_loop = context_.loop;
-    stream_->attach([weak_loop, weak_self = weak_from_this()] {
-      if (auto loop = weak_loop.lock()) {
-        loop->post([weak_self] {
-          if (auto self = weak_self.lock()) self->on_stream_ready();
-        });
-      }
-    });
-    if (context_.shutting_down) finish_stream();
+    context_.on_access({remote_addr_, request.method_name, request.target, request.version_minor, status, body_bytes,
+                        std::time(nullptr)});
   }
 }
 
-std::string& Connection::output_tail(std::size_t expected_bytes) {
-  if (out_.empty() || out_.back().file || out_.back().bytes.size() + expected_bytes > kCoalesceLimitBytes) {
-    out_.push_back({std::string{}, std::nullopt});
-  }
-  return out_.back().bytes;
-}
-
-void Connection::queue_bytes(std::string_view bytes) {
-  if (bytes.empty()) return;
-  output_tail(bytes.size()).append(bytes);
-  out_bytes_ += bytes.size();
+void Connection::start_stream(std::shared_ptr<ResponseStream> stream, bool chunked) {
+  stream_ = std::move(stream);
+  stream_chunked_ = chunked;
+  transition(ConnectionEvent::kStreamStarted);
+  // The producer may write from any thread: hop onto our loop, and only if we still exist.
+  stream_->attach([weak_loop = std::weak_ptr<net::EventLoop>(context_.loop), weak_self = weak_from_this()] {
+    if (auto loop = weak_loop.lock()) {
+      loop->post([weak_self] {
+        if (auto self = weak_self.lock()) self->on_stream_ready();
+      });
+    }
+  });
+  if (context_.shutting_down) finish_stream();
 }
 
 void Connection::on_stream_ready() {
-  if (state_ != State::kActive || !stream_) return;
+  if (!is_streaming(state_)) return;
   auto [data, closed] = stream_->take();
-  if (!data.empty()) {
-    if (stream_chunked_) {
-      queue_bytes(fmt::format("{:x}\r\n", data.size()));
-      queue_bytes(data);
-      queue_bytes("\r\n");
-    } else {
-      queue_bytes(data);
-    }
-  }
+  append_stream_data(data, stream_chunked_, out_);
   if (closed) {
     finish_stream();
-  } else if (out_bytes_ > kMaxStreamBacklogBytes) {
+  } else if (out_.bytes() > kMaxStreamBacklogBytes) {
     // The client reads slower than events arrive: buffering more would let one slow reader
     // grow the server without bound. It reconnects and resumes from Last-Event-ID.
-    do_close();
-    return;
+    return transition(ConnectionEvent::kCloseNow);
   }
   pump();
 }
 
 void Connection::finish_stream() {
-  if (!stream_) return;
-  if (stream_chunked_) queue_bytes("0\r\n\r\n");
-  stream_->detach();
-  stream_.reset();
-  close_after_flush_ = true;
+  if (!is_streaming(state_)) return;
+  append_stream_end(stream_chunked_, out_);
+  transition(ConnectionEvent::kStreamFinished);
 }
 
 void Connection::do_write() {
-  while (writable_ && !out_.empty()) {
-    auto& front = out_.front();
-    if (front.file) {
-      auto& file = *front.file;
-      const auto result = net::sendfile_some(fd_.get(), file.fd->get(), file.offset, file.length);
-      if (result.would_block) {
-        writable_ = false;
-        break;
-      }
-      if (!result.ok() || result.bytes == 0) {
-        // Error, or the file shrank under us: the promised length can no longer be met, so
-        // the only honest end is to close this connection.
-        if (result.ok()) std::fprintf(stderr, "pulsehttpd: file truncated while sending; closing connection\n");
-        do_close();
-        return;
-      }
-      file.length -= result.bytes;
-      context_.stats->add_bytes_sent(result.bytes);
-      last_write_progress_ = loop_.now();
-      last_activity_ = last_write_progress_;
-      if (file.length == 0) out_.pop_front();
-      continue;
-    }
-    // Gather consecutive in-memory chunks into one writev.
-    std::array<iovec, kMaxIovecs> iov{};
-    std::size_t count = 0;
-    for (auto it = out_.begin(); it != out_.end() && !it->file && count < kMaxIovecs; ++it, ++count) {
-      const std::size_t skip = count == 0 ? out_front_offset_ : 0;
-      iov[count].iov_base = it->bytes.data() + skip;
-      iov[count].iov_len = it->bytes.size() - skip;
-    }
-    // A file body right behind these bytes: let headers and body share packets.
-    const bool file_follows = count < out_.size() && out_[count].file.has_value();
-    const auto result = net::writev_some(fd_.get(), std::span<const iovec>(iov.data(), count), file_follows);
-    if (result.would_block) {
-      writable_ = false;
-      break;
-    }
-    if (!result.ok()) {
-      do_close();
-      return;
-    }
+  SocketWriter writer(fd_.get());
+  const WriteResult result = out_.write_to(writer);
+  if (result.bytes > 0) {
     context_.stats->add_bytes_sent(result.bytes);
-    last_write_progress_ = loop_.now();
-    last_activity_ = last_write_progress_;  // the keep-alive idle time starts when the response is out
-    std::size_t written = result.bytes;
-    out_bytes_ -= written;
-    while (written > 0) {
-      auto& chunk = out_.front();
-      const std::size_t left = chunk.bytes.size() - out_front_offset_;
-      if (written >= left) {
-        written -= left;
-        out_front_offset_ = 0;
-        out_.pop_front();
-      } else {
-        out_front_offset_ += written;
-        written = 0;
-      }
-    }
+    times_.last_write_progress = loop_.now();
+    times_.last_activity = times_.last_write_progress;  // the keep-alive idle time starts when the response is out
+  }
+  switch (result.outcome) {
+    case WriteOutcome::kDrained: break;
+    case WriteOutcome::kWouldBlock: writable_ = false; break;
+    case WriteOutcome::kFileTruncated:
+      // The promised length can no longer be met: the only honest end is to close.
+      base::log_warning({.connection_id = id_, .peer = remote_addr_, .action = "sending a file"},
+                        "file truncated while being sent; closing the connection");
+      transition(ConnectionEvent::kCloseNow);
+      break;
+    case WriteOutcome::kFailed: transition(ConnectionEvent::kCloseNow); break;
   }
 }
 
 void Connection::begin_shutdown() {
-  if (state_ != State::kActive) return;
-  if (idle()) {
-    do_close();
-    return;
-  }
-  if (stream_) finish_stream();
+  if (!is_serving(state_)) return;
+  if (idle()) return transition(ConnectionEvent::kCloseNow);
+  finish_stream();
   // Between requests: close once what is queued is out. A request still arriving is answered
   // with "Connection: close" (context.shutting_down).
-  if (!parser_.in_message() && in_start_ == in_buf_.size()) close_after_flush_ = true;
+  if (!parser_.in_message() && in_.empty()) transition(ConnectionEvent::kNoMoreRequests);
   pump();
 }
 
-void Connection::start_lingering_close() {
-  // Half-close first and read what the client still sends: closing with unread input would
-  // make the kernel send a reset that can destroy the response we just wrote.
-  if (peer_eof_) {
-    do_close();
-    return;
-  }
-  net::shutdown_write(fd_.get());
-  state_ = State::kLingering;
-  deadline_ = loop_.now() + kLingerTimeout;
-  readable_ = true;  // drain whatever is already buffered
-}
-
-void Connection::do_close() {
-  if (state_ == State::kClosed) return;
-  state_ = State::kClosed;
-  loop_.remove(fd_.get());
-  if (timer_) loop_.timers().cancel(*timer_);
-  timer_.reset();
-  if (stream_) {
-    stream_->detach();
-    stream_.reset();
-  }
-  fd_.reset();
-  out_.clear();
-  context_.stats->on_connection_closed();
-  if (context_.on_closed) context_.on_closed(id_);
-}
-
-void Connection::compute_deadline() {
-  const auto& limits = context_.limits;
-  if (state_ != State::kActive) return;  // lingering: fixed when it started
-  if (has_output()) {
-    deadline_ = last_write_progress_ + limits.write_timeout;
-  } else if (stream_) {
-    deadline_ = base::MonotonicClock::time_point::max();  // the producer's keep-alive comments keep it busy
-  } else if (parser_.in_message() || in_start_ < in_buf_.size()) {
-    // From the first byte of a request: progress does not extend it (defeats slowloris).
-    deadline_ =
-        parser_.headers_complete() ? last_activity_ + limits.header_timeout : request_started_ + limits.header_timeout;
-  } else {
-    deadline_ = last_activity_ + (requests_served_ == 0 ? limits.header_timeout : limits.keepalive_timeout);
-  }
-}
-
-void Connection::arm_timer() {
-  if (deadline_ == base::MonotonicClock::time_point::max()) {
-    if (timer_) loop_.timers().cancel(*timer_);
-    timer_.reset();
-    return;
-  }
-  // Re-arm only when the deadline moved earlier; a later one is picked up when the timer fires.
-  if (timer_ && timer_at_ <= deadline_) return;
-  if (timer_) loop_.timers().cancel(*timer_);
-  timer_at_ = deadline_;
-  timer_ = loop_.timers().schedule(deadline_, [weak = weak_from_this()] {
-    if (auto self = weak.lock()) self->handle_timeout();
-  });
+Deadline Connection::compute_deadline() const noexcept {
+  return next_deadline({.state = state_,
+                        .output_queued = !out_.empty(),
+                        .request_in_progress = parser_.in_message() || !in_.empty(),
+                        .headers_complete = parser_.headers_complete(),
+                        .first_request = requests_served_ == 0,
+                        .times = times_},
+                       context_.limits);
 }
 
 void Connection::update_deadline() {
   if (state_ == State::kClosed) return;
-  compute_deadline();
+  deadline_ = compute_deadline();
   arm_timer();
 }
 
+void Connection::arm_timer() {
+  timer_.chase(loop_.timers(), deadline_.at, [this] {
+    return [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->handle_timeout();
+    };
+  });
+}
+
 void Connection::handle_timeout() {
-  timer_.reset();
+  timer_.fired();
   if (state_ == State::kClosed) return;
-  compute_deadline();  // activity since arming may have moved it later
-  if (loop_.now() < deadline_) {
-    arm_timer();
-    return;
+  deadline_ = compute_deadline();  // activity since arming may have moved it later
+  if (loop_.now() < deadline_.at) return arm_timer();
+  if (deadline_.action == TimeoutAction::kClose) {
+    return transition(ConnectionEvent::kCloseNow);  // lingered out, stopped reading, or idle
   }
-  if (state_ == State::kLingering || has_output()) {
-    do_close();  // linger over, or the client stopped reading: give up on it
-    return;
-  }
-  if (parser_.in_message() || in_start_ < in_buf_.size()) {
-    // Tell a slow client why, then close (best effort: the socket is writable unless stuck).
-    Request request;
-    request.method_name = "-";
-    request.target = "-";
-    auto response = Response::error(408, "request not received in time");
-    response.close_connection = true;
-    queue_response(request, std::move(response));
-    in_buf_.clear();
-    in_start_ = 0;
-    pump();
-    return;
-  }
-  do_close();  // idle keep-alive connection
+  // Tell a slow client why, then close (best effort: the socket is writable unless stuck).
+  queue_error_and_close(408, "request not received in time");
+  in_.clear();
+  pump();
 }
 
 }  // namespace pulse::http

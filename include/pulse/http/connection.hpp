@@ -1,20 +1,22 @@
 // Connection: one client socket on one worker thread. Reads bytes into a buffer it owns across
-// requests, parses them one message at a time, queues responses in request order and writes
-// them with writev/sendfile. Every method runs on the owning loop's thread.
+// requests, parses them one message at a time and queues the responses in request order. Its
+// phases are ConnectionState (connection_state.hpp), its deadlines next_deadline (deadline.hpp).
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <ctime>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 
 #include "pulse/base/unique_fd.hpp"
+#include "pulse/http/connection_state.hpp"
+#include "pulse/http/deadline.hpp"
+#include "pulse/http/deadline_timer.hpp"
+#include "pulse/http/input_buffer.hpp"
 #include "pulse/http/limits.hpp"
+#include "pulse/http/output_queue.hpp"
 #include "pulse/http/parser.hpp"
 #include "pulse/http/response.hpp"
 #include "pulse/http/router.hpp"
@@ -34,7 +36,8 @@ struct AccessRecord {
   std::time_t when;
 };
 
-// What a connection needs from the worker that owns it. Outlives every connection.
+// What a connection needs from the worker that owns it. Outlives every connection; lives on
+// the worker's loop thread.
 struct ConnectionContext {
   std::shared_ptr<net::EventLoop> loop;
   const Router* router = nullptr;
@@ -45,9 +48,10 @@ struct ConnectionContext {
   std::function<void(std::uint64_t connection_id)> on_closed;  // worker forgets the connection
 };
 
+// Owned by its worker; every method runs on the owning loop's thread.
 class Connection final : public net::IoHandler, public std::enable_shared_from_this<Connection> {
  public:
-  enum class State { kActive, kLingering, kClosed };
+  using State = ConnectionState;
 
   Connection(ConnectionContext& context, base::UniqueFd fd, std::string remote_addr, std::uint64_t id);
   Connection(const Connection&) = delete;
@@ -60,7 +64,7 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   // Server shutdown: close now if idle, else after the response in progress.
   void begin_shutdown();
   // Closes at once, dropping queued output (grace period over).
-  void abort() { do_close(); }
+  void abort() { transition(ConnectionEvent::kCloseNow); }
 
   [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
   [[nodiscard]] State state() const noexcept { return state_; }
@@ -68,71 +72,55 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   [[nodiscard]] bool idle() const noexcept;
 
  private:
-  // A run of bytes or a file range waiting to be written, in response order.
-  struct OutChunk {
-    std::string bytes;
-    std::optional<FileBody> file;
-  };
-
+  // The only place state_ changes; runs the actions of entering the new state.
+  void transition(ConnectionEvent event);
   void pump();
   void do_read();
   void process_input();
   void on_request(Request request);
   void on_parse_error();
+  // Answers a request that could not be parsed or did not arrive in time.
+  void queue_error_and_close(int status, std::string_view detail);
+  // Decide (plan_response), serialise into out_, record (stats and access log).
   void queue_response(const Request& request, Response response);
-  void queue_bytes(std::string_view bytes);
-  // The in-memory chunk new bytes may be appended to (a new one when the last is a file or full).
-  std::string& output_tail(std::size_t expected_bytes);
-  void do_write();
+  void record(const Request& request, int status, std::uint64_t body_bytes);
+  void start_stream(std::shared_ptr<ResponseStream> stream, bool chunked);
   void on_stream_ready();
   void finish_stream();
-  void start_lingering_close();
-  void do_close();
-  void compute_deadline();
-  void arm_timer();
+  void do_write();
+  [[nodiscard]] Deadline compute_deadline() const noexcept;
   void update_deadline();
+  void arm_timer();
   void handle_timeout();
-  [[nodiscard]] bool has_output() const noexcept { return !out_.empty(); }
   [[nodiscard]] bool want_read() const noexcept;
-  [[nodiscard]] bool backpressured() noexcept;
-  // Unparsed input that process_input() would consume now.
+  // Unparsed input that process_input() would consume now (updates the back-pressure pause).
   [[nodiscard]] bool can_parse_buffered() noexcept;
-  // Everything queued is out and the connection is to close (not mid-stream).
-  [[nodiscard]] bool ready_to_close() const noexcept;
+  // Everything queued is out and the connection is to close.
+  [[nodiscard]] bool ready_to_close() const noexcept { return closes_when_flushed(state_) && out_.empty(); }
 
   ConnectionContext& context_;
   net::EventLoop& loop_;
   base::UniqueFd fd_;
   std::string remote_addr_;
   std::uint64_t id_;
-  State state_ = State::kActive;
+  State state_ = State::kOpen;
 
-  std::string in_buf_;  // bytes read but not yet parsed start at in_start_
-  std::size_t in_start_ = 0;
+  InputBuffer in_;
   RequestParser parser_;
-
-  std::deque<OutChunk> out_;
-  std::size_t out_front_offset_ = 0;  // bytes of out_.front().bytes already written
-  std::size_t out_bytes_ = 0;         // in-memory bytes queued
-  bool paused_ = false;               // back-pressure hysteresis
-
-  bool readable_ = false;  // edge-triggered readiness not yet consumed
-  bool writable_ = true;
-  bool peer_eof_ = false;
-  bool close_after_flush_ = false;
-  bool pump_scheduled_ = false;
   std::uint64_t requests_served_ = 0;
+  OutputQueue out_;
 
-  std::shared_ptr<ResponseStream> stream_;
+  // Edge-triggered readiness not yet consumed.
+  bool readable_ = false;
+  bool writable_ = true;
+  bool pump_scheduled_ = false;
+
+  std::shared_ptr<ResponseStream> stream_;  // set exactly while is_streaming(state_)
   bool stream_chunked_ = false;
 
-  // Timeouts: one wheel timer, re-armed lazily toward deadline_.
-  base::MonotonicClock::time_point deadline_{};
-  base::MonotonicClock::time_point timer_at_{};
-  std::optional<net::TimerWheel::TimerId> timer_;
-  base::MonotonicClock::time_point request_started_{};
-  base::MonotonicClock::time_point last_activity_{};
-  base::MonotonicClock::time_point last_write_progress_{};
+  ActivityTimes times_;
+  Deadline deadline_;
+  DeadlineTimer timer_;
 };
 
 }  // namespace pulse::http

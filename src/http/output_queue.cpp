@@ -1,0 +1,109 @@
+// OutputQueue: coalescing, gathering for writev, sendfile of file ranges, back-pressure.
+#include "pulse/http/output_queue.hpp"
+
+#include <array>
+
+namespace pulse::http {
+
+net::IoResult SocketWriter::writev(std::span<const iovec> buffers, bool more) {
+  return net::writev_some(fd_, buffers, more);
+}
+
+net::IoResult SocketWriter::sendfile(int file_fd, std::uint64_t& offset, std::size_t count) {
+  return net::sendfile_some(fd_, file_fd, offset, count);
+}
+
+std::string_view to_string(WriteOutcome outcome) noexcept {
+  switch (outcome) {
+    case WriteOutcome::kDrained: return "drained";
+    case WriteOutcome::kWouldBlock: return "would block";
+    case WriteOutcome::kFailed: return "failed";
+    case WriteOutcome::kFileTruncated: return "file truncated";
+  }
+  return "?";
+}
+
+std::string& OutputQueue::tail(std::size_t expected_bytes) {
+  if (chunks_.empty() || chunks_.back().file || chunks_.back().bytes.size() + expected_bytes > kCoalesceLimitBytes) {
+    chunks_.push_back({std::string{}, std::nullopt});
+  }
+  return chunks_.back().bytes;
+}
+
+void OutputQueue::append(std::string_view bytes) {
+  if (bytes.empty()) return;
+  tail(bytes.size()).append(bytes);
+  bytes_ += bytes.size();
+}
+
+void OutputQueue::append_file(FileBody file) {
+  if (file.length > 0) chunks_.push_back({{}, std::move(file)});
+}
+
+void OutputQueue::clear() noexcept {
+  chunks_.clear();
+  front_offset_ = 0;
+  bytes_ = 0;
+}
+
+WriteResult OutputQueue::write_to(OutputWriter& writer) {
+  WriteResult result;
+  while (!chunks_.empty()) {
+    if (auto& file = chunks_.front().file) {
+      const auto io = writer.sendfile(file->fd->get(), file->offset, file->length);
+      if (io.would_block) {
+        result.outcome = WriteOutcome::kWouldBlock;
+        return result;
+      }
+      if (!io.ok() || io.bytes == 0) {
+        result.outcome = io.ok() ? WriteOutcome::kFileTruncated : WriteOutcome::kFailed;
+        result.error = io.error;
+        return result;
+      }
+      result.bytes += io.bytes;
+      file->length -= io.bytes;
+      if (file->length == 0) chunks_.pop_front();
+      continue;
+    }
+    // Gather consecutive byte runs into one writev.
+    std::array<iovec, kMaxIovecs> iov{};
+    std::size_t count = 0;
+    for (auto it = chunks_.begin(); it != chunks_.end() && !it->file && count < kMaxIovecs; ++it, ++count) {
+      const std::size_t skip = count == 0 ? front_offset_ : 0;
+      iov[count].iov_base = it->bytes.data() + skip;
+      iov[count].iov_len = it->bytes.size() - skip;
+    }
+    // A file body right behind these bytes: let headers and body share packets.
+    const bool file_follows = count < chunks_.size() && chunks_[count].file.has_value();
+    const auto io = writer.writev(std::span<const iovec>(iov.data(), count), file_follows);
+    if (io.would_block) {
+      result.outcome = WriteOutcome::kWouldBlock;
+      return result;
+    }
+    if (!io.ok()) {
+      result.outcome = WriteOutcome::kFailed;
+      result.error = io.error;
+      return result;
+    }
+    result.bytes += io.bytes;
+    drop_written(io.bytes);
+  }
+  result.outcome = WriteOutcome::kDrained;
+  return result;
+}
+
+void OutputQueue::drop_written(std::size_t written) noexcept {
+  bytes_ -= written;
+  while (written > 0) {
+    const std::size_t left = chunks_.front().bytes.size() - front_offset_;
+    if (written < left) {
+      front_offset_ += written;
+      return;
+    }
+    written -= left;
+    front_offset_ = 0;
+    chunks_.pop_front();
+  }
+}
+
+}  // namespace pulse::http

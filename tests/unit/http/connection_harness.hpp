@@ -1,0 +1,245 @@
+// ConnectionHarness: a real Connection over a socketpair, its EventLoop on a thread of its own,
+// and the test thread as the client. Every wait is bounded by one budget per test, so a hang
+// fails the test instead of hanging it. The harness is used from the test thread only; the
+// connection lives on the loop thread and is reached through on_loop().
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pulse/http/connection.hpp"
+#include "pulse/http/handler.hpp"
+#include "pulse/http/response_stream.hpp"
+#include "pulse/http/router.hpp"
+#include "pulse/net/event_loop.hpp"
+
+namespace pulse::http::testing {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// The most any one test may take, end to end.
+constexpr auto kTestBudget = 5s;
+constexpr std::size_t kBigBodyBytes = 256 * 1024;
+
+// "/echo/..." answers its target; "/big/N" a large body starting with "N\n"; "/stream" opens an
+// event stream the test writes to; "/throw" fails.
+class TestHandler final : public Handler {
+ public:
+  Response handle(const Request& request) override {
+    if (request.path.starts_with("/big/")) {
+      std::string body = request.path.substr(5) + "\n";
+      body.resize(kBigBodyBytes, static_cast<char>('a' + body.size() % 26));
+      return Response::text(200, std::move(body));
+    }
+    if (request.path == "/stream") {
+      Response response;
+      response.headers.push_back({"Content-Type", "text/event-stream"});
+      response.stream = std::make_shared<ResponseStream>();
+      const std::lock_guard lock(mutex_);
+      stream_ = response.stream;
+      return response;
+    }
+    if (request.path == "/throw") throw std::runtime_error("boom");
+    return Response::text(200, request.target);
+  }
+
+  std::shared_ptr<ResponseStream> stream() {
+    const std::lock_guard lock(mutex_);
+    return stream_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::shared_ptr<ResponseStream> stream_;
+};
+
+struct ParsedResponse {
+  int status = 0;
+  std::string head;
+  std::string body;
+
+  [[nodiscard]] std::optional<std::string> header(std::string name) const {
+    const auto lower = [](std::string text) {
+      for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return text;
+    };
+    const std::size_t at = lower(head).find("\r\n" + lower(name) + ": ");
+    if (at == std::string::npos) return std::nullopt;
+    const std::size_t value = at + name.size() + 4;
+    return head.substr(value, head.find("\r\n", value) - value);
+  }
+};
+
+class ConnectionHarness {
+ public:
+  explicit ConnectionHarness(Limits limits = {}) : deadline_(Clock::now() + kTestBudget) {
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
+    client_ = base::UniqueFd(fds[1]);
+    router_.add_prefix("/echo/", handler_);
+    router_.add_prefix("/big/", handler_);
+    router_.add_exact("/stream", handler_);
+    router_.add_exact("/throw", handler_);
+    context_.loop = loop_;
+    context_.router = &router_;
+    context_.stats = &stats_;
+    context_.limits = limits;
+    context_.on_access = [this](const AccessRecord& record) {
+      const std::lock_guard lock(mutex_);
+      statuses_.push_back(record.status);
+    };
+    context_.on_closed = [this](std::uint64_t) { closed_ = true; };
+    stats_.on_connection_opened();
+    connection_ = std::make_shared<Connection>(context_, base::UniqueFd(fds[0]), "127.0.0.1", 7);
+    loop_->post([connection = connection_] { connection->start(); });
+    thread_ = std::thread([loop = loop_] { loop->run(); });
+  }
+  ConnectionHarness(const ConnectionHarness&) = delete;
+  ConnectionHarness& operator=(const ConnectionHarness&) = delete;
+  ~ConnectionHarness() {
+    loop_->quit();
+    thread_.join();
+  }
+
+  void send(std::string_view data) {
+    while (!data.empty()) {
+      const auto n = ::send(client_.get(), data.data(), data.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        data.remove_prefix(static_cast<std::size_t>(n));
+      } else if (n < 0 && errno == EAGAIN) {
+        pollfd pfd{client_.get(), POLLOUT, 0};
+        if (::poll(&pfd, 1, static_cast<int>(remaining().count())) == 0) FAIL("the server stopped reading");
+      } else {
+        FAIL("send failed: " << std::strerror(errno));
+      }
+    }
+  }
+  void shutdown_write() { ::shutdown(client_.get(), SHUT_WR); }
+
+  std::string read_exactly(std::size_t n) {
+    while (buffer_.size() < n) {
+      if (!fill(remaining())) FAIL("EOF after " << buffer_.size() << " of " << n << " bytes");
+    }
+    return take(n);
+  }
+  std::string read_until(std::string_view terminator) {
+    std::size_t at;
+    while ((at = buffer_.find(terminator)) == std::string::npos) {
+      if (!fill(remaining())) FAIL("EOF before \"" << terminator << "\"; got: " << buffer_);
+    }
+    return take(at + terminator.size());
+  }
+  // One response framed by Content-Length (or none for HEAD and bodiless statuses).
+  ParsedResponse read_response(bool head_request = false) {
+    ParsedResponse response;
+    response.head = read_until("\r\n\r\n");
+    REQUIRE(response.head.starts_with("HTTP/1."));
+    response.status = std::stoi(response.head.substr(9, 3));
+    if (!head_request) response.body = read_exactly(std::stoul(response.header("Content-Length").value_or("0")));
+    return response;
+  }
+  // Everything up to the server's EOF; fails if the server does not close within the budget.
+  std::string read_to_eof() {
+    while (fill(remaining())) {
+    }
+    return take(buffer_.size());
+  }
+  // True when the server closes within `wait`; what it sent meanwhile stays readable.
+  bool closes_within(std::chrono::milliseconds wait) {
+    const auto until = std::min(deadline_, Clock::now() + wait);
+    while (Clock::now() < until) {
+      if (!fill(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()), false)) return true;
+    }
+    return false;
+  }
+
+  // Runs `task` on the loop thread and returns its result.
+  template <typename Task>
+  auto on_loop(Task task) {
+    using Result = decltype(task(*connection_));
+    auto promise = std::make_shared<std::promise<Result>>();
+    auto future = promise->get_future();
+    loop_->post([promise, task, connection = connection_] { promise->set_value(task(*connection)); });
+    if (future.wait_for(remaining()) != std::future_status::ready) FAIL("the loop did not run the task");
+    return future.get();
+  }
+  ConnectionState state() {
+    return on_loop([](Connection& connection) { return connection.state(); });
+  }
+  // Polls until the server has closed the connection (on_closed ran).
+  bool server_closed_within(std::chrono::milliseconds wait) {
+    const auto until = std::min(deadline_, Clock::now() + wait);
+    while (!closed_ && Clock::now() < until) std::this_thread::sleep_for(5ms);
+    return closed_;
+  }
+
+  [[nodiscard]] std::vector<int> statuses() {
+    const std::lock_guard lock(mutex_);
+    return statuses_;
+  }
+  [[nodiscard]] TestHandler& handler() { return *handler_; }
+
+ private:
+  [[nodiscard]] std::chrono::milliseconds remaining() const {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
+    return std::max(left, 0ms);
+  }
+  // Appends what arrives within `wait`; false on EOF. Fails when the budget runs out, unless
+  // `must_progress` is false (then it simply returns true after `wait`).
+  bool fill(std::chrono::milliseconds wait, bool must_progress = true) {
+    char chunk[64 * 1024];
+    for (;;) {
+      const auto n = ::recv(client_.get(), chunk, sizeof chunk, 0);
+      if (n > 0) {
+        buffer_.append(chunk, static_cast<std::size_t>(n));
+        return true;
+      }
+      if (n == 0) return false;
+      if (errno != EAGAIN) return false;  // reset counts as closed
+      pollfd pfd{client_.get(), POLLIN, 0};
+      if (::poll(&pfd, 1, static_cast<int>(wait.count())) == 0) {
+        if (must_progress) FAIL("nothing from the server in time; have: " << buffer_);
+        return true;
+      }
+    }
+  }
+  std::string take(std::size_t n) {
+    std::string out = buffer_.substr(0, n);
+    buffer_.erase(0, n);
+    return out;
+  }
+
+  const Clock::time_point deadline_;
+  std::shared_ptr<net::EventLoop> loop_ = std::make_shared<net::EventLoop>();
+  std::shared_ptr<TestHandler> handler_ = std::make_shared<TestHandler>();
+  Router router_;
+  ServerStats stats_;
+  ConnectionContext context_;
+  std::shared_ptr<Connection> connection_;
+  base::UniqueFd client_;
+  std::string buffer_;
+  std::atomic<bool> closed_{false};
+  std::mutex mutex_;
+  std::vector<int> statuses_;  // guarded by mutex_
+  std::thread thread_;
+};
+
+}  // namespace pulse::http::testing

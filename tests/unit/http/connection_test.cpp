@@ -1,0 +1,235 @@
+// The real Connection over a socketpair (ConnectionHarness): keep-alive, pipelining, closing
+// rules, parse errors, back-pressure, timeouts, half-close, event streams and shutdown.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "connection_harness.hpp"
+#include "pulse/http/connection.hpp"
+#include "pulse/http/connection_state.hpp"
+
+using namespace std::chrono_literals;
+using pulse::http::Connection;
+using pulse::http::ConnectionState;
+using pulse::http::Limits;
+using pulse::http::testing::Clock;
+using pulse::http::testing::kBigBodyBytes;
+using Harness = pulse::http::testing::ConnectionHarness;
+
+namespace {
+
+std::string get(std::string_view target, std::string_view extra_headers = {}) {
+  return fmt::format("GET {} HTTP/1.1\r\nHost: t\r\n{}\r\n", target, extra_headers);
+}
+
+Limits short_timeouts() {
+  Limits limits;
+  limits.header_timeout = 150ms;
+  limits.keepalive_timeout = 150ms;
+  return limits;
+}
+
+}  // namespace
+
+TEST_CASE("a GET is answered and the connection kept alive", "[connection]") {
+  Harness harness;
+  harness.send(get("/echo/one"));
+  auto response = harness.read_response();
+  CHECK(response.status == 200);
+  CHECK(response.body == "/echo/one");
+  CHECK_FALSE(response.header("Connection").has_value());
+  CHECK(response.header("Date").has_value());
+
+  harness.send(get("/echo/two"));
+  response = harness.read_response();
+  CHECK(response.body == "/echo/two");
+  CHECK_FALSE(harness.closes_within(100ms));
+  CHECK(harness.state() == ConnectionState::kOpen);
+  CHECK(harness.on_loop([](Connection& connection) { return connection.idle(); }));
+}
+
+TEST_CASE("pipelined requests in one send are answered in order", "[connection]") {
+  Harness harness;
+  harness.send(get("/echo/1") + get("/missing") + "HEAD /echo/3 HTTP/1.1\r\nHost: t\r\n\r\n" +
+               "POST /echo/4 HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello" + get("/echo/5"));
+  CHECK(harness.read_response().body == "/echo/1");
+  CHECK(harness.read_response().status == 404);
+  const auto head = harness.read_response(true);
+  CHECK(head.status == 200);
+  CHECK(head.header("Content-Length") == "7");  // what GET would have sent
+  CHECK(harness.read_response().body == "/echo/4");
+  CHECK(harness.read_response().body == "/echo/5");
+  CHECK(harness.statuses() == std::vector<int>{200, 404, 200, 200, 200});
+  CHECK_FALSE(harness.closes_within(50ms));
+}
+
+TEST_CASE("HTTP/1.0 closes after the response, lingering until the client closes", "[connection]") {
+  Harness harness;
+  harness.send("GET /echo/old HTTP/1.0\r\n\r\n");
+  const auto response = harness.read_response();
+  CHECK(response.body == "/echo/old");
+  CHECK(response.header("Connection") == "close");
+  CHECK(harness.read_to_eof().empty());
+  // SHUT_WR sent; the server reads until our EOF so that it cannot reset its own response.
+  CHECK(harness.state() == ConnectionState::kLingering);
+  CHECK_FALSE(harness.server_closed_within(50ms));
+  harness.shutdown_write();
+  CHECK(harness.server_closed_within(2s));
+  CHECK(harness.state() == ConnectionState::kClosed);
+}
+
+TEST_CASE("HTTP/1.0 with Connection: keep-alive stays open", "[connection]") {
+  Harness harness;
+  harness.send("GET /echo/a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  CHECK(harness.read_response().header("Connection") == "keep-alive");
+  CHECK_FALSE(harness.closes_within(50ms));
+}
+
+TEST_CASE("Connection: close is answered, then nothing pipelined after it", "[connection]") {
+  Harness harness;
+  harness.send(get("/echo/last", "Connection: close\r\n") + get("/echo/ignored"));
+  const auto response = harness.read_response();
+  CHECK(response.body == "/echo/last");
+  CHECK(response.header("Connection") == "close");
+  CHECK(harness.read_to_eof().empty());
+  CHECK(harness.statuses() == std::vector<int>{200});
+}
+
+TEST_CASE("a parse error gets 400 and the connection closes with nothing after it", "[connection]") {
+  Harness harness;
+  harness.send("GET /echo/a HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n" + get("/echo/after"));
+  const auto response = harness.read_response();
+  CHECK(response.status == 400);
+  CHECK(response.header("Connection") == "close");
+  CHECK(harness.read_to_eof().empty());
+  CHECK(harness.statuses() == std::vector<int>{400});
+}
+
+TEST_CASE("back-pressure: a client that does not read stops the parsing, then gets everything in order",
+          "[connection]") {
+  Harness harness;
+  constexpr int kRequests = 40;  // 10 MiB of responses: far above the high-water mark
+  std::string batch;
+  for (int i = 0; i < kRequests; ++i) batch += get("/big/" + std::to_string(i));
+  harness.send(batch);
+  // Not reading: the server answers until the queue passes the mark, then leaves the rest unparsed.
+  std::this_thread::sleep_for(200ms);
+  const auto answered_while_stuck = harness.statuses().size();
+  CHECK(answered_while_stuck > 0);
+  CHECK(answered_while_stuck < static_cast<std::size_t>(kRequests));
+  for (int i = 0; i < kRequests; ++i) {
+    INFO("response " << i);
+    const auto response = harness.read_response();
+    REQUIRE(response.body.size() == kBigBodyBytes);
+    CHECK(response.body.starts_with(std::to_string(i) + "\n"));
+  }
+  CHECK(harness.statuses().size() == static_cast<std::size_t>(kRequests));
+  CHECK(harness.state() == ConnectionState::kOpen);
+}
+
+TEST_CASE("a request not complete within the header timeout gets 408, then close", "[connection]") {
+  Harness harness(short_timeouts());
+  const auto start = Clock::now();
+  harness.send("GET /echo/slow HTTP/1.1\r\nHost: t\r\n");  // headers never end
+  const auto response = harness.read_response();
+  CHECK(Clock::now() - start >= 140ms);  // not before the timeout (10 ms timer ticks)
+  CHECK(response.status == 408);
+  CHECK(response.header("Connection") == "close");
+  CHECK(harness.read_to_eof().empty());
+}
+
+TEST_CASE("an idle keep-alive connection is closed silently after its timeout", "[connection]") {
+  Harness harness(short_timeouts());
+  harness.send(get("/echo/a"));
+  CHECK(harness.read_response().status == 200);
+  const auto start = Clock::now();
+  CHECK(harness.read_to_eof().empty());
+  CHECK(Clock::now() - start >= 100ms);                // the timeout counts from the write, a little earlier
+  CHECK(harness.statuses() == std::vector<int>{200});  // no 408 for an idle connection
+}
+
+TEST_CASE("a connection that never sends is closed silently at the header timeout", "[connection]") {
+  Harness harness(short_timeouts());
+  CHECK(harness.read_to_eof().empty());
+  CHECK(harness.statuses().empty());
+}
+
+TEST_CASE("a peer that half-closes after its request still gets the answer", "[connection]") {
+  Harness harness;
+  harness.send(get("/echo/a") + get("/echo/b"));
+  harness.shutdown_write();
+  CHECK(harness.read_response().body == "/echo/a");
+  CHECK(harness.read_response().body == "/echo/b");
+  CHECK(harness.read_to_eof().empty());
+  // The peer already sent its EOF: no lingering.
+  CHECK(harness.server_closed_within(2s));
+}
+
+TEST_CASE("a handler that throws gets 500 and the connection stays usable", "[connection]") {
+  Harness harness;
+  harness.send(get("/throw"));
+  CHECK(harness.read_response().status == 500);
+  harness.send(get("/echo/after"));
+  CHECK(harness.read_response().body == "/echo/after");
+}
+
+TEST_CASE("an event stream to a 1.1 client is chunked and its end closes the connection", "[connection]") {
+  Harness harness;
+  harness.send(get("/stream"));
+  const auto head = harness.read_response(true);
+  CHECK(head.status == 200);
+  CHECK(head.header("Transfer-Encoding") == "chunked");
+  CHECK_FALSE(head.header("Content-Length").has_value());
+  CHECK(harness.state() == ConnectionState::kStreaming);
+  CHECK_FALSE(harness.on_loop([](Connection& connection) { return connection.idle(); }));
+
+  auto stream = harness.handler().stream();
+  REQUIRE(stream);
+  CHECK(stream->write("data: 1\n\n"));
+  CHECK(harness.read_exactly(14) == "9\r\ndata: 1\n\n\r\n");
+  CHECK(stream->write("data: 2\n\n"));
+  stream->close();
+  CHECK(harness.read_to_eof() == "9\r\ndata: 2\n\n\r\n0\r\n\r\n");
+  CHECK(harness.state() == ConnectionState::kLingering);
+}
+
+TEST_CASE("an event stream to a 1.0 client is sent raw and ended by the close", "[connection]") {
+  Harness harness;
+  harness.send("GET /stream HTTP/1.0\r\n\r\n");
+  const auto head = harness.read_response(true);
+  CHECK(head.header("Connection") == "close");
+  CHECK_FALSE(head.header("Transfer-Encoding").has_value());
+  auto stream = harness.handler().stream();
+  REQUIRE(stream);
+  CHECK(stream->write("data: x\n\n"));
+  stream->close();
+  CHECK(harness.read_to_eof() == "data: x\n\n");
+}
+
+TEST_CASE("a watcher that leaves closes the stream; the producer sees it", "[connection]") {
+  Harness harness;
+  harness.send(get("/stream"));
+  (void)harness.read_response(true);
+  auto stream = harness.handler().stream();
+  REQUIRE(stream);
+  harness.shutdown_write();
+  CHECK(harness.server_closed_within(2s));
+  CHECK_FALSE(stream->write("data: late\n\n"));
+}
+
+TEST_CASE("shutdown closes an idle connection at once", "[connection]") {
+  Harness harness;
+  harness.send(get("/echo/a"));
+  CHECK(harness.read_response().status == 200);
+  harness.on_loop([](Connection& connection) {
+    connection.begin_shutdown();
+    return 0;
+  });
+  CHECK(harness.read_to_eof().empty());
+  CHECK(harness.state() == ConnectionState::kClosed);
+}
