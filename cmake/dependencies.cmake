@@ -14,6 +14,8 @@ add_library(llhttp STATIC
   ${PULSE_LLHTTP_SRC_DIR}/api.c ${PULSE_LLHTTP_SRC_DIR}/http.c ${PULSE_LLHTTP_SRC_DIR}/llhttp.c)
 target_include_directories(llhttp SYSTEM PUBLIC ${PULSE_LLHTTP_INCLUDE_DIR})
 set_target_properties(llhttp PROPERTIES POSITION_INDEPENDENT_CODE ON C_STANDARD 99)
+# Strict mode: no lenient paths (each is a smuggling vector), e.g. chunk data must end in CRLF.
+target_compile_definitions(llhttp PUBLIC LLHTTP_STRICT_MODE=1)
 
 if(PULSE_BUILD_TESTS)
   find_package(Catch2 2 REQUIRED)

@@ -34,7 +34,11 @@ constexpr std::size_t kHeaderLineOverhead = 4;
 RequestParser::RequestParser(const Limits& limits) : limits_(limits) {
   llhttp_settings_init(&settings_);
   settings_.on_message_begin = &RequestParser::on_message_begin;
+  settings_.on_method = &RequestParser::on_method;
   settings_.on_url = &RequestParser::on_url;
+  settings_.on_version = &RequestParser::on_version;
+  settings_.on_chunk_extension_name = &RequestParser::on_chunk_extension;
+  settings_.on_chunk_extension_value = &RequestParser::on_chunk_extension;
   settings_.on_header_field = &RequestParser::on_header_field;
   settings_.on_header_value = &RequestParser::on_header_value;
   settings_.on_headers_complete = &RequestParser::on_headers_complete;
@@ -49,16 +53,70 @@ RequestParser::Result RequestParser::feed(std::string_view data) {
   if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
   if (data.empty()) return {Event::kNeedMore, 0};
 
+  feed_data_ = data.data();
+  if (!head_scanned_ && !scan_line_ends(data)) {
+    fail(400, "a line of the request head ends in a bare LF, not CRLF");
+    return {Event::kError, 0};
+  }
   const llhttp_errno_t err = llhttp_execute(&parser_, data.data(), data.size());
-  if (err == HPE_OK) return {Event::kNeedMore, data.size()};
+  if (err == HPE_OK) {
+    remember_tail(data);
+    fed_before_ += data.size();
+    return {Event::kNeedMore, data.size()};
+  }
 
   const char* pos = llhttp_get_error_pos(&parser_);
   const std::size_t consumed = pos == nullptr ? data.size() : static_cast<std::size_t>(pos - data.data());
   if (err == HPE_PAUSED) {
-    if (message_ready_) return {Event::kRequest, consumed};
-    return {Event::kExpectContinue, consumed};
+    remember_tail(data.substr(0, consumed));
+    fed_before_ += consumed;
+    if (!message_ready_) return {Event::kExpectContinue, consumed};
+    head_scanned_ = false;  // the next message's head starts right after this one
+    head_has_line_ = false;
+    // llhttp takes a bare LF for the CRLF that ends a chunked message's trailer section; a proxy
+    // in front may not, and then the two disagree on where the next request starts.
+    if ((parser_.flags & F_CHUNKED) != 0 && (tail_[0] != '\r' || tail_[1] != '\n')) {
+      fail(400, "chunked message does not end in CRLF");
+      return {Event::kError, 0};
+    }
+    return {Event::kRequest, consumed};
   }
   return error_result(err, data);
+}
+
+bool RequestParser::scan_line_ends(std::string_view data) noexcept {
+  std::size_t from = 0;
+  while (from < data.size()) {
+    const auto lf = data.find('\n', from);
+    if (lf == std::string_view::npos) {
+      line_bytes_ += data.size() - from;
+      last_scanned_ = data.back();
+      return true;
+    }
+    const char before = lf > 0 ? data[lf - 1] : last_scanned_;
+    if (before != '\r') return false;
+    line_bytes_ += lf - from;
+    const bool empty_line = line_bytes_ == 1;  // just the CR
+    line_bytes_ = 0;
+    last_scanned_ = '\n';
+    from = lf + 1;
+    if (empty_line && head_has_line_) {
+      head_scanned_ = true;  // the body, if any, is not lines
+      return true;
+    }
+    if (!empty_line) head_has_line_ = true;
+  }
+  return true;
+}
+
+void RequestParser::remember_tail(std::string_view consumed) noexcept {
+  if (consumed.size() >= 2) {
+    tail_[0] = consumed[consumed.size() - 2];
+    tail_[1] = consumed.back();
+  } else if (consumed.size() == 1) {
+    tail_[0] = tail_[1];
+    tail_[1] = consumed.front();
+  }
 }
 
 RequestParser::Result RequestParser::error_result(llhttp_errno_t err, std::string_view data) {
@@ -73,10 +131,15 @@ RequestParser::Result RequestParser::error_result(llhttp_errno_t err, std::strin
         error_reason_ = token ? "method not implemented" : "malformed request line";
         break;
       }
-      case HPE_INVALID_VERSION:
-        error_status_ = 505;
-        error_reason_ = "only HTTP/1.0 and HTTP/1.1 are supported";
+      case HPE_INVALID_VERSION: {
+        // llhttp says "Invalid HTTP version" only for a well-formed HTTP/d.d it does not know
+        // (505); a malformed version ("HTTP/1.x", "HTTP/1.10", "HTTP/1.1 ") is a bad request.
+        const char* reason = llhttp_get_error_reason(&parser_);
+        const bool well_formed = reason != nullptr && std::string_view(reason) == "Invalid HTTP version";
+        error_status_ = well_formed ? 505 : 400;
+        error_reason_ = well_formed ? "only HTTP/1.0 and HTTP/1.1 are supported" : "malformed HTTP version";
         break;
+      }
       case HPE_PAUSED_H2_UPGRADE:
         error_status_ = 505;
         error_reason_ = "HTTP/2 is not supported";
@@ -120,11 +183,27 @@ int RequestParser::on_message_begin(llhttp_t* parser) {
   p.last_was_value_ = false;
   p.message_ready_ = false;
   p.header_bytes_ = 0;
+  p.trailer_fields_ = 0;
+  p.method_bytes_ = 0;
+  p.version_seen_ = false;
+  p.has_transfer_encoding_ = false;
+  return 0;
+}
+
+int RequestParser::on_method(llhttp_t* parser, const char* at, std::size_t length) {
+  auto& p = self(parser);
+  if (p.method_bytes_ == 0) p.method_at_ = p.offset_of(at);
+  p.method_bytes_ += length;
   return 0;
 }
 
 int RequestParser::on_url(llhttp_t* parser, const char* at, std::size_t length) {
   auto& p = self(parser);
+  if (p.request_.target.empty()) {
+    // llhttp skips any run of spaces after the method; the grammar allows exactly one.
+    p.target_at_ = p.offset_of(at);
+    if (p.target_at_ != p.method_at_ + p.method_bytes_ + 1) return p.fail(400, "more than one space after the method");
+  }
   p.request_.target.append(at, length);
   if (p.request_.target.size() > p.limits_.max_uri_bytes) {
     return p.fail(414, fmt::format("request-target exceeds {} bytes", p.limits_.max_uri_bytes));
@@ -132,8 +211,41 @@ int RequestParser::on_url(llhttp_t* parser, const char* at, std::size_t length) 
   return p.check_header_bytes(length);
 }
 
+int RequestParser::on_version(llhttp_t* parser, const char* at, std::size_t length) {
+  auto& p = self(parser);
+  if (!p.version_seen_) {
+    p.version_seen_ = true;
+    // The digits start right after "<target> HTTP/": one space, no more.
+    constexpr std::uint64_t kSpaceAndProtocol = 1 + 5;
+    if (p.offset_of(at) != p.target_at_ + p.request_.target.size() + kSpaceAndProtocol) {
+      return p.fail(400, "more than one space before the HTTP version");
+    }
+  }
+  return p.check_header_bytes(length);
+}
+
+int RequestParser::on_trailer_field(std::size_t length) {
+  // Trailers are read and counted, never merged into the headers: a trailer must not be able to
+  // change Host, Content-Type, Range or Connection after the request was validated.
+  if (last_was_value_ || trailer_fields_ == 0) {
+    if (request_.headers.size() + ++trailer_fields_ > limits_.max_header_count) {
+      return fail(431, fmt::format("more than {} header and trailer fields", limits_.max_header_count));
+    }
+    last_was_value_ = false;
+    if (int rc = check_header_bytes(kHeaderLineOverhead); rc != 0) return rc;
+  }
+  return check_header_bytes(length);
+}
+
+int RequestParser::on_chunk_extension(llhttp_t* parser, const char*, std::size_t length) {
+  // Chunk extensions are ignored, but count against the header limit: they are unbounded
+  // otherwise (megabytes of them could precede a one-byte chunk).
+  return self(parser).check_header_bytes(length);
+}
+
 int RequestParser::on_header_field(llhttp_t* parser, const char* at, std::size_t length) {
   auto& p = self(parser);
+  if (p.headers_complete_) return p.on_trailer_field(length);
   auto& headers = p.request_.headers;
   if (headers.empty() || p.last_was_value_) {
     if (headers.size() >= p.limits_.max_header_count) {
@@ -149,7 +261,13 @@ int RequestParser::on_header_field(llhttp_t* parser, const char* at, std::size_t
 
 int RequestParser::on_header_value(llhttp_t* parser, const char* at, std::size_t length) {
   auto& p = self(parser);
+  const std::uint64_t at_offset = p.offset_of(at);
+  // A value continues across feeds without a gap; a gap means llhttp skipped a fold's CRLF and
+  // white space (obs-fold, RFC 9112 section 5.2), which we reject rather than unfold.
+  if (p.last_was_value_ && at_offset != p.value_end_) return p.fail(400, "obsolete line folding");
   p.last_was_value_ = true;
+  p.value_end_ = at_offset + length;
+  if (p.headers_complete_) return p.check_header_bytes(length);
   p.request_.headers.back().value.append(at, length);
   return p.check_header_bytes(length);
 }
@@ -160,9 +278,41 @@ int RequestParser::validate_headers() {
     // llhttp lets "Name : value" through; RFC 9112 section 5.1 requires a 400 (smuggling risk).
     if (!is_token(h.name)) return fail(400, "invalid header field name");
     if (iequals(h.name, "Host")) ++host_count;
+    if (iequals(h.name, "Transfer-Encoding")) has_transfer_encoding_ = true;
   }
   if (host_count > 1) return fail(400, "more than one Host header");
   if (host_count == 0 && request_.version_minor >= 1) return fail(400, "HTTP/1.1 request without Host");
+  return 0;
+}
+
+int RequestParser::validate_transfer_encoding() {
+  if (!has_transfer_encoding_) return 0;  // an empty value sets no llhttp flag: look at the fields
+  // RFC 9112 section 6.1: a 1.0 message with Transfer-Encoding has untrustworthy framing.
+  if (request_.version_minor == 0) return fail(400, "HTTP/1.0 request with Transfer-Encoding");
+  const std::string codings = request_.header_list("Transfer-Encoding");
+  std::size_t count = 0;
+  std::size_t chunked_count = 0;
+  bool chunked_last = false;
+  bool unknown = false;
+  const std::string_view list = codings;
+  for (std::size_t start = 0; start <= list.size();) {
+    const auto comma = list.find(',', start);
+    const std::size_t end = comma == std::string_view::npos ? list.size() : comma;
+    const std::string_view element = trim_ows(list.substr(start, end - start));
+    start = end + 1;
+    if (element.empty()) continue;  // empty list elements are allowed (RFC 9110 section 5.6.1)
+    ++count;
+    chunked_last = iequals(element, "chunked");
+    if (chunked_last) {
+      ++chunked_count;
+    } else {
+      unknown = true;  // gzip, identity, "chunked;x=1", anything: only chunked is decoded here
+    }
+  }
+  if (count == 0) return fail(400, "empty Transfer-Encoding");
+  if (chunked_count > 1) return fail(400, "chunked applied more than once");
+  if (chunked_count == 1 && !chunked_last) return fail(400, "chunked is not the final transfer coding");
+  if (unknown) return fail(501, "only the chunked transfer coding is implemented");
   return 0;
 }
 
@@ -203,6 +353,7 @@ int RequestParser::on_headers_complete(llhttp_t* parser) {
   p.headers_complete_ = true;
   request.version_major = llhttp_get_http_major(parser);
   request.version_minor = llhttp_get_http_minor(parser);
+  if (!p.version_seen_) return p.fail(400, "request line without an HTTP version");
   if (request.version_major != 1) {
     return p.fail(505, "only HTTP/1.0 and HTTP/1.1 are supported");
   }
@@ -215,7 +366,7 @@ int RequestParser::on_headers_complete(llhttp_t* parser) {
   // Upgrade (WebSocket, h2c) is not offered: clearing the flag here, before llhttp acts on it,
   // makes it parse what follows as the next HTTP/1.1 request.
   parser->upgrade = 0;
-  if (request.version_minor == 0 && (parser->flags & F_TRANSFER_ENCODING) != 0) request.must_close = true;
+  if (int rc = p.validate_transfer_encoding(); rc != 0) return rc;
   const bool chunked = (parser->flags & F_CHUNKED) != 0;
   const bool has_length = (parser->flags & F_CONTENT_LENGTH) != 0;
   if (has_length && parser->content_length > p.limits_.max_body_bytes) {

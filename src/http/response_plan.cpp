@@ -34,7 +34,7 @@ ResponsePlan plan_response(const Request& request, const Response& response, con
           .requests_served = context.requests_served,
           .max_requests = context.max_requests,
           .shutting_down = context.shutting_down,
-          .must_close = response.close_connection || request.must_close || (stream && !chunked),
+          .must_close = response.close_connection || (stream && !chunked),
       }),
   };
 }

@@ -5,6 +5,7 @@
 #include <llhttp.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -45,10 +46,13 @@ class RequestParser {
 
  private:
   static int on_message_begin(llhttp_t* parser);
+  static int on_method(llhttp_t* parser, const char* at, std::size_t length);
   static int on_url(llhttp_t* parser, const char* at, std::size_t length);
+  static int on_version(llhttp_t* parser, const char* at, std::size_t length);
   static int on_header_field(llhttp_t* parser, const char* at, std::size_t length);
   static int on_header_value(llhttp_t* parser, const char* at, std::size_t length);
   static int on_headers_complete(llhttp_t* parser);
+  static int on_chunk_extension(llhttp_t* parser, const char* at, std::size_t length);
   static int on_body(llhttp_t* parser, const char* at, std::size_t length);
   static int on_message_complete(llhttp_t* parser);
 
@@ -56,6 +60,15 @@ class RequestParser {
   int fail(int status, std::string reason);
   int check_header_bytes(std::size_t added);
   int validate_headers();
+  int validate_transfer_encoding();
+  int on_trailer_field(std::size_t length);
+  // Where `at` (inside the data of the feed() in progress) lies in the connection's byte stream.
+  [[nodiscard]] std::uint64_t offset_of(const char* at) const noexcept {
+    return fed_before_ + static_cast<std::uint64_t>(at - feed_data_);
+  }
+  void remember_tail(std::string_view consumed) noexcept;
+  // False when a line of the request line or header section ends in a bare LF.
+  [[nodiscard]] bool scan_line_ends(std::string_view data) noexcept;
   int normalize_target();
   Result error_result(llhttp_errno_t err, std::string_view data);
 
@@ -68,7 +81,24 @@ class RequestParser {
   bool headers_complete_ = false;
   bool last_was_value_ = false;
   bool message_ready_ = false;
-  std::size_t header_bytes_ = 0;
+  std::size_t header_bytes_ = 0;  // request line, headers, chunk extensions and trailers
+  std::size_t trailer_fields_ = 0;
+  // Byte offsets in the stream, to hold the request line to single spaces (RFC 9112 section 3).
+  std::uint64_t fed_before_ = 0;     // bytes consumed by earlier feed() calls
+  const char* feed_data_ = nullptr;  // the data of the feed() in progress
+  std::uint64_t method_at_ = 0;
+  std::size_t method_bytes_ = 0;
+  std::uint64_t target_at_ = 0;
+  bool version_seen_ = false;
+  bool has_transfer_encoding_ = false;
+  std::uint64_t value_end_ = 0;  // where the last header-value span ended: a gap is obs-fold
+  // The line-end scan of the header section (llhttp takes a bare LF for CRLF).
+  bool head_scanned_ = false;   // the empty line that ends this message's header section was seen
+  bool head_has_line_ = false;  // a non-empty line was seen (leading empty lines are skipped)
+  std::size_t line_bytes_ = 0;  // bytes of the current line so far
+  char last_scanned_ = '\n';
+  // The last two bytes consumed: a chunked message must end in CRLF, which llhttp does not check.
+  char tail_[2] = {0, 0};
   int error_status_ = 0;
   std::string error_reason_;
 };

@@ -40,9 +40,6 @@ struct Request {
   std::vector<Header> headers;
   std::string body;
   std::string remote_addr;  // peer IP, for logs and the heartbeat registry
-  // The framing obliges the server to close after answering (HTTP/1.0 with Transfer-Encoding,
-  // RFC 9112 section 6.1).
-  bool must_close = false;
 
   // First header with this name (case-insensitive), if any.
   [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const {

@@ -131,7 +131,8 @@ TEST_CASE("request smuggling shapes are rejected with 400", "[parser]") {
   CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n") == 400);
   CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd") == 400);
   CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc") == 400);
-  CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n") == 400);
+  // A coding we cannot decode is not implemented (RFC 9112 section 6.1); the connection closes.
+  CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n") == 501);
   CHECK(error_of("GET / HTTP/1.1\r\nHost : h\r\n\r\n") == 400);
   CHECK(error_of("GET / HTTP/1.1\nHost: h\n\n") == 400);
   CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n") == 400);
@@ -216,4 +217,120 @@ TEST_CASE("asterisk-form only with OPTIONS; other targets must start with '/'", 
   REQUIRE(options.requests.size() == 1);
   CHECK(options.requests[0].path == "*");
   CHECK(error_of("GET * HTTP/1.1\r\nHost: h\r\n\r\n") == 400);
+}
+
+namespace {
+
+// The error status for `input` cut at every byte position, and the same for all of them.
+int error_at_every_split(const std::string& input, const Limits& limits = {}) {
+  const int whole = error_of(input, limits);
+  for (std::size_t cut = 1; cut < input.size(); ++cut) {
+    INFO("cut at " << cut);
+    REQUIRE(parse_in_pieces(input, {cut}, limits).error_status == whole);
+  }
+  return whole;
+}
+
+}  // namespace
+
+TEST_CASE("a chunked message must end in CRLF, wherever the reads split it", "[parser][framing]") {
+  const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  CHECK(error_at_every_split(head + "3\r\nabc\r\n0\r\n\n") == 400);
+  CHECK(error_at_every_split(head + "3\r\nabc\n0\r\n\r\n") == 400);
+  CHECK(error_at_every_split(head + "3\r\nabc\r\n0\r\nX-T: 1\r\n\n") == 400);
+  const std::string good = head + "3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n";
+  for (std::size_t cut = 0; cut <= good.size(); ++cut) {
+    INFO("cut at " << cut);
+    const auto outcome = parse_in_pieces(good + "GET /next HTTP/1.1\r\nHost: h\r\n\r\n", {cut});
+    REQUIRE(outcome.error_status == 0);
+    REQUIRE(outcome.requests.size() == 2);
+    CHECK(outcome.requests[0].body == "abc");
+    CHECK(outcome.requests[1].path == "/next");
+  }
+}
+
+TEST_CASE("every line of the head ends in CRLF, not a bare LF", "[parser][framing]") {
+  CHECK(error_at_every_split("GET / HTTP/1.1\nHost: h\r\n\r\n") == 400);
+  CHECK(error_at_every_split("GET / HTTP/1.1\r\nHost: h\nX: y\r\n\r\n") == 400);
+  CHECK(error_at_every_split("GET / HTTP/1.1\r\nHost: h\r\n\n") == 400);
+  CHECK(error_at_every_split("GET / HTTP/1.0\n\r\n") == 400);
+  // A body may hold any bytes, bare LFs included.
+  const auto outcome = parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\na\n\nb");
+  REQUIRE(outcome.requests.size() == 1);
+  CHECK(outcome.requests[0].body == "a\n\nb");
+}
+
+TEST_CASE("obsolete line folding is rejected, not unfolded", "[parser][framing]") {
+  CHECK(error_at_every_split("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n b\r\n\r\n") == 400);
+  CHECK(error_at_every_split("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n\tb\r\n\r\n") == 400);
+  // A value split across reads is one value, not a fold.
+  for (std::size_t cut = 0; cut < 40; ++cut) {
+    const auto outcome = parse_in_pieces("GET / HTTP/1.1\r\nHost: h\r\nX-Long: abcdefghij\r\n\r\n", {cut});
+    REQUIRE(outcome.requests.size() == 1);
+    CHECK(outcome.requests[0].header("X-Long") == "abcdefghij");
+  }
+}
+
+TEST_CASE("the request line takes single spaces and a well-formed version", "[parser][framing]") {
+  CHECK(error_at_every_split("GET  / HTTP/1.1\r\nHost: h\r\n\r\n") == 400);
+  CHECK(error_at_every_split("GET /  HTTP/1.1\r\nHost: h\r\n\r\n") == 400);
+  CHECK(error_at_every_split("GET / HTTP/1.x\r\nHost: h\r\n\r\n") == 400);
+  CHECK(error_at_every_split("GET / HTTP/1.10\r\nHost: h\r\n\r\n") == 400);
+  CHECK(error_at_every_split("GET /\r\n\r\n") == 400);
+  CHECK(error_at_every_split("GET / HTTP/2.0\r\nHost: h\r\n\r\n") == 505);
+  CHECK(error_at_every_split("GET / HTTP/0.9\r\nHost: h\r\n\r\n") == 505);
+}
+
+TEST_CASE("Transfer-Encoding: only a final chunked, once, in HTTP/1.1", "[parser][framing]") {
+  const auto with = [](std::string_view te) {
+    return "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: " + std::string(te) + "\r\n\r\n0\r\n\r\n";
+  };
+  CHECK(error_of(with("")) == 400);
+  CHECK(error_of(with(" , ")) == 400);
+  CHECK(error_of(with("chunked, chunked")) == 400);
+  CHECK(error_of(with("chunked, gzip")) == 400);  // RFC 9112 section 6.3: length unknowable
+  CHECK(error_of(with("gzip, chunked")) == 501);
+  CHECK(error_of(with("identity")) == 501);
+  CHECK(error_of(with("chunked;q=1")) == 501);
+  CHECK(error_of("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n") == 400);
+  CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n") ==
+        400);
+  const auto ok = parse(with("Chunked") + "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  CHECK(ok.error_status == 0);
+  CHECK(ok.requests.size() == 2);
+  const auto listed = parse(with(", chunked"));  // empty list elements are allowed
+  CHECK(listed.error_status == 0);
+}
+
+TEST_CASE("trailers are counted against the limits and never merged into the headers", "[parser][framing]") {
+  const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const auto outcome = parse(head + "3\r\nabc\r\n0\r\nHost: evil\r\nConnection: close\r\nRange: bytes=0-0\r\n\r\n");
+  REQUIRE(outcome.error_status == 0);
+  REQUIRE(outcome.requests.size() == 1);
+  const auto& r = outcome.requests[0];
+  CHECK(r.header("Host") == "h");
+  CHECK_FALSE(r.has_header("Connection"));
+  CHECK_FALSE(r.has_header("Range"));
+  CHECK(r.body == "abc");
+
+  Limits limits;
+  limits.max_header_bytes = 256;
+  limits.max_header_count = 4;
+  CHECK(error_at_every_split(head + "0\r\nX-T: " + std::string(300, 't') + "\r\n\r\n", limits) == 431);
+  std::string many;
+  for (int i = 0; i < 4; ++i) many += "T-" + std::to_string(i) + ": v\r\n";
+  CHECK(error_of(head + "0\r\n" + many + "\r\n", limits) == 431);  // 2 headers + 4 trailers > 4
+}
+
+TEST_CASE("chunk extensions count against the header limit", "[parser][framing]") {
+  Limits limits;
+  limits.max_header_bytes = 256;
+  const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  CHECK(error_at_every_split(head + "1;e=" + std::string(300, 'x') + "\r\na\r\n0\r\n\r\n", limits) == 431);
+  std::string small_chunks;
+  for (int i = 0; i < 40; ++i) small_chunks += "1;ext=abc\r\na\r\n";
+  CHECK(error_of(head + small_chunks + "0\r\n\r\n", limits) == 431);  // they add up per message
+  const auto fine = parse(head + "1;a=b\r\nx\r\n0\r\n\r\n", limits);
+  CHECK(fine.error_status == 0);
+  CHECK(fine.requests.size() == 1);
 }
