@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # Build: compiler, CMake, Ninja and the libraries Pulse links against.
-build_pkgs=(g++ cmake ninja-build pkg-config node-llhttp libfmt-dev libcli11-dev nlohmann-json3-dev catch2)
+build_pkgs=(g++ cmake ninja-build pkg-config python3 node-llhttp libfmt-dev libcli11-dev nlohmann-json3-dev catch2)
 # Tests: real HTTP clients, sanitizer runtimes, a headless browser for the live page.
 test_pkgs=(curl wget apache2-utils python3 clang-14 libclang-rt-14-dev chromium)
 # Benchmarks: load generators and the reference peer.

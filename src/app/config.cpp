@@ -132,6 +132,8 @@ Config parse_config(int argc, const char* const* argv) {
                "Close an idle keep-alive connection after this long");
   add_duration(app, "--header-timeout", limits.header_timeout, "PULSE_HEADER_TIMEOUT",
                "Time from a request's first byte to the end of its headers");
+  add_duration(app, "--body-timeout", limits.body_timeout, "PULSE_BODY_TIMEOUT",
+               "Time from the end of a request's headers to the end of its body");
   add_duration(app, "--write-timeout", limits.write_timeout, "PULSE_WRITE_TIMEOUT",
                "Close a connection whose client accepts no data for this long");
   add_duration(app, "--shutdown-timeout", limits.shutdown_timeout, "PULSE_SHUTDOWN_TIMEOUT",
@@ -224,6 +226,7 @@ Config parse_config(int argc, const char* const* argv) {
   if (config.access_log.empty()) throw ConfigError("--access-log: must be off, stdout or a file path");
   if (limits.header_timeout.count() <= 0) throw ConfigError("--header-timeout: must be positive");
   if (limits.keepalive_timeout.count() <= 0) throw ConfigError("--keepalive-timeout: must be positive");
+  if (limits.body_timeout.count() <= 0) throw ConfigError("--body-timeout: must be positive");
   if (limits.write_timeout.count() <= 0) throw ConfigError("--write-timeout: must be positive");
   if (config.threads == 0) config.threads = std::max(1u, std::thread::hardware_concurrency());
 

@@ -1,7 +1,8 @@
 // Worker: runs one EventLoop on its own thread and owns the connections it was handed.
 #include "pulse/app/worker.hpp"
 
-#include <cstdio>
+#include "pulse/base/log.hpp"
+
 #include <exception>
 #include <vector>
 
@@ -46,17 +47,19 @@ void Worker::add_connection(base::UniqueFd fd, std::string remote_addr) {
 }
 
 void Worker::add_connection_in_loop(base::UniqueFd fd, std::string remote_addr) {
+  loop_->assert_in_loop_thread();
   if (context_.shutting_down) {
     context_.stats->on_connection_closed();
     return;  // accepted just before shutdown: closing it is the polite answer now
   }
   const std::uint64_t id = next_id_++;
+  const std::string connection_peer = remote_addr;
   auto connection = std::make_shared<http::Connection>(context_, std::move(fd), std::move(remote_addr), id);
   try {
     connection->start();
   } catch (const std::exception& e) {
     // epoll_ctl can fail (ENOMEM, ENOSPC): drop this connection, keep the worker.
-    std::fprintf(stderr, "pulsehttpd: cannot register connection: %s\n", e.what());
+    base::log_error({.connection_id = id, .peer = connection_peer, .action = "registering a connection"}, "{}", e.what());
     context_.stats->on_connection_closed();
     return;
   }
@@ -76,6 +79,7 @@ void Worker::begin_shutdown(std::chrono::milliseconds grace) {
 }
 
 void Worker::begin_shutdown_in_loop(std::chrono::milliseconds grace) {
+  loop_->assert_in_loop_thread();
   context_.shutting_down = true;
   std::vector<std::shared_ptr<http::Connection>> snapshot;
   snapshot.reserve(connections_.size());

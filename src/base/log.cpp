@@ -67,11 +67,8 @@ bool Logger::take_token() {
 }
 
 void Logger::write(LogLevel level, const LogContext& context, std::string_view message) {
-  std::string line = fmt::format("pulsehttpd: {}: {}", to_string(level), message);
-  append_context(line, context);
-  line += '\n';
-
   std::lock_guard lock(mutex_);
+  // Judged before formatting: a flood of held-back lines costs a token check each, not a format.
   if (!take_token() && level != LogLevel::kFatal) {
     ++suppressed_;
     return;
@@ -80,6 +77,9 @@ void Logger::write(LogLevel level, const LogContext& context, std::string_view m
     sink_(fmt::format("pulsehttpd: warning: {} log lines suppressed by the rate limit\n", suppressed_));
     suppressed_ = 0;
   }
+  std::string line = fmt::format("pulsehttpd: {}: {}", to_string(level), message);
+  append_context(line, context);
+  line += '\n';
   sink_(line);
 }
 

@@ -142,12 +142,14 @@ void Connection::do_read() {
 void Connection::process_input() {
   while (parses_requests(state_) && !in_.empty() && !out_.update_backpressure()) {
     const bool was_in_message = parser_.in_message();
+    const bool had_headers = parser_.headers_complete();
     const auto result = parser_.feed(in_.unparsed());
     in_.consume(result.consumed);
     // Only bytes of a message count as activity: empty lines between requests (which llhttp
     // skips) must not keep a connection alive past its timeouts.
     if (parser_.in_message() || result.event != RequestParser::Event::kNeedMore) {
       if (!was_in_message) times_.request_started = loop_.now();
+      if (parser_.headers_complete() && (!had_headers || !was_in_message)) times_.body_started = loop_.now();
       times_.last_activity = loop_.now();
     }
     switch (result.event) {
@@ -239,6 +241,7 @@ void Connection::start_stream(std::shared_ptr<ResponseStream> stream, bool chunk
 }
 
 void Connection::on_stream_ready() {
+  loop_.assert_in_loop_thread();
   if (!is_streaming(state_)) return;
   auto [data, closed] = stream_->take();
   append_stream_data(data, stream_chunked_, out_);
@@ -280,6 +283,7 @@ void Connection::do_write() {
 }
 
 void Connection::begin_shutdown() {
+  loop_.assert_in_loop_thread();
   if (!is_serving(state_)) return;
   if (idle()) return transition(ConnectionEvent::kCloseNow);
   finish_stream();
@@ -314,6 +318,7 @@ void Connection::arm_timer() {
 }
 
 void Connection::handle_timeout() {
+  loop_.assert_in_loop_thread();
   timer_.fired();
   if (state_ == State::kClosed) return;
   deadline_ = compute_deadline();  // activity since arming may have moved it later

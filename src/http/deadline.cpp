@@ -1,6 +1,8 @@
 // Deadline rules: write progress first, then the request being received, then idle keep-alive.
 #include "pulse/http/deadline.hpp"
 
+#include <algorithm>
+
 namespace pulse::http {
 
 std::string_view to_string(TimeoutAction action) noexcept {
@@ -22,10 +24,12 @@ Deadline next_deadline(const DeadlineInput& input, const Limits& limits) noexcep
   // write that makes no progress.
   if (is_streaming(input.state)) return {};
   if (input.request_in_progress) {
-    // From the first byte of a request: progress does not extend it (defeats slowloris). A body
-    // may take its time as long as it keeps coming.
-    const auto from = input.headers_complete ? times.last_activity : times.request_started;
-    return {from + limits.header_timeout, TimeoutAction::kRequestTimeout};
+    // From the first byte of a request: progress does not extend it (defeats slowloris).
+    if (!input.headers_complete) return {times.request_started + limits.header_timeout, TimeoutAction::kRequestTimeout};
+    // A body must keep coming (a pause as long as the header timeout ends it) and must be done
+    // within the body timeout, however steadily it trickles.
+    const auto at = std::min(times.last_activity + limits.header_timeout, times.body_started + limits.body_timeout);
+    return {at, TimeoutAction::kRequestTimeout};
   }
   // The first request must come as fast as headers must; later ones may idle longer.
   const auto idle = input.first_request ? limits.header_timeout : limits.keepalive_timeout;

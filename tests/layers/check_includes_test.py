@@ -2,6 +2,7 @@
 """The layer check catches what it is meant to: each forbidden direction planted in a scratch tree
 must fail, and the allowed ones must pass."""
 import pathlib
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -23,7 +24,10 @@ class LayerCheckTest(unittest.TestCase):
         return root
 
     def check(self, path, include):
-        return check_includes.violations(self.tree({path: f'#include "pulse/{include}"\n'}))
+        return self.check_text(path, f'#include "pulse/{include}"\n')
+
+    def check_text(self, path, text):
+        return check_includes.violations(self.tree({path: text}))
 
     def test_forbidden_directions_fail(self):
         planted = [
@@ -70,6 +74,26 @@ class LayerCheckTest(unittest.TestCase):
     def test_angle_brackets_and_spacing_count_too(self):
         root = self.tree({"src/net/x.cpp": '  #  include <pulse/http/request.hpp>\n'})
         self.assertEqual(len(check_includes.violations(root)), 1)
+
+    def test_relative_includes_are_reported(self):
+        found = self.check_text("src/handlers/static/docroot.cpp", '#include "../../net/io.hpp"\n')
+        self.assertEqual(len(found), 1)
+        self.assertIn("../../net/io.hpp", found[0])
+
+    def test_a_new_handlers_folder_needs_its_own_rules(self):
+        found = self.check("src/handlers/alerts/webhook.cpp", "http/request.hpp")
+        self.assertEqual(len(found), 1)
+        self.assertIn("no known layer", found[0])
+
+    def test_the_command_fails_on_a_violation_and_passes_without(self):
+        script = pathlib.Path(check_includes.__file__)
+        bad = self.tree({"src/net/x.cpp": '#include "pulse/http/request.hpp"\n'})
+        good = self.tree({"src/net/x.cpp": '#include "pulse/base/log.hpp"\n'})
+        failed = subprocess.run([sys.executable, str(script), str(bad)], capture_output=True, text=True)
+        passed = subprocess.run([sys.executable, str(script), str(good)], capture_output=True, text=True)
+        self.assertEqual(failed.returncode, 1, failed.stdout)
+        self.assertIn("net/ may not include http/", failed.stdout)
+        self.assertEqual(passed.returncode, 0, passed.stdout)
 
     def test_the_repository_itself_passes(self):
         root = pathlib.Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ namespace pulse::base {
 // The whole of `text` as an unsigned decimal number: digits only (no sign, no white space, no
 // base prefix), and nullopt when it does not fit in T. "007" is 7.
 template <std::unsigned_integral T>
-[[nodiscard]] constexpr std::optional<T> parse_decimal(std::string_view text) noexcept {
+[[nodiscard]] std::optional<T> parse_decimal(std::string_view text) noexcept {
   if (text.empty()) return std::nullopt;
   T value{};
   const char* const end = text.data() + text.size();
@@ -25,7 +25,7 @@ template <std::unsigned_integral T>
 // As parse_decimal, but a number too large for T reads as T's maximum instead of failing: for
 // grammars where "more than anything" has a meaning (a byte position past any file's end).
 template <std::unsigned_integral T>
-[[nodiscard]] constexpr std::optional<T> parse_decimal_saturating(std::string_view text) noexcept {
+[[nodiscard]] std::optional<T> parse_decimal_saturating(std::string_view text) noexcept {
   if (const auto value = parse_decimal<T>(text)) return value;
   // Refused, yet nothing but digits: then it was too large.
   const bool only_digits = !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
@@ -42,7 +42,7 @@ struct DecimalPrefix {
 };
 
 template <std::unsigned_integral T>
-[[nodiscard]] constexpr DecimalPrefix<T> parse_decimal_prefix(std::string_view text) noexcept {
+[[nodiscard]] DecimalPrefix<T> parse_decimal_prefix(std::string_view text) noexcept {
   T value{};
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
   if (ec != std::errc{}) return {};

@@ -22,6 +22,7 @@ enum class TimeoutAction {
 // When the connection last did what each deadline counts from.
 struct ActivityTimes {
   base::MonotonicClock::time_point request_started{};      // the current request's first byte
+  base::MonotonicClock::time_point body_started{};         // the current request's headers ended
   base::MonotonicClock::time_point last_activity{};        // last request byte or write progress
   base::MonotonicClock::time_point last_write_progress{};  // last write that moved bytes
   base::MonotonicClock::time_point linger_until{};         // fixed when lingering began
@@ -44,7 +45,7 @@ struct Deadline {
   friend bool operator==(const Deadline&, const Deadline&) = default;
 };
 
-// Uses the header, keep-alive and write timeouts of `limits`.
+// Uses the header, body, keep-alive and write timeouts of `limits`.
 [[nodiscard]] Deadline next_deadline(const DeadlineInput& input, const Limits& limits) noexcept;
 
 }  // namespace pulse::http

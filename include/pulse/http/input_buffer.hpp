@@ -17,6 +17,8 @@ class InputBuffer {
   [[nodiscard]] std::string_view unparsed() const noexcept { return {bytes_.data() + start_, bytes_.size() - start_}; }
   [[nodiscard]] std::size_t size() const noexcept { return bytes_.size() - start_; }
   [[nodiscard]] bool empty() const noexcept { return start_ == bytes_.size(); }
+  // Memory held, for tests and memory accounting.
+  [[nodiscard]] std::size_t capacity() const noexcept { return bytes_.capacity(); }
 
   // Compacts first, so the buffer does not grow with the life of a keep-alive connection.
   void append(const char* data, std::size_t size) {

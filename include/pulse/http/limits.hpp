@@ -1,5 +1,6 @@
 // Every protocol limit and timeout in one place: named defaults with their unit in the type.
-// Each one is a command-line flag (see app/config).
+// Those in Limits are command-line flags (app/config); the constants after them are fixed
+// (docs/ARCHITECTURE.md says why).
 #pragma once
 
 #include <chrono>
@@ -18,6 +19,9 @@ inline constexpr std::size_t kDefaultMaxConnections = 10'000;
 inline constexpr std::uint64_t kDefaultMaxRequestsPerConnection = 10'000;
 inline constexpr std::chrono::milliseconds kDefaultHeaderTimeout = 10s;
 inline constexpr std::chrono::milliseconds kDefaultKeepaliveTimeout = 15s;
+// End of headers to end of body, however steadily the bytes come (a body one byte every few
+// seconds would otherwise hold a connection for days): 1 MiB in 60 s is 17 KiB/s.
+inline constexpr std::chrono::milliseconds kDefaultBodyTimeout = 60s;
 inline constexpr std::chrono::milliseconds kDefaultWriteTimeout = 30s;
 inline constexpr std::chrono::milliseconds kDefaultShutdownTimeout = 8s;
 // After shutdown(SHUT_WR), how long we read and discard so the peer receives our last response
@@ -38,6 +42,7 @@ struct Limits {
   std::uint64_t max_requests_per_connection = kDefaultMaxRequestsPerConnection;
   std::chrono::milliseconds header_timeout = kDefaultHeaderTimeout;
   std::chrono::milliseconds keepalive_timeout = kDefaultKeepaliveTimeout;
+  std::chrono::milliseconds body_timeout = kDefaultBodyTimeout;
   std::chrono::milliseconds write_timeout = kDefaultWriteTimeout;
   std::chrono::milliseconds shutdown_timeout = kDefaultShutdownTimeout;
 };

@@ -89,8 +89,9 @@ class OutputQueue {
 
   // Back-pressure with hysteresis: pauses above kOutputHighWaterBytes or kMaxQueuedResponses,
   // resumes at half of both, so parsing does not flap at the mark. Returns whether paused.
-  // Called only where the parser is about to run, after writing what could be written. Inline:
-  // it runs before every request parsed.
+  // Called only where the parser is about to run. The first parse of a wake-up runs before that
+  // wake-up's write, so a queue over the mark may pause parsing for one round until the write
+  // drains it; the pump then parses again at once. Inline: it runs before every request parsed.
   bool update_backpressure() noexcept {
     if (paused_) {
       if (bytes_ <= kOutputHighWaterBytes / 2 && chunks_.size() <= kMaxQueuedResponses / 2) paused_ = false;

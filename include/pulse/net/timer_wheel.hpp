@@ -2,13 +2,13 @@
 #pragma once
 
 #include <chrono>
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <unordered_map>
 #include <vector>
+
 #include "pulse/base/monotonic_clock.hpp"
 
 namespace pulse::net {

@@ -55,6 +55,7 @@ TEST_CASE("defaults", "[config]") {
   CHECK(config.threads >= 1);
   CHECK(config.limits.keepalive_timeout == 15s);
   CHECK(config.limits.header_timeout == 10s);
+  CHECK(config.limits.body_timeout == 60s);
   CHECK(config.access_log == "off");
   CHECK(config.heartbeat.default_interval == 30s);
 }
@@ -72,6 +73,8 @@ TEST_CASE("flags set every server option", "[config]") {
                              "500ms",
                              "--header-timeout",
                              "2s",
+                             "--body-timeout",
+                             "90s",
                              "--write-timeout",
                              "1m",
                              "--shutdown-timeout",
@@ -91,6 +94,7 @@ TEST_CASE("flags set every server option", "[config]") {
   CHECK(config.threads == 3);
   CHECK(config.limits.keepalive_timeout == 500ms);
   CHECK(config.limits.header_timeout == 2s);
+  CHECK(config.limits.body_timeout == 90s);
   CHECK(config.limits.write_timeout == 60s);
   CHECK(config.limits.shutdown_timeout == 3s);
   CHECK(config.limits.max_requests_per_connection == 7);
@@ -186,6 +190,7 @@ TEST_CASE("durations longer than ten years are refused instead of overflowing", 
   CHECK_FALSE(parse_duration("200000d").has_value());
   CHECK_FALSE(parse_duration("999999999999h").has_value());
   CHECK(error_of({"--keepalive-timeout", "9999999999d"}).find("--keepalive-timeout") != std::string::npos);
+  CHECK(error_of({"--body-timeout", "0s"}) == "--body-timeout: must be positive");
   CHECK(error_of({"beat", "http://127.0.0.1:1/heartbeat/x", "--interval", "31d"}).find("--interval") !=
         std::string::npos);
 }

@@ -143,20 +143,76 @@ TEST_CASE("a request not complete within the header timeout gets 408, then close
   CHECK(harness.read_to_eof().empty());
 }
 
+TEST_CASE("a body that trickles in gets 408 at the body timeout, however steadily it comes", "[connection]") {
+  Limits limits = short_timeouts();
+  limits.body_timeout = 400ms;
+  Harness harness(limits);
+  harness.send("POST /echo/upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n");
+  const auto start = Clock::now();
+  // A byte every 50 ms: never a pause as long as the 150 ms header timeout.
+  while (!harness.closes_within(50ms) && Clock::now() - start < 2s) harness.send("a");
+  const auto elapsed = Clock::now() - start;
+  CHECK(elapsed >= 390ms);
+  CHECK(elapsed < 1s);
+  CHECK(harness.statuses() == std::vector<int>{408});
+}
+
+TEST_CASE("a body that pauses for a header timeout gets 408", "[connection]") {
+  Limits limits = short_timeouts();
+  limits.body_timeout = 5s;
+  Harness harness(limits);
+  harness.send("POST /echo/upload HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
+  const auto start = Clock::now();
+  const auto response = harness.read_response();
+  CHECK(response.status == 408);
+  CHECK(Clock::now() - start >= 140ms);
+  CHECK(Clock::now() - start < 2s);
+}
+
 TEST_CASE("an idle keep-alive connection is closed silently after its timeout", "[connection]") {
-  Harness harness(short_timeouts());
+  Limits limits = short_timeouts();
+  limits.keepalive_timeout = 400ms;  // distinct from the 150 ms header timeout: which one applied shows
+  Harness harness(limits);
   harness.send(get("/echo/a"));
   CHECK(harness.read_response().status == 200);
   const auto start = Clock::now();
   CHECK(harness.read_to_eof().empty());
-  CHECK(Clock::now() - start >= 100ms);                // the timeout counts from the write, a little earlier
+  CHECK(Clock::now() - start >= 350ms);                // the timeout counts from the write, a little earlier
   CHECK(harness.statuses() == std::vector<int>{200});  // no 408 for an idle connection
 }
 
 TEST_CASE("a connection that never sends is closed silently at the header timeout", "[connection]") {
-  Harness harness(short_timeouts());
+  Limits limits = short_timeouts();
+  limits.keepalive_timeout = 2s;  // before the first request the header timeout applies, not this
+  const auto start = Clock::now();
+  Harness harness(limits);
   CHECK(harness.read_to_eof().empty());
+  CHECK(Clock::now() - start >= 140ms);
+  CHECK(Clock::now() - start < 1s);
   CHECK(harness.statuses().empty());
+}
+
+TEST_CASE("a client that stops reading is dropped at the write timeout", "[connection]") {
+  Limits limits = short_timeouts();
+  limits.write_timeout = 300ms;
+  Harness harness(limits);
+  std::string pipeline;
+  for (int i = 0; i < 20; ++i) pipeline += get("/big/" + std::to_string(i));  // 5 MiB, far past the socket buffers
+  harness.send(pipeline);
+  const auto start = Clock::now();
+  CHECK(harness.server_closed_within(3s));
+  CHECK(Clock::now() - start >= 250ms);
+}
+
+TEST_CASE("a lingering close ends at the linger timeout when the client never closes", "[connection]") {
+  Harness harness;
+  harness.send("GET /echo/old HTTP/1.0\r\n\r\n");
+  CHECK(harness.read_response().status == 200);
+  const auto start = Clock::now();
+  CHECK(harness.state() == ConnectionState::kLingering);
+  // The client neither sends EOF nor anything else: the server gives up after kLingerTimeout.
+  CHECK(harness.server_closed_within(4s));
+  CHECK(Clock::now() - start >= pulse::http::kLingerTimeout - 100ms);
 }
 
 TEST_CASE("a peer that half-closes after its request still gets the answer", "[connection]") {

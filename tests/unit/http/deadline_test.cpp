@@ -26,7 +26,9 @@ const TimePoint kRequestStarted = kT0 + 1s;
 const TimePoint kLastActivity = kT0 + 2s;
 const TimePoint kLastWriteProgress = kT0 + 3s;
 const TimePoint kLingerUntil = kT0 + 4s;
+const TimePoint kBodyStarted = kT0 + 500ms;
 constexpr auto kHeaderTimeout = 10s;
+constexpr auto kBodyTimeout = 20s;  // bites at kT0 + 20.5 s: later than every rule in the table
 constexpr auto kKeepaliveTimeout = 15s;
 constexpr auto kWriteTimeout = 30s;
 
@@ -48,6 +50,7 @@ DeadlineInput input_for(const Row& row) {
       .headers_complete = row.headers_complete,
       .first_request = row.first_request,
       .times = {.request_started = kRequestStarted,
+                .body_started = kBodyStarted,
                 .last_activity = kLastActivity,
                 .last_write_progress = kLastWriteProgress,
                 .linger_until = kLingerUntil},
@@ -57,6 +60,7 @@ DeadlineInput input_for(const Row& row) {
 Limits limits() {
   Limits limits;
   limits.header_timeout = kHeaderTimeout;
+  limits.body_timeout = kBodyTimeout;
   limits.keepalive_timeout = kKeepaliveTimeout;
   limits.write_timeout = kWriteTimeout;
   return limits;
@@ -115,8 +119,21 @@ TEST_CASE("the header timeout before headers complete ignores progress (slowlori
   const auto before = next_deadline(input, limits());
   input.times.last_activity += 5s;  // a byte a second does not buy more time
   CHECK(next_deadline(input, limits()) == before);
-  input.headers_complete = true;  // a body may take its time as long as it keeps coming
+  input.headers_complete = true;  // a body may pause up to a header timeout
   CHECK(next_deadline(input, limits()).at == input.times.last_activity + kHeaderTimeout);
+}
+
+TEST_CASE("a body that keeps trickling still ends at the body timeout", "[deadline]") {
+  auto input = input_for({ConnectionState::kOpen, false, true, true, false, std::nullopt, TimeoutAction::kNone});
+  for (const auto activity : {1s, 5s, 9s, 15s, 19s, 30s}) {
+    input.times.last_activity = kBodyStarted + activity;  // a byte now and then
+    const auto deadline = next_deadline(input, limits());
+    INFO("last byte " << activity.count() << " s into the body");
+    CHECK(deadline.action == TimeoutAction::kRequestTimeout);
+    CHECK(deadline.at == std::min(input.times.last_activity + kHeaderTimeout, kBodyStarted + kBodyTimeout));
+  }
+  input.times.last_activity = kBodyStarted + 19s;
+  CHECK(next_deadline(input, limits()).at == kBodyStarted + kBodyTimeout);
 }
 
 TEST_CASE("timeout actions have names for logs", "[deadline]") {

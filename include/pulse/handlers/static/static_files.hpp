@@ -36,7 +36,6 @@ class StaticFiles final : public http::Handler {
   [[nodiscard]] http::Response handle(const http::Request& request) override;
 
  private:
-  // Owned by the static-files feature (issue 3).
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
