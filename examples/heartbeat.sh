@@ -5,6 +5,7 @@
 #
 #   PULSE_URL=http://monitor:8080 PULSE_ID=web-1 PULSE_INTERVAL=30 ./heartbeat.sh
 #   PULSE_COUNT=1 PULSE_MSG="backup done" ./heartbeat.sh      # one beat, e.g. at the end of a cron job
+#   PULSE_HEARTBEAT_TOKEN=$(cat /etc/pulse/token) ./heartbeat.sh # a server started with --heartbeat-token
 #
 # PULSE_URL       the server (default http://127.0.0.1:8080)
 # PULSE_ID        this client's id: 1-64 of A-Z a-z 0-9 . _ - (default: the short host name)
@@ -13,6 +14,9 @@
 #                 (default: the server's, half the interval but at least 5)
 # PULSE_MSG       a message sent with every beat (optional, up to 256 bytes)
 # PULSE_COUNT     stop after this many beats without signing off (default 0: until stopped)
+# PULSE_HEARTBEAT_TOKEN
+#                 the server's heartbeat token, if it has one (its --heartbeat-token); sent as
+#                 "Authorization: Bearer" through curl's standard input, so it never shows in ps
 set -u
 
 url=${PULSE_URL:-http://127.0.0.1:8080}
@@ -21,6 +25,7 @@ interval=${PULSE_INTERVAL:-30}
 grace=${PULSE_GRACE:-}
 msg=${PULSE_MSG:-}
 count=${PULSE_COUNT:-0}
+token=${PULSE_HEARTBEAT_TOKEN:-}
 
 case "${1:-}" in
   -h | --help)
@@ -34,23 +39,40 @@ for number in "$interval" "$count" ${grace:+"$grace"}; do
   esac
 done
 
+# The token goes into a curl config line: only token characters (RFC 6750), so none can break it.
+case "$token" in
+  *[!A-Za-z0-9._~+/=-]*) echo "heartbeat.sh: PULSE_HEARTBEAT_TOKEN is not a token (A-Z a-z 0-9 - . _ ~ + / =)" >&2; exit 2 ;;
+esac
+
+# curl, with the token (if any) as a header read from standard input (-K -): a header given on
+# the command line would show in ps to every user of this machine.
+pulse_curl() {
+  if [ -n "$token" ]; then
+    printf 'header = "Authorization: Bearer %s"\n' "$token" | curl -K - "$@"
+  else
+    curl "$@"
+  fi
+}
+
 # The server declares a client down after interval + grace without a beat.
 if [ -z "$grace" ]; then
   grace=$((interval / 2 > 5 ? interval / 2 : 5))
 fi
 server_timeout=$((interval + grace))
 
+# Sets http_code (000 when there was no answer); returns curl's exit status.
 beat() {
   # -f: an HTTP error is a failure too; --retry: ride out a brief outage within one beat.
   local body=(-X POST)
   [ -n "$msg" ] && body=(--data-binary "$msg")
-  curl -fsS -m 5 --retry 3 -o /dev/null "${body[@]}" "$url/heartbeat/$id?interval=$interval&grace=$grace"
+  http_code=$(pulse_curl -fsS -m 5 --retry 3 -o /dev/null -w '%{http_code}' "${body[@]}" \
+    "$url/heartbeat/$id?interval=$interval&grace=$grace")
 }
 
 sign_off() {
   trap - INT TERM
   [ -n "${sleeper:-}" ] && kill "$sleeper" 2>/dev/null
-  if curl -fsS -m 5 -o /dev/null -X DELETE "$url/heartbeat/$id"; then
+  if pulse_curl -fsS -m 5 -o /dev/null -X DELETE "$url/heartbeat/$id"; then
     echo "signed off as $id"
   fi
   exit 0
@@ -69,6 +91,12 @@ while [ "$count" -eq 0 ] || [ "$sent" -lt "$count" ]; do
     if $unreachable; then
       echo "server reachable again"
       unreachable=false
+    fi
+  elif [ "$status" -eq 22 ] && [ "$http_code" = 401 ]; then
+    if [ -n "$token" ]; then
+      echo "the server refused the token in PULSE_HEARTBEAT_TOKEN" >&2
+    else
+      echo "the server needs its heartbeat token: set PULSE_HEARTBEAT_TOKEN" >&2
     fi
   elif [ "$status" -eq 22 ]; then
     # An HTTP error: the server answered, and refused (curl printed the status above).

@@ -8,6 +8,10 @@
 // (the browser's monotonic clock, immune to clock changes); the server's time is then
 // server_time + (performance.now() - arrival). Date.now() is never read: the only error left
 // is the network delay of the last event, far below the one-second resolution shown.
+//
+// A server started with --read-token answers the stream with 401. The page then asks for the
+// token once, keeps it in sessionStorage (this tab only) and sends it as ?token= (EventSource
+// cannot send headers) or as Authorization (fetch). Without a token set, nothing of it shows.
 'use strict';
 
 (() => {
@@ -17,6 +21,7 @@
   // after network errors, with the server's retry: delay and Last-Event-ID.
   const kReopenDelaysMs = [2000, 5000, 10000, 30000];
   const kActivityLimit = 20;
+  const kTokenKey = 'pulse.readToken';
   const kStates = ['up', 'late', 'failing', 'down'];
   const kStateLabels = { up: 'Up', late: 'Late', failing: 'Failing', down: 'Down' };
 
@@ -264,6 +269,73 @@
     refreshSummary();
   }
 
+  // ---- The read token, when the server wants one ----
+
+  const readToken = {
+    memory: '',  // where the token lives when sessionStorage is unavailable (storage turned off)
+
+    get() {
+      try {
+        return sessionStorage.getItem(kTokenKey) || '';
+      } catch {
+        return this.memory;
+      }
+    },
+
+    set(token) {
+      this.memory = token;
+      try {
+        if (token) sessionStorage.setItem(kTokenKey, token);
+        else sessionStorage.removeItem(kTokenKey);
+      } catch {
+        // storage is off: the token lasts as long as this page
+      }
+    },
+  };
+
+  function eventsUrl() {
+    const token = readToken.get();
+    return token ? `${kEventsUrl}?token=${encodeURIComponent(token)}` : kEventsUrl;
+  }
+
+  // EventSource does not say why a stream failed: a HEAD of the same URL does. True only for a
+  // 401; a network error or another status leaves the usual retry to run.
+  async function refusedForToken() {
+    const token = readToken.get();
+    try {
+      const response = await fetch(kEventsUrl, {
+        method: 'HEAD',
+        cache: 'no-store',
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+      });
+      return response.status === 401;
+    } catch {
+      return false;
+    }
+  }
+
+  // Shows the form; `rejected`: the stored token was refused, so it is forgotten.
+  function askForToken(rejected) {
+    if (rejected) readToken.set('');
+    $('token-error').hidden = !rejected;
+    $('token-form').hidden = false;
+    setConnection('locked', 'Needs the read token');
+    $('token-input').focus();
+  }
+
+  function onTokenSubmit(event) {
+    event.preventDefault();
+    const input = $('token-input');
+    const token = input.value.trim();
+    if (!token) return;
+    readToken.set(token);
+    input.value = '';
+    $('token-form').hidden = true;
+    reopenAttempt = 0;
+    setConnection('connecting', 'Connecting…');
+    connect();
+  }
+
   // ---- The connection ----
 
   function setConnection(state, text) {
@@ -294,7 +366,7 @@
       setConnection('offline', 'This browser cannot follow live updates');
       return;
     }
-    const source = new EventSource(kEventsUrl);
+    const source = new EventSource(eventsUrl());
     source.addEventListener('open', () => {
       reopenAttempt = 0;
       setConnection('live', 'Live');
@@ -304,13 +376,21 @@
         setConnection('reconnecting', 'Reconnecting…');
         return;
       }
-      // CLOSED: the server answered with an error (503 while busy or shutting down, say), and
-      // EventSource gives up on those. A new one starts from a fresh snapshot.
+      // CLOSED: the server answered with an error (401 without the read token; 503 while busy
+      // or shutting down, say), and EventSource gives up on those. A new one starts from a fresh
+      // snapshot.
       source.close();
-      const delay = kReopenDelaysMs[Math.min(reopenAttempt, kReopenDelaysMs.length - 1)];
-      reopenAttempt += 1;
-      setConnection('offline', `Disconnected; trying again in ${Math.round(delay / 1000)} s`);
-      setTimeout(connect, delay);
+      const hadToken = readToken.get() !== '';
+      refusedForToken().then((refused) => {
+        if (refused) {
+          askForToken(hadToken);
+          return;
+        }
+        const delay = kReopenDelaysMs[Math.min(reopenAttempt, kReopenDelaysMs.length - 1)];
+        reopenAttempt += 1;
+        setConnection('offline', `Disconnected; trying again in ${Math.round(delay / 1000)} s`);
+        setTimeout(connect, delay);
+      });
     });
     listen(source, 'snapshot', onSnapshot);
     listen(source, 'join', (payload) => onChange('join', payload));
@@ -342,6 +422,7 @@
   }
 
   personaliseCommands();
+  $('token-form').addEventListener('submit', onTokenSubmit);
   connect();
   setInterval(tick, kTickMs);
 })();

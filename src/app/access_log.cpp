@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "pulse/base/system_error.hpp"
+#include "pulse/http/bearer_auth.hpp"
 
 namespace pulse::app {
 
@@ -81,10 +82,13 @@ void append_clf_line(const http::AccessRecord& record, std::string& out) {
   ::gmtime_r(&record.when, &tm);
   std::array<char, 32> when{};
   const auto n = std::strftime(when.data(), when.size(), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+  // A ?token= (the event stream's, say) is a secret: a log must never hold it.
+  const std::optional<std::string> redacted = http::redact_token_parameter(record.target);
+  const std::string_view shown = redacted ? std::string_view(*redacted) : record.target;
   // The target is the client's bytes: escape quotes and controls so a line stays one line.
   std::string target;
-  target.reserve(record.target.size());
-  for (const char c : record.target) {
+  target.reserve(shown.size());
+  for (const char c : shown) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f || c == '"' || c == '\\') {
       fmt::format_to(std::back_inserter(target), "\\x{:02x}", u);

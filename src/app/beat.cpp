@@ -9,6 +9,8 @@
 #include <csignal>
 #include <exception>
 #include <memory>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -39,11 +41,11 @@ std::string query_escape(std::string_view in) {
 // beat interval); that shows as a failure on first use, so a reused connection gets exactly one
 // retry on a fresh one.
 ClientResponse send(std::unique_ptr<HttpClient>& client, const Url& url, std::string_view method,
-                    const std::string& target, std::uint64_t& connections) {
+                    const std::string& target, const std::vector<http::Header>& headers, std::uint64_t& connections) {
   const bool reused = client != nullptr;
   if (reused) {
     try {
-      auto response = client->request(method, target);
+      auto response = client->request(method, target, {}, headers);
       if (!response.keep_alive) client.reset();
       return response;
     } catch (const std::exception&) {
@@ -52,7 +54,7 @@ ClientResponse send(std::unique_ptr<HttpClient>& client, const Url& url, std::st
   }
   client = std::make_unique<HttpClient>(url.host, url.port, kRequestTimeout);
   ++connections;
-  auto response = client->request(method, target);
+  auto response = client->request(method, target, {}, headers);
   if (!response.keep_alive) client.reset();
   return response;
 }
@@ -69,6 +71,13 @@ bool wait_for_signal(int signal_fd, std::chrono::milliseconds wait) {
     const auto slice = std::min<std::int64_t>(left.count(), 3'600'000);
     if (::poll(&p, 1, static_cast<int>(slice)) > 0) return true;
   }
+}
+
+// What a refusal means for the person running the client; empty for other statuses.
+std::string_view advice(int status, bool has_token) {
+  if (status != 401) return {};
+  return has_token ? ": the server refused the token in PULSE_HEARTBEAT_TOKEN"
+                   : ": the server needs a heartbeat token; set PULSE_HEARTBEAT_TOKEN";
 }
 
 }  // namespace
@@ -90,14 +99,19 @@ int run_beat(const BeatOptions& options, std::FILE* out) {
   std::string target = fmt::format("{}?interval={}&status={}", url->target, options.interval.count(), options.status);
   if (!options.message.empty()) target += "&msg=" + query_escape(options.message);
 
+  // A header, not ?token=: the URL of a beat may end up in logs along the way.
+  std::vector<http::Header> headers;
+  if (!options.token.empty()) headers.push_back({"Authorization", "Bearer " + options.token});
+
   std::unique_ptr<HttpClient> client;
   std::uint64_t connections = 0;
   int exit_code = 0;
   for (std::uint64_t n = 1; options.count == 0 || n <= options.count; ++n) {
     try {
-      const auto response = send(client, *url, "POST", target, connections);
+      const auto response = send(client, *url, "POST", target, headers, connections);
       exit_code = response.status / 100 == 2 ? 0 : 1;
-      fmt::print(out, "beat {}: {} (connection #{})\n", n, response.status, connections);
+      fmt::print(out, "beat {}: {} (connection #{}){}\n", n, response.status, connections,
+                 advice(response.status, !options.token.empty()));
     } catch (const std::exception& e) {
       fmt::print(out, "beat {}: failed: {}; will reconnect\n", n, e.what());
       client.reset();
@@ -108,7 +122,7 @@ int run_beat(const BeatOptions& options, std::FILE* out) {
     if (wait_for_signal(signals.get(), options.interval)) {
       // Interrupted: sign off so the server lists us as gone, not down.
       try {
-        const auto response = send(client, *url, "DELETE", url->target, connections);
+        const auto response = send(client, *url, "DELETE", url->target, headers, connections);
         fmt::print(out, "signed off: {}\n", response.status);
       } catch (const std::exception& e) {
         fmt::print(out, "sign-off failed: {}\n", e.what());

@@ -10,7 +10,9 @@
 #include <string_view>
 #include <thread>
 
+#include "pulse/app/token_file.hpp"
 #include "pulse/base/parse.hpp"
+#include "pulse/http/bearer_auth.hpp"
 
 namespace pulse::app {
 namespace {
@@ -85,6 +87,63 @@ std::string environment_hint(const CLI::App& app, const std::string& message, in
     if (!on_command_line) return fmt::format(" (from environment variable {})", env);
   }
   return {};
+}
+
+// CLI11 skips an environment variable set to "". For a token that would leave the server open
+// without a word (PULSE_HEARTBEAT_TOKEN=$TYPO), so it is an error instead.
+bool set_but_empty(const std::string& env) {
+  const char* value = std::getenv(env.c_str());
+  return value != nullptr && *value == '\0';
+}
+
+// A token flag and its -file form: --heartbeat-token and --heartbeat-token-file.
+struct TokenFlags {
+  std::string flag;  // "--heartbeat-token"
+  std::string env;   // "PULSE_HEARTBEAT_TOKEN"; the file's is env + "_FILE"
+  std::string token;
+  std::string file;
+  CLI::Option* token_option = nullptr;
+  CLI::Option* file_option = nullptr;
+
+  [[nodiscard]] std::string file_flag() const { return flag + "-file"; }
+  [[nodiscard]] std::string file_env() const { return env + "_FILE"; }
+};
+
+void add_token_flags(CLI::App& app, TokenFlags& flags, const std::string& what) {
+  flags.token_option = app.add_option(flags.flag, flags.token,
+                                      fmt::format("Bearer token that {} need (a flag shows in ps: prefer {} or {})",
+                                                  what, flags.env, flags.file_flag()))
+                           ->envname(flags.env)
+                           ->type_name("TOKEN");
+  flags.file_option = app.add_option(flags.file_flag(), flags.file,
+                                     fmt::format("File of tokens for {}, one a line (several: to rotate them)", what))
+                          ->envname(flags.file_env())
+                          ->type_name("PATH");
+}
+
+// The flag's token, then the file's; each checked, none ever quoted in a message.
+std::vector<std::string> collect_tokens(const TokenFlags& flags) {
+  std::vector<std::string> tokens;
+  if (flags.token_option->count() > 0) {
+    if (flags.token.empty()) throw ConfigError(fmt::format("{}: must not be empty", flags.flag));
+    if (!is_valid_token(flags.token)) throw ConfigError(fmt::format("{}: must be {}", flags.flag, token_rule()));
+    tokens.push_back(flags.token);
+  } else if (set_but_empty(flags.env)) {
+    throw ConfigError(fmt::format("{}: must not be empty (from environment variable {})", flags.flag, flags.env));
+  }
+  if (flags.file_option->count() > 0) {
+    if (flags.file.empty()) throw ConfigError(fmt::format("{}: must not be empty", flags.file_flag()));
+    auto from_file = read_token_file(flags.file_flag(), flags.file);
+    tokens.insert(tokens.end(), from_file.begin(), from_file.end());
+  } else if (set_but_empty(flags.file_env())) {
+    throw ConfigError(
+        fmt::format("{}: must not be empty (from environment variable {})", flags.file_flag(), flags.file_env()));
+  }
+  if (tokens.size() > http::kMaxTokensPerSet) {
+    throw ConfigError(
+        fmt::format("{}: {} tokens; at most {} are allowed", flags.flag, tokens.size(), http::kMaxTokensPerSet));
+  }
+  return tokens;
 }
 
 }  // namespace
@@ -180,15 +239,28 @@ Config parse_config(int argc, const char* const* argv) {
   app.add_option("--heartbeat-max-clients", beats.max_clients, "Distinct client ids at most (503 beyond)")
       ->envname("PULSE_HEARTBEAT_MAX_CLIENTS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
+  app.add_option("--max-event-streams", beats.streams.max_streams,
+                 "Open /heartbeat/events streams at most (503 beyond)")
+      ->envname("PULSE_MAX_EVENT_STREAMS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  app.add_option("--max-streams-per-address", beats.streams.max_per_address,
+                 "Open event streams at most from one remote address (503 beyond)")
+      ->envname("PULSE_MAX_STREAMS_PER_ADDRESS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
   app.add_option("--heartbeat-state", state_file, "Keep the heartbeat registry in this file across restarts")
       ->envname("PULSE_HEARTBEAT_STATE");
+  TokenFlags heartbeat_tokens{.flag = "--heartbeat-token", .env = "PULSE_HEARTBEAT_TOKEN"};
+  add_token_flags(app, heartbeat_tokens, "beats and sign-offs (POST, PUT, DELETE under /heartbeat)");
+  TokenFlags read_tokens{.flag = "--read-token", .env = "PULSE_READ_TOKEN"};
+  add_token_flags(app, read_tokens, "reads of /heartbeat and /metrics (GET, HEAD)");
 
   auto* probe = app.add_subcommand("probe", "Exit 0 when URL answers 2xx within the timeout (health checks)");
   probe->add_option("url", config.probe.url,
                     "http://HOST:PORT/PATH (default: this server's /healthz on 127.0.0.1 and PULSE_PORT)");
   add_duration(*probe, "--timeout", config.probe.timeout, "PULSE_PROBE_TIMEOUT", "Give up after this long");
 
-  auto* beat = app.add_subcommand("beat", "Send heartbeats to URL over one persistent connection");
+  auto* beat = app.add_subcommand(
+      "beat", "Send heartbeats to URL over one persistent connection (with the token in PULSE_HEARTBEAT_TOKEN)");
   milliseconds beat_interval = config.beat.interval;
   beat->add_option("url", config.beat.url, "http://HOST:PORT/heartbeat/ID")->required();
   add_duration(*beat, "--interval", beat_interval, "PULSE_BEAT_INTERVAL", "Time between beats");
@@ -229,6 +301,8 @@ Config parse_config(int argc, const char* const* argv) {
   if (limits.body_timeout.count() <= 0) throw ConfigError("--body-timeout: must be positive");
   if (limits.write_timeout.count() <= 0) throw ConfigError("--write-timeout: must be positive");
   if (config.threads == 0) config.threads = std::max(1u, std::thread::hardware_concurrency());
+  config.heartbeat_tokens = collect_tokens(heartbeat_tokens);
+  config.read_tokens = collect_tokens(read_tokens);
 
   if (probe->parsed()) {
     config.command = Command::kProbe;
@@ -241,6 +315,8 @@ Config parse_config(int argc, const char* const* argv) {
       throw ConfigError("beat --interval: must be between 1s and 30d");
     }
     config.beat.interval = std::chrono::duration_cast<std::chrono::seconds>(beat_interval);
+    // The server's own variable: a client on the server's machine, or with its environment, just works.
+    if (!config.heartbeat_tokens.empty()) config.beat.token = config.heartbeat_tokens.front();
   }
   return config;
 }

@@ -8,13 +8,23 @@
 
 #include <fmt/format.h>
 
+#include "pulse/base/log.hpp"
 #include "pulse/handlers/health.hpp"
 #include "pulse/handlers/metrics.hpp"
+#include "pulse/handlers/token_gate.hpp"
 
 namespace pulse::app {
 namespace {
 
 constexpr int kListenBacklog = 1024;
+
+// Throws std::invalid_argument (from TokenSet) for a token Config did not check.
+std::shared_ptr<const handlers::AccessTokens> access_tokens(const Config& config) {
+  auto tokens = std::make_shared<handlers::AccessTokens>();
+  tokens->write = http::TokenSet(config.heartbeat_tokens);
+  tokens->read = http::TokenSet(config.read_tokens);
+  return tokens;
+}
 
 }  // namespace
 
@@ -30,15 +40,24 @@ Server::Server(Config config) : config_(std::move(config)) {
 
   router_.add_exact("/healthz", std::make_shared<handlers::Health>());
   heartbeat_ = std::make_unique<handlers::heartbeat::HeartbeatService>(config_.heartbeat);
-  auto heartbeat_api = heartbeat_->api_handler();
+  // The tokens guard the whole heartbeat API and /metrics; /healthz and static files stay open.
+  const auto tokens = access_tokens(config_);
+  auto heartbeat_api = handlers::guard(heartbeat_->api_handler(), tokens);
   router_.add_exact("/heartbeat", heartbeat_api);
   router_.add_prefix("/heartbeat/", heartbeat_api);
-  router_.add_exact(
-      "/metrics", std::make_shared<handlers::MetricsHandler>(heartbeat_->store(), heartbeat_->event_streams(), stats_));
+  router_.add_exact("/metrics", handlers::guard(std::make_shared<handlers::MetricsHandler>(
+                                                    heartbeat_->store(), heartbeat_->event_streams(), stats_),
+                                                tokens));
   router_.add_prefix("/", std::make_shared<handlers::static_files::StaticFiles>(config_.static_files));
 
   auto listen_fd = net::listen_tcp(net::resolve_numeric(config_.bind, config_.port), kListenBacklog);
   address_ = net::local_address(listen_fd.get());
+  if (tokens->write.empty() && !address_.is_loopback()) {
+    base::log_warning({.action = "starting up"},
+                      "listening on {} without --heartbeat-token: anyone who can reach it can beat as, or delete, "
+                      "any client",
+                      address_.to_string());
+  }
 
   for (unsigned i = 0; i < config_.threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(router_, config_.limits, stats_, access_log_.get()));

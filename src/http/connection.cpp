@@ -243,14 +243,24 @@ void Connection::start_stream(std::shared_ptr<ResponseStream> stream, bool chunk
 void Connection::on_stream_ready() {
   loop_.assert_in_loop_thread();
   if (!is_streaming(state_)) return;
-  auto [data, closed] = stream_->take();
-  append_stream_data(data, stream_chunked_, out_);
+  auto [segments, closed] = stream_->take();
+  for (auto& segment : segments) {
+    if (segment.shared) {
+      append_stream_shared(std::move(segment.shared), stream_chunked_, out_);
+    } else {
+      append_stream_data(segment.owned, stream_chunked_, out_);
+    }
+  }
   if (closed) {
     finish_stream();
-  } else if (out_.bytes() > kMaxStreamBacklogBytes) {
-    // The client reads slower than events arrive: buffering more would let one slow reader
-    // grow the server without bound. It reconnects and resumes from Last-Event-ID.
-    return transition(ConnectionEvent::kCloseNow);
+  } else {
+    // Judged after writing what the socket takes now, so a big first snapshot is no fault of a
+    // client that reads; and counting only what this stream owns (snapshots are shared). A
+    // reader that falls this far behind would grow the server without bound: it reconnects and
+    // resumes from Last-Event-ID. One that stops reading altogether meets the write timeout.
+    if (writable_ && !out_.empty()) do_write();
+    if (!is_streaming(state_)) return;
+    if (out_.owned_bytes() > kMaxStreamBacklogBytes) return transition(ConnectionEvent::kCloseNow);
   }
   pump();
 }

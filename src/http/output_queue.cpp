@@ -24,9 +24,9 @@ std::string_view to_string(WriteOutcome outcome) noexcept {
 }
 
 std::string& OutputQueue::tail(std::size_t expected_bytes) {
-  if (chunks_.empty() || chunks_.back().file || chunks_.back().bytes.size() + expected_bytes > kCoalesceLimitBytes) {
-    chunks_.push_back({std::string{}, std::nullopt});
-  }
+  const bool fresh_run_needed = chunks_.empty() || chunks_.back().file || chunks_.back().shared ||
+                                chunks_.back().bytes.size() + expected_bytes > kCoalesceLimitBytes;
+  if (fresh_run_needed) chunks_.push_back({});
   return chunks_.back().bytes;
 }
 
@@ -37,13 +37,21 @@ void OutputQueue::append(std::string_view bytes) {
 }
 
 void OutputQueue::append_file(FileBody file) {
-  if (file.length > 0) chunks_.push_back({{}, std::move(file)});
+  if (file.length > 0) chunks_.push_back({.file = std::move(file)});
+}
+
+void OutputQueue::append_shared(SharedBody body) {
+  if (body.length == 0) return;
+  bytes_ += body.length;
+  shared_bytes_ += body.length;
+  chunks_.push_back({.shared = std::move(body)});
 }
 
 void OutputQueue::clear() noexcept {
   chunks_.clear();
   front_offset_ = 0;
   bytes_ = 0;
+  shared_bytes_ = 0;
 }
 
 WriteResult OutputQueue::write_to(OutputWriter& writer) {
@@ -69,9 +77,9 @@ WriteResult OutputQueue::write_to(OutputWriter& writer) {
     std::array<iovec, kMaxIovecs> iov{};
     std::size_t count = 0;
     for (auto it = chunks_.begin(); it != chunks_.end() && !it->file && count < kMaxIovecs; ++it, ++count) {
-      const std::size_t skip = count == 0 ? front_offset_ : 0;
-      iov[count].iov_base = it->bytes.data() + skip;
-      iov[count].iov_len = it->bytes.size() - skip;
+      const std::string_view memory = it->memory().substr(count == 0 ? front_offset_ : 0);
+      iov[count].iov_base = const_cast<char*>(memory.data());  // sendmsg does not write to it
+      iov[count].iov_len = memory.size();
     }
     // A file body right behind these bytes: let headers and body share packets.
     const bool file_follows = count < chunks_.size() && chunks_[count].file.has_value();
@@ -95,12 +103,15 @@ WriteResult OutputQueue::write_to(OutputWriter& writer) {
 void OutputQueue::drop_written(std::size_t written) noexcept {
   bytes_ -= written;
   while (written > 0) {
-    const std::size_t left = chunks_.front().bytes.size() - front_offset_;
+    const Chunk& front = chunks_.front();
+    const std::size_t left = front.memory().size() - front_offset_;
     if (written < left) {
       front_offset_ += written;
+      if (front.shared) shared_bytes_ -= written;
       return;
     }
     written -= left;
+    if (front.shared) shared_bytes_ -= left;
     front_offset_ = 0;
     chunks_.pop_front();
   }

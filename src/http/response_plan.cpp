@@ -40,6 +40,15 @@ ResponsePlan plan_response(const Request& request, const Response& response, con
 }
 
 std::uint64_t serialize_response(const ResponsePlan& plan, Response& response, OutputQueue& out) {
+  if (plan.memory_body && response.shared_body && response.shared_body->length >= kShareBodiesFromBytes) {
+    const SerializeOptions options{.head_request = plan.head,
+                                   .chunked = plan.chunked_header,
+                                   .connection_header = plan.keep_alive.connection_header};
+    out.append_with(0, [&](std::string& tail) { serialize_head(response, options, tail); });
+    const std::uint64_t length = response.shared_body->length;
+    out.append_shared(std::move(*response.shared_body));
+    return length;
+  }
   const std::string_view memory = plan.memory_body ? response.body_view() : std::string_view{};
   const SerializeOptions options{.head_request = plan.head,
                                  .chunked = plan.chunked_header,
@@ -61,6 +70,14 @@ void append_stream_data(std::string_view data, bool chunked, OutputQueue& out) {
     tail += data;
     if (chunked) tail += "\r\n";
   });
+}
+
+void append_stream_shared(std::shared_ptr<const std::string> data, bool chunked, OutputQueue& out) {
+  if (data == nullptr || data->empty()) return;
+  const std::size_t size = data->size();
+  if (chunked) out.append(fmt::format("{:x}\r\n", size));
+  out.append_shared({std::move(data), 0, size});
+  if (chunked) out.append("\r\n");
 }
 
 void append_stream_end(bool chunked, OutputQueue& out) {

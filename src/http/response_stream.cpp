@@ -6,11 +6,23 @@
 namespace pulse::http {
 
 bool ResponseStream::write(std::string_view data) {
+  return push([&] {
+    if (pending_.empty() || pending_.back().shared) pending_.emplace_back();
+    pending_.back().owned.append(data);
+  });
+}
+
+bool ResponseStream::write_shared(std::shared_ptr<const std::string> data) {
+  return push([&] { pending_.push_back({{}, std::move(data)}); });
+}
+
+template <typename Append>
+bool ResponseStream::push(Append&& append) {
   Notify notify;
   {
     std::lock_guard lock(mutex_);
     if (closed_) return false;
-    pending_.append(data);
+    append();
     if (notify_ && !notify_scheduled_) {
       notify_scheduled_ = true;
       notify = notify_;
@@ -19,6 +31,12 @@ bool ResponseStream::write(std::string_view data) {
   // Called outside the lock: the notify posts to another thread's loop.
   if (notify) notify();
   return true;
+}
+
+std::string ResponseStream::Pending::text() const {
+  std::string out;
+  for (const auto& segment : segments) out += segment.view();
+  return out;
 }
 
 void ResponseStream::close() {

@@ -38,6 +38,16 @@ std::string SocketAddress::to_string() const {
   return fmt::format("{}:{}", host(), port());
 }
 
+bool SocketAddress::is_loopback() const noexcept {
+  if (storage.ss_family == AF_INET) {
+    return (ntohl(reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (storage.ss_family != AF_INET6) return false;
+  const in6_addr& v6 = reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+}
+
 SocketAddress resolve_numeric(const std::string& host, std::uint16_t port) {
   SocketAddress address;
   // "localhost" is the only name accepted: no resolver on the start-up path, no NSS in a

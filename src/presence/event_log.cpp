@@ -32,4 +32,9 @@ std::uint64_t EventLog::last_sequence() const {
   return last_sequence_;
 }
 
+std::size_t EventLog::size() const {
+  std::lock_guard lock(mutex_);
+  return events_.size();
+}
+
 }  // namespace pulse::presence

@@ -19,8 +19,9 @@ std::uint64_t default_start_sequence(const Clock& clock) {
 }
 
 bool settings_valid(const ClientView& client) {
-  return !client_id_error(client.id) && !message_error(client.message) && client.interval >= kMinInterval &&
-         client.interval <= kMaxInterval && client.grace >= kMinGrace && client.grace <= kMaxGrace;
+  return !client_id_error(client.id) && !message_error(client.message) && !remote_addr_error(client.remote_addr) &&
+         client.interval >= kMinInterval && client.interval <= kMaxInterval && client.grace >= kMinGrace &&
+         client.grace <= kMaxGrace;
 }
 
 }  // namespace
@@ -64,10 +65,16 @@ void PresenceRegistry::set_state(Record& record, ClientState state) noexcept {
   record.view.state = state;
 }
 
-void PresenceRegistry::note_beaten(Shard& shard, Record& record) {
-  if (record.in_beaten_list) return;
-  record.in_beaten_list = true;
-  shard.beaten.push_back(record.view.id);
+void PresenceRegistry::note_beaten(Shard& shard, const std::string& id) {
+  if (!shard.beaten.contains(std::string_view(id))) shard.beaten.insert(id);
+}
+
+PresenceRegistry::ClientMap::iterator PresenceRegistry::forget(Shard& shard, ClientMap::iterator it) {
+  // Without this, ids created and deleted while no stream drains the set would pile up in it.
+  if (const auto queued = shard.beaten.find(std::string_view(it->first)); queued != shard.beaten.end()) {
+    shard.beaten.erase(queued);
+  }
+  return shard.clients.erase(it);
 }
 
 PresenceEvent PresenceRegistry::append_event(EventKind kind, std::optional<ClientState> previous, LeaveReason reason,
@@ -117,7 +124,8 @@ BeatResult PresenceRegistry::beat(const BeatRequest& request) {
   client.interval = interval;
   client.grace = grace;
   client.message = request.message;
-  client.remote_addr = request.remote_addr;
+  // The server's own peer address, so not validated; capped so no record outgrows its limits.
+  client.remote_addr = request.remote_addr.substr(0, kMaxRemoteAddrBytes);
   client.beats += 1;
   client.last_beat = now;
   if (request.health == Health::kOk) client.last_ok = now;
@@ -136,7 +144,7 @@ BeatResult PresenceRegistry::beat(const BeatRequest& request) {
   }
   version_.fetch_add(1, std::memory_order_relaxed);
   beats_total_.fetch_add(1, std::memory_order_relaxed);
-  note_beaten(shard, record);
+  note_beaten(shard, client.id);
 
   result.outcome = created ? BeatOutcome::kCreated : BeatOutcome::kUpdated;
   result.client = client;
@@ -161,7 +169,7 @@ bool PresenceRegistry::remove(std::string_view id) {
   client_count_.fetch_sub(1, std::memory_order_relaxed);
   version_.fetch_add(1, std::memory_order_relaxed);
   append_event(EventKind::kLeave, std::nullopt, LeaveReason::kSignedOff, client);
-  shard.clients.erase(it);
+  forget(shard, it);
   return true;
 }
 
@@ -210,7 +218,7 @@ std::vector<PresenceEvent> PresenceRegistry::tick() {
         client_count_.fetch_sub(1, std::memory_order_relaxed);
         version_.fetch_add(1, std::memory_order_relaxed);
         produced.push_back(append_event(EventKind::kLeave, std::nullopt, LeaveReason::kExpired, client));
-        it = shard.clients.erase(it);
+        it = forget(shard, it);
         continue;
       }
       ++it;
@@ -251,16 +259,27 @@ std::vector<ClientView> PresenceRegistry::take_beaten(std::size_t max) {
     Shard& shard = shards_[(first + n) % shards_.size()];
     std::lock_guard lock(shard.mutex);
     while (!shard.beaten.empty() && taken.size() < max) {
-      const std::string id = std::move(shard.beaten.back());
-      shard.beaten.pop_back();
-      // The client may have left since (or left and come back, queued anew).
-      const auto it = shard.clients.find(std::string_view(id));
-      if (it == shard.clients.end() || !it->second.in_beaten_list) continue;
-      it->second.in_beaten_list = false;
-      taken.push_back(it->second.view);
+      const auto queued = shard.beaten.begin();
+      // Present by the invariant: a client that leaves is taken out of `beaten` with it.
+      const auto it = shard.clients.find(std::string_view(*queued));
+      if (it != shard.clients.end()) taken.push_back(it->second.view);
+      shard.beaten.erase(queued);
     }
   }
   return taken;
+}
+
+PresenceRegistry::MemoryStats PresenceRegistry::memory_stats() const {
+  MemoryStats stats;
+  for (const Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    stats.clients += shard.clients.size();
+    stats.client_buckets += shard.clients.bucket_count();
+    stats.beaten += shard.beaten.size();
+    stats.beaten_buckets += shard.beaten.bucket_count();
+  }
+  stats.events = events_.size();
+  return stats;
 }
 
 std::vector<ClientView> PresenceRegistry::export_clients() const {

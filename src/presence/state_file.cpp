@@ -2,16 +2,19 @@
 #include "pulse/presence/state_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <system_error>
+#include <unordered_set>
 
 #include "pulse/base/system_error.hpp"
 #include "pulse/base/unique_fd.hpp"
@@ -22,17 +25,15 @@ namespace pulse::presence {
 namespace {
 
 using nlohmann::json;
-using Wall = Clock::Wall;
 
 constexpr std::string_view kFormatName = "pulse-heartbeat-state";
 constexpr std::size_t kReadChunkBytes = 64 * 1024;
+// JSON values and keys outside the client entries: a saved document has 9 (its object, four keys,
+// three scalars and the client list); the rest is slack.
+constexpr std::size_t kMaxStateDocumentValues = 64;
 
 std::int64_t to_unix_ms(const TimeBase& at, MonoTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(at.to_wall(t).time_since_epoch()).count();
-}
-
-MonoTime from_unix_ms(const TimeBase& at, std::int64_t ms) {
-  return at.to_monotonic(Wall::time_point(std::chrono::duration_cast<Wall::duration>(std::chrono::milliseconds(ms))));
 }
 
 // One entry of the file was unusable; the message says which field and why.
@@ -71,12 +72,15 @@ std::chrono::seconds seconds_field(const json& entry, const char* name, std::chr
   return std::chrono::seconds(value);
 }
 
-// Unix milliseconds within a sane window, so the monotonic conversion cannot overflow.
-std::int64_t time_field(const json& entry, const char* name) {
-  constexpr std::int64_t kMaxUnixMs = std::int64_t{1} << 50;  // year ~37,000
+MonoTime time_field(const json& entry, const char* name, const TimeBase& at) {
   const std::int64_t value = integer_field(entry, name);
-  if (value < 0 || value > kMaxUnixMs) throw EntryError(fmt::format("\"{}\" is not a plausible time", name));
-  return value;
+  if (value < 0) throw EntryError(fmt::format("\"{}\" is not a plausible time (before 1970)", name));
+  const auto time = monotonic_from_unix_ms(at, value);
+  if (!time) {
+    throw EntryError(fmt::format("\"{}\" is not a plausible time (more than {} years from now)", name,
+                                 std::chrono::duration_cast<std::chrono::years>(kStateTimeWindow).count()));
+  }
+  return *time;
 }
 
 ClientView decode_client(const json& entry, const TimeBase& at) {
@@ -96,13 +100,66 @@ ClientView decode_client(const json& entry, const TimeBase& at) {
   if (beats < 0) throw EntryError("\"beats\" is negative");
   client.beats = static_cast<std::uint64_t>(beats);
   client.remote_addr = string_field(entry, "remote_addr");
+  if (auto error = remote_addr_error(client.remote_addr)) throw EntryError(*error);
   client.message = string_field(entry, "msg");
   if (auto error = message_error(client.message)) throw EntryError(*error);
-  client.last_beat = from_unix_ms(at, time_field(entry, "last_beat_ms"));
-  if (!field(entry, "last_ok_ms").is_null()) client.last_ok = from_unix_ms(at, time_field(entry, "last_ok_ms"));
-  client.next_due = from_unix_ms(at, time_field(entry, "next_due_ms"));
-  client.down_at = client.next_due + client.grace;
+  client.last_beat = time_field(entry, "last_beat_ms", at);
+  if (!field(entry, "last_ok_ms").is_null()) client.last_ok = time_field(entry, "last_ok_ms", at);
+  client.next_due = time_field(entry, "next_due_ms", at);
+  client.down_at = client.next_due + client.grace;  // within the window plus 30 days: no overflow
   return client;
+}
+
+// A value from the file, for a problem line: never its raw text (it may hold control bytes) and
+// never dump() (it recurses as deep as the value is nested).
+std::string describe(const json& value) {
+  if (value.is_number_unsigned()) return fmt::format("{}", value.get<std::uint64_t>());
+  if (value.is_number_integer()) return fmt::format("{}", value.get<std::int64_t>());
+  if (value.is_number_float()) return fmt::format("{}", value.get<double>());
+  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  if (value.is_null()) return "null";
+  if (value.is_string()) {
+    const auto& text = value.get_ref<const std::string&>();
+    const bool printable =
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+    if (printable && text.size() <= kMaxIdBytes) return fmt::format("\"{}\"", text);
+    return fmt::format("a string of {} bytes", text.size());
+  }
+  return value.is_array() ? "an array" : "an object";
+}
+
+// "client #3 (\"web-1\")": the id only when it is a valid one, so the line stays printable.
+std::string describe_entry(const json& entry, std::size_t index) {
+  if (entry.is_object()) {
+    const auto id = entry.find("id");
+    if (id != entry.end() && id->is_string() && !client_id_error(id->get_ref<const std::string&>())) {
+      return fmt::format("client #{} (\"{}\")", index + 1, id->get_ref<const std::string&>());
+    }
+  }
+  return fmt::format("client #{}", index + 1);
+}
+
+bool is_json_whitespace(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+bool ends_token(char c) noexcept {
+  return is_json_whitespace(c) || c == ',' || c == ':' || c == '[' || c == ']' || c == '{' || c == '}' || c == '"';
+}
+
+// What can start a number or a literal (true, false, null).
+bool starts_token(char c) noexcept {
+  return (c >= '0' && c <= '9') || c == '-' || c == 't' || c == 'f' || c == 'n';
+}
+
+std::size_t saturating_budget(std::size_t max_clients) noexcept {
+  std::size_t per_client = 0;
+  std::size_t total = 0;
+  if (__builtin_mul_overflow(max_clients, kMaxStateValuesPerClient, &per_client) ||
+      __builtin_add_overflow(per_client, kMaxStateDocumentValues, &total)) {
+    return SIZE_MAX;
+  }
+  return total;
 }
 
 std::string read_limited(int fd, std::size_t limit, bool& too_big) {
@@ -142,6 +199,71 @@ class TemporaryFile {
 
 }  // namespace
 
+std::optional<MonoTime> monotonic_from_unix_ms(const TimeBase& at, std::int64_t unix_ms) noexcept {
+  using std::chrono::duration_cast;
+  using std::chrono::nanoseconds;
+  constexpr std::int64_t kNanosPerMilli = 1'000'000;
+  constexpr std::int64_t kWindowNanos = duration_cast<nanoseconds>(kStateTimeWindow).count();
+  // Now, on both clocks, is a real instant: converting it to nanoseconds cannot overflow.
+  const std::int64_t wall_ns = duration_cast<nanoseconds>(at.wall.time_since_epoch()).count();
+  const std::int64_t mono_ns = duration_cast<nanoseconds>(at.mono.time_since_epoch()).count();
+  std::int64_t unix_ns = 0;
+  std::int64_t offset_ns = 0;
+  std::int64_t result_ns = 0;
+  if (__builtin_mul_overflow(unix_ms, kNanosPerMilli, &unix_ns)) return std::nullopt;
+  if (__builtin_sub_overflow(unix_ns, wall_ns, &offset_ns)) return std::nullopt;
+  if (offset_ns < -kWindowNanos || offset_ns > kWindowNanos) return std::nullopt;
+  if (__builtin_add_overflow(mono_ns, offset_ns, &result_ns)) return std::nullopt;
+  return MonoTime(duration_cast<Clock::Monotonic::duration>(nanoseconds(result_ns)));
+}
+
+std::optional<std::string> state_document_shape_error(std::string_view text, std::size_t max_clients) {
+  // Tokenises like the JSON parser on any valid prefix of `text`; at the first byte that cannot
+  // continue JSON it stops, because the parser stops there too (with an error), so everything it
+  // would build has been measured.
+  const std::size_t max_values = saturating_budget(max_clients);
+  std::size_t depth = 0;
+  std::size_t values = 0;
+  std::size_t i = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;  // the parser skips a byte order mark
+  while (i < text.size()) {
+    const char c = text[i];
+    if (is_json_whitespace(c) || c == ',' || c == ':') {
+      ++i;
+      continue;
+    }
+    if (c == '[' || c == '{') {
+      if (++depth > kMaxStateDocumentDepth) {
+        return fmt::format("nested deeper than {} levels (at byte {})", kMaxStateDocumentDepth, i + 1);
+      }
+      ++i;
+    } else if (c == ']' || c == '}') {
+      if (depth > 0) --depth;  // unbalanced: the parser rejects it
+      ++i;
+      continue;
+    } else if (c == '"') {
+      const std::size_t start = i;
+      ++i;
+      while (i < text.size() && text[i] != '"') i += text[i] == '\\' ? 2 : 1;
+      ++i;  // the closing quote (past the end when truncated: the parser says so)
+      if (i - start - 2 > kMaxStateStringBytes) {
+        return fmt::format("a string longer than {} bytes (at byte {})", kMaxStateStringBytes, start + 1);
+      }
+    } else if (starts_token(c)) {
+      const std::size_t start = i;
+      while (i < text.size() && !ends_token(text[i])) ++i;
+      if (i - start > kMaxStateNumberChars) {
+        return fmt::format("a number longer than {} characters (at byte {})", kMaxStateNumberChars, start + 1);
+      }
+    } else {
+      return std::nullopt;
+    }
+    if (++values > max_values) {
+      return fmt::format("more than {} JSON values, too many for {} clients", max_values, max_clients);
+    }
+  }
+  return std::nullopt;
+}
+
 std::string encode_state(const std::vector<ClientView>& clients, const TimeBase& at) {
   json entries = json::array();
   for (const ClientView& client : clients) {
@@ -169,44 +291,74 @@ std::string encode_state(const std::vector<ClientView>& clients, const TimeBase&
   return document.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-DecodedState decode_state(std::string_view text, const TimeBase& at) {
+DecodedState decode_state(std::string_view text, const TimeBase& at, std::size_t max_clients) {
   DecodedState decoded;
+  if (auto error = state_document_shape_error(text, max_clients)) {
+    decoded.problems.push_back(std::move(*error));
+    return decoded;
+  }
   const json document = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (document.is_discarded()) {
     decoded.problems.emplace_back("not valid JSON");
     return decoded;
   }
-  if (!document.is_object() || !document.contains("format") || document["format"] != kFormatName) {
+  const auto format = document.is_object() ? document.find("format") : document.end();
+  if (!document.is_object() || format == document.end() || *format != kFormatName) {
     decoded.problems.emplace_back(fmt::format("not a {} document", kFormatName));
     return decoded;
   }
-  if (!document.contains("version") || document["version"] != kStateFileVersion) {
+  const auto version = document.find("version");
+  if (version == document.end() || *version != kStateFileVersion) {
     decoded.problems.emplace_back(fmt::format("unsupported version {} (this build reads {})",
-                                              document.value("version", json()).dump(), kStateFileVersion));
+                                              version == document.end() ? std::string("(none)") : describe(*version),
+                                              kStateFileVersion));
     return decoded;
   }
-  if (!document.contains("clients") || !document["clients"].is_array()) {
+  const auto entries = document.find("clients");
+  if (entries == document.end() || !entries->is_array()) {
     decoded.problems.emplace_back("\"clients\" is missing or not an array");
     return decoded;
   }
+  if (entries->size() > max_clients) {
+    decoded.problems.emplace_back(
+        fmt::format("{} clients, more than the {} allowed (--heartbeat-max-clients)", entries->size(), max_clients));
+    return decoded;
+  }
   decoded.usable = true;
-  const json& entries = document["clients"];
-  for (std::size_t i = 0; i < entries.size(); ++i) {
+  decoded.clients.reserve(entries->size());
+  std::unordered_set<std::string> ids;
+  std::size_t unlisted = 0;
+  for (std::size_t i = 0; i < entries->size(); ++i) {
+    const json& entry = (*entries)[i];
+    std::string problem;
     try {
-      decoded.clients.push_back(decode_client(entries[i], at));
+      ClientView client = decode_client(entry, at);
+      if (ids.contains(client.id)) {
+        problem = "the same id as an earlier entry, which is kept";
+      } else {
+        decoded.clients.push_back(std::move(client));
+        ids.insert(decoded.clients.back().id);
+      }
     } catch (const EntryError& error) {
-      const json& entry = entries[i];
-      const bool has_id = entry.is_object() && entry.contains("id") && entry["id"].is_string();
-      decoded.problems.push_back(fmt::format(
-          "client #{}{}: {}", i + 1, has_id ? fmt::format(" ({})", entry["id"].dump()) : std::string(), error.what()));
+      problem = error.what();
+    } catch (const json::exception& error) {  // a type check above missed a case: still one line
+      problem = error.what();
+    }
+    if (problem.empty()) continue;
+    if (decoded.problems.size() < kMaxReportedEntryProblems) {
+      decoded.problems.push_back(fmt::format("{}: {}; entry skipped", describe_entry(entry, i), problem));
+    } else {
+      ++unlisted;
     }
   }
+  if (unlisted > 0) decoded.problems.push_back(fmt::format("{} more bad entries skipped, not listed", unlisted));
   return decoded;
 }
 
-LoadedState load_state_file(const std::filesystem::path& path, const TimeBase& at) {
+LoadedState load_state_file(const std::filesystem::path& path, const TimeBase& at, std::size_t max_clients) {
   LoadedState loaded;
-  const base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO planted at the path must not hang start-up in open() waiting for a writer.
+  const base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd) {
     const int error = errno;
     if (error == ENOENT) {
@@ -219,26 +371,34 @@ LoadedState load_state_file(const std::filesystem::path& path, const TimeBase& a
     }
     return loaded;
   }
-  std::string text;
-  bool too_big = false;
-  try {
-    text = read_limited(fd.get(), kMaxStateFileBytes, too_big);
-  } catch (const std::system_error& error) {
+  struct stat status {};
+  if (::fstat(fd.get(), &status) != 0 || !S_ISREG(status.st_mode)) {
     loaded.status = LoadStatus::kUnreadable;
-    loaded.problems.push_back(fmt::format("{}: {}; starting empty", path.string(), error.what()));
+    loaded.problems.push_back(fmt::format("{}: not a regular file; starting empty", path.string()));
     return loaded;
+  }
+  std::string text;
+  bool too_big = static_cast<std::uintmax_t>(status.st_size) > kMaxStateFileBytes;
+  if (!too_big) {
+    try {
+      text = read_limited(fd.get(), kMaxStateFileBytes, too_big);  // the file may grow meanwhile
+    } catch (const std::system_error& error) {
+      loaded.status = LoadStatus::kUnreadable;
+      loaded.problems.push_back(fmt::format("{}: {}; starting empty", path.string(), error.what()));
+      return loaded;
+    }
   }
   if (too_big) {
     loaded.status = LoadStatus::kCorrupt;
     loaded.problems.push_back(
-        fmt::format("{}: larger than {} bytes; ignored, starting empty", path.string(), kMaxStateFileBytes));
+        fmt::format("{}: larger than {} bytes; file ignored, starting empty", path.string(), kMaxStateFileBytes));
     return loaded;
   }
-  DecodedState decoded = decode_state(text, at);
+  DecodedState decoded = decode_state(text, at, max_clients);
   loaded.status = decoded.usable ? LoadStatus::kLoaded : LoadStatus::kCorrupt;
   for (const std::string& problem : decoded.problems) {
-    loaded.problems.push_back(fmt::format("{}: {}{}", path.string(), problem,
-                                          decoded.usable ? "; entry skipped" : "; file ignored, starting empty"));
+    loaded.problems.push_back(
+        fmt::format("{}: {}{}", path.string(), problem, decoded.usable ? "" : "; file ignored, starting empty"));
   }
   loaded.clients = std::move(decoded.clients);
   return loaded;

@@ -69,6 +69,19 @@ std::optional<std::string> message_error(std::string_view message) {
   return std::nullopt;
 }
 
+std::optional<std::string> remote_addr_error(std::string_view remote_addr) {
+  if (remote_addr.size() > kMaxRemoteAddrBytes) {
+    return fmt::format("remote_addr is {} bytes long; at most {} are allowed", remote_addr.size(), kMaxRemoteAddrBytes);
+  }
+  for (std::size_t i = 0; i < remote_addr.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(remote_addr[i]);
+    if (byte <= 0x20 || byte >= 0x7f) {
+      return fmt::format("remote_addr contains {} at position {}", describe_byte(remote_addr[i]), i + 1);
+    }
+  }
+  return std::nullopt;
+}
+
 bool is_valid_utf8(std::string_view text) noexcept {
   std::size_t i = 0;
   while (i < text.size()) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End to end: the live page (www/index.html) in headless Chromium against the real server, with
 # assertions on the rendered DOM: the first snapshot; join, beat and sign-off events as they
-# happen; escaping of client text; "last seen" ticking; a reload after a DELETE.
+# happen; escaping of client text; "last seen" ticking; a reload after a DELETE; and, against a
+# server with --read-token, the token form (a wrong token, the right one, kept across a reload).
 # Usage: live_page.sh PULSEHTTPD SOURCE_DIR
 source "$(dirname "$0")/lib.sh"
 PULSE_BIN=$1
@@ -93,6 +94,7 @@ expect_count "$first" late 0
 expect_count "$first" down 0
 expect_text "$first" 'id="connection" class="connection" data-state="live"' "connection indicator"
 expect_text "$first" "$BASE_URL/heartbeat/\$(hostname)?interval=60" "the curl one-liner uses this server's address"
+expect_text "$first" '<form id="token-form" class="token-form" hidden=""' "no token form without --read-token"
 pass "counts: 2 online, 0 offline, 1 up, 1 failing; indicator live"
 
 grep -qF '&lt;b id="injected"&gt;disk&lt;/b&gt; full' <<<"$db" || fail "db-1's message is not shown as text: $db"
@@ -125,3 +127,34 @@ pass "with no clients the page says how to add one"
 stop_server
 [ "$STOP_STATUS" -eq 0 ] || fail "server exited with status $STOP_STATUS"
 pass "server stopped cleanly"
+
+# --- A server with --read-token: the page asks once, keeps the token in the tab.
+READ_TOKEN=r-page-5b7d9f
+WRITE_TOKEN=w-page-2c4e6a
+start_server --root "$SRC/www" --read-token "$READ_TOKEN" --heartbeat-token "$WRITE_TOKEN"
+curl -fsS -m 5 -o /dev/null -X POST -H "Authorization: Bearer $WRITE_TOKEN" "$BASE_URL/heartbeat/locked-1?interval=60"
+LOCKED='document.querySelector("#token-form:not([hidden])") && document.querySelector("#connection[data-state=locked]")'
+submit() {  # a --wait expression that types TOKEN into the form and submits it, once
+  echo "(document.getElementById('token-input').value = '$1', document.getElementById('token-form').requestSubmit(), true)"
+}
+locked="$E2E_TMP/locked.html"
+unlocked="$E2E_TMP/unlocked.html"
+kept="$E2E_TMP/kept.html"
+browser "$BASE_URL/" \
+  --wait "$LOCKED" --dump "$locked" \
+  --wait "$(submit wrong-token)" \
+  --wait "$LOCKED"' && !document.getElementById("token-error").hidden' \
+  --wait "$(submit "$READ_TOKEN")" \
+  --wait "$READY" --wait 'document.getElementById("token-form").hidden' \
+  --wait "sessionStorage.getItem('pulse.readToken') === '$READ_TOKEN'" \
+  --exec "curl -fsS -m 5 -o /dev/null -X POST -H 'Authorization: Bearer $WRITE_TOKEN' '$BASE_URL/heartbeat/locked-2?interval=60'" \
+  --wait 'document.querySelector("tr[data-id=locked-2][data-state=up]")' --dump "$unlocked" \
+  --reload --wait "$READY" --wait 'document.querySelector("tr[data-id=locked-2]")' --dump "$kept"
+[ -z "$(row locked-1 "$locked")" ] || fail "a client was shown before the token was given"
+expect_text "$locked" 'Needs the read token' "the indicator says what is missing"
+[ -n "$(row locked-1 "$unlocked")" ] || fail "no row for locked-1 once the token was given"
+expect_text "$unlocked" '<strong>locked-2</strong> joined, up' "live events with ?token="
+[ -n "$(row locked-1 "$kept")" ] || fail "no row for locked-1 after a reload"
+expect_text "$kept" '<form id="token-form" class="token-form" hidden=""' "the form asked again after a reload"
+pass "read token: asked for, a wrong one refused, the right one used and kept for the tab"
+stop_server

@@ -28,6 +28,7 @@ struct BeatOptions {
   std::string status = "ok";
   std::string message;
   std::uint64_t count = 0;  // 0: until interrupted
+  std::string token;        // sent as Authorization: Bearer (PULSE_HEARTBEAT_TOKEN); empty: none
 };
 
 struct Config {
@@ -39,6 +40,10 @@ struct Config {
   http::Limits limits;
   handlers::static_files::StaticFilesOptions static_files;
   handlers::heartbeat::HeartbeatOptions heartbeat;
+  // Bearer tokens (--heartbeat-token, --read-token, and their -file forms), each a b64token;
+  // empty: that kind of access is open. Heartbeat tokens allow reads too.
+  std::vector<std::string> heartbeat_tokens;
+  std::vector<std::string> read_tokens;
   bool handle_signals = true;  // in-process tests drive shutdown through Server::stop()
   ProbeOptions probe;
   BeatOptions beat;

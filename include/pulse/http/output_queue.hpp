@@ -76,14 +76,19 @@ class OutputQueue {
   void append(std::string_view bytes);
   // A file range sent after everything queued before it; an empty range is dropped.
   void append_file(FileBody file);
+  // A range of a buffer shared with others (a rendered list or event-stream snapshot that many
+  // connections send): referenced, not copied, so a slow reader pins no copy of its own.
+  void append_shared(SharedBody body);
 
   // Writes until drained, would-block or failure.
   [[nodiscard]] WriteResult write_to(OutputWriter& writer);
   void clear() noexcept;
 
   [[nodiscard]] bool empty() const noexcept { return chunks_.empty(); }
-  // In-memory bytes not yet written (file ranges not counted).
+  // In-memory bytes not yet written, shared ones included (file ranges not counted).
   [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
+  // Of those, the bytes this queue owns: what a slow reader costs beyond buffers it shares.
+  [[nodiscard]] std::size_t owned_bytes() const noexcept { return bytes_ - shared_bytes_; }
   // Byte runs and file ranges queued: each file range holds an open file.
   [[nodiscard]] std::size_t entries() const noexcept { return chunks_.size(); }
 
@@ -104,10 +109,15 @@ class OutputQueue {
   [[nodiscard]] bool paused() const noexcept { return paused_; }
 
  private:
-  // A run of bytes or a file range.
+  // A run of bytes of its own, a range of a shared buffer, or a file range.
   struct Chunk {
     std::string bytes;
+    std::optional<SharedBody> shared;
     std::optional<FileBody> file;
+
+    [[nodiscard]] std::string_view memory() const noexcept {
+      return shared ? std::string_view(*shared->data).substr(shared->offset, shared->length) : std::string_view(bytes);
+    }
   };
 
   // The byte run new bytes may be appended to (a new one when the last is a file or full).
@@ -117,6 +127,7 @@ class OutputQueue {
   std::deque<Chunk> chunks_;      // never holds an empty byte run
   std::size_t front_offset_ = 0;  // bytes of chunks_.front().bytes already written
   std::size_t bytes_ = 0;
+  std::size_t shared_bytes_ = 0;
   bool paused_ = false;
 };
 

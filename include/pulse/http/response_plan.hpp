@@ -3,7 +3,10 @@
 // Pure apart from the queue it is given, so it is tested without a socket.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <string_view>
 
 #include "pulse/http/keep_alive.hpp"
@@ -32,6 +35,10 @@ struct ResponsePlan {
 
 [[nodiscard]] ResponsePlan plan_response(const Request& request, const Response& response, const PlanContext& context);
 
+// A shared in-memory body this large is queued by reference instead of copied (a rendered list
+// that many slow readers fetch); smaller ones are copied, so a pipeline still coalesces.
+inline constexpr std::size_t kShareBodiesFromBytes = 16 * 1024;
+
 // Serialises straight into the tail of the queue (no intermediate string per response), so a
 // pipeline of small responses becomes one buffer for one writev; moves a file body into the
 // queue. Returns the body bytes, for the access log.
@@ -40,6 +47,9 @@ std::uint64_t serialize_response(const ResponsePlan& plan, Response& response, O
 // An event stream's body: what the producer wrote (one chunk when chunked), and its end (the
 // last chunk; a raw 1.0 stream ends with the connection).
 void append_stream_data(std::string_view data, bool chunked, OutputQueue& out);
+// The same for a buffer shared with other streams: queued by reference (only the chunk framing
+// is copied).
+void append_stream_shared(std::shared_ptr<const std::string> data, bool chunked, OutputQueue& out);
 void append_stream_end(bool chunked, OutputQueue& out);
 
 }  // namespace pulse::http

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pulse::http {
 
@@ -18,15 +20,29 @@ class ResponseStream {
   // Any thread. Returns false once the stream is closed (the client went away): the producer
   // should then drop its reference.
   bool write(std::string_view data);
+  // The same for a buffer many streams send (a snapshot): queued by reference, never copied, so
+  // a thousand slow readers of one snapshot hold one copy of it.
+  bool write_shared(std::shared_ptr<const std::string> data);
   // Any thread: ends the stream (the connection finishes the chunked body and closes).
   void close();
   [[nodiscard]] bool closed() const;
 
   // Connection side (its loop thread).
   void attach(Notify notify);
+  // What was written, in order: runs of copied bytes and shared buffers.
+  struct Segment {
+    std::string owned;
+    std::shared_ptr<const std::string> shared;  // when set, `owned` is empty
+
+    [[nodiscard]] std::string_view view() const noexcept { return shared ? std::string_view(*shared) : owned; }
+  };
   struct Pending {
-    std::string data;
+    std::vector<Segment> segments;
     bool closed;
+
+    [[nodiscard]] bool empty() const noexcept { return segments.empty(); }
+    // Everything as one string (tests, and readers that want text).
+    [[nodiscard]] std::string text() const;
   };
   // Moves out everything written so far and whether the producer closed, in one step, so a
   // write followed by close() between two calls cannot be lost.
@@ -35,8 +51,12 @@ class ResponseStream {
   void detach();
 
  private:
+  // Appends under the lock and wakes the connection once per batch.
+  template <typename Append>
+  bool push(Append&& append);
+
   mutable std::mutex mutex_;
-  std::string pending_;            // guarded by mutex_
+  std::vector<Segment> pending_;   // guarded by mutex_
   Notify notify_;                  // guarded by mutex_
   bool closed_ = false;            // guarded by mutex_
   bool notify_scheduled_ = false;  // guarded by mutex_: one wake-up per batch of writes

@@ -11,7 +11,7 @@ namespace pulse::http {
 class ServerStats {
  public:
   // Status codes are counted per class of 100 plus the exact common ones, see index_of().
-  static constexpr int kTrackedStatuses[] = {100, 101, 200, 201, 204, 206, 301, 304, 400, 403, 404,
+  static constexpr int kTrackedStatuses[] = {100, 101, 200, 201, 204, 206, 301, 304, 400, 401, 403, 404,
                                              405, 408, 413, 414, 416, 429, 431, 500, 501, 503, 505};
   static constexpr std::size_t kStatusSlots = std::size(kTrackedStatuses) + 1;  // + "other"
 

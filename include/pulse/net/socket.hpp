@@ -21,6 +21,9 @@ struct SocketAddress {
   [[nodiscard]] std::string host() const;
   // "127.0.0.1:8080" or "[::1]:8080".
   [[nodiscard]] std::string to_string() const;
+  // 127.0.0.0/8, ::1, or 127.0.0.0/8 mapped into IPv6 (::ffff:127.0.0.1): reachable only from
+  // this machine. The wildcard addresses (0.0.0.0, ::) are not.
+  [[nodiscard]] bool is_loopback() const noexcept;
 };
 
 // Resolves a numeric host ("0.0.0.0", "::", "127.0.0.1", "localhost") and a port.

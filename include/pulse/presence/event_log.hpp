@@ -26,6 +26,8 @@ class EventLog {
   // already dropped, or `sequence` was never issued by this log.
   [[nodiscard]] std::optional<std::vector<PresenceEvent>> after(std::uint64_t sequence) const;
   [[nodiscard]] std::uint64_t last_sequence() const;
+  // Any thread. The events kept: at most the capacity.
+  [[nodiscard]] std::size_t size() const;
 
  private:
   const std::size_t capacity_;

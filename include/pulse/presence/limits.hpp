@@ -11,6 +11,8 @@ using namespace std::chrono_literals;
 
 inline constexpr std::size_t kMaxIdBytes = 64;
 inline constexpr std::size_t kMaxMessageBytes = 256;
+// The peer address the server recorded (an IPv6 address is at most 45 characters; room for a zone).
+inline constexpr std::size_t kMaxRemoteAddrBytes = 64;
 
 // A client may promise any interval (and grace) in this range, in whole seconds.
 inline constexpr std::chrono::seconds kMinInterval = 1s;

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "pulse/presence/clock.hpp"
@@ -55,22 +56,37 @@ class PresenceRegistry final : public PresenceStore {
 
   [[nodiscard]] const RegistryOptions& options() const noexcept { return options_; }
 
+  // What the registry holds, summed over the shards, so tests can show that nothing grows with
+  // the number of ids ever seen: only with the clients present now (and the fixed event history).
+  struct MemoryStats {
+    std::size_t clients = 0;         // records
+    std::size_t client_buckets = 0;  // hash buckets behind them (never shrink: the peak count)
+    std::size_t beaten = 0;          // ids queued for take_beaten(): at most `clients`
+    std::size_t beaten_buckets = 0;
+    std::size_t events = 0;  // kept for events_after(): at most event_history
+  };
+  // Any thread; takes each shard's lock in turn.
+  [[nodiscard]] MemoryStats memory_stats() const;
+
  private:
+  // Everything kept per id, and all of it goes with the record when the client leaves.
   struct Record {
     ClientView view;
     // Generic cell rate algorithm: the earliest time the next beat conforms to the rate limit.
     MonoTime rate_limit_at{};
-    bool in_beaten_list = false;  // queued for take_beaten()
   };
   // Lets the maps be searched with a string_view, without building a std::string per lookup.
   struct IdHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view id) const noexcept { return std::hash<std::string_view>{}(id); }
   };
+  using ClientMap = std::unordered_map<std::string, Record, IdHash, std::equal_to<>>;
   struct Shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, Record, IdHash, std::equal_to<>> clients;  // guarded by mutex
-    std::vector<std::string> beaten;                                           // guarded by mutex
+    ClientMap clients;  // guarded by mutex
+    // Ids that beat since the last take_beaten(), each once. Invariant: a subset of the keys of
+    // `clients` (a leaving client leaves this set too), so it never outgrows the shard.
+    std::unordered_set<std::string, IdHash, std::equal_to<>> beaten;  // guarded by mutex
   };
 
   [[nodiscard]] Shard& shard_for(std::string_view id) noexcept;
@@ -78,7 +94,9 @@ class PresenceRegistry final : public PresenceStore {
   // The caller holds the shard's lock.
   [[nodiscard]] bool admit_rate(Record& record, MonoTime now) const noexcept;
   void set_state(Record& record, ClientState state) noexcept;
-  void note_beaten(Shard& shard, Record& record);
+  static void note_beaten(Shard& shard, const std::string& id);
+  // Erases the client at `it` and everything kept for it; returns the next record.
+  static ClientMap::iterator forget(Shard& shard, ClientMap::iterator it);
   // Numbers and records an event; the caller holds the lock of the shard it concerns.
   PresenceEvent append_event(EventKind kind, std::optional<ClientState> previous, LeaveReason reason,
                              const ClientView& client);

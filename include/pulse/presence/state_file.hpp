@@ -1,13 +1,30 @@
 // The heartbeat state file (--heartbeat-state): the registry's clients as JSON, so a restart
-// forgets nobody. Written atomically; a corrupt or missing file is reported, never fatal.
+// forgets nobody. Written atomically; a corrupt, missing or hostile file is reported, never fatal.
+//
+// Reading trusts nothing in the file. Two kinds of damage, two outcomes:
+// - The document as a whole is not one our saver writes (not JSON, another format or version,
+//   nested deeper than kMaxStateDocumentDepth, a string longer than kMaxStateStringBytes, a number
+//   longer than kMaxStateNumberChars, more values than kMaxStateValuesPerClient per allowed client,
+//   more clients than `max_clients`, larger than kMaxStateFileBytes): the file is ignored as a
+//   whole, one problem line, nothing restored. The shape is checked by a linear scan before the
+//   JSON parser sees the text, so a hostile file never costs more than one pass over it.
+// - One entry is bad (a missing or mistyped field, an id, message or address out of bounds, a time
+//   more than kStateTimeWindow from now, a duplicate id): that entry is skipped with a problem
+//   line saying which and why (at most kMaxReportedEntryProblems lines, then one line counting the
+//   rest), and the other entries are restored.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "pulse/presence/clock.hpp"
+#include "pulse/presence/limits.hpp"
 #include "pulse/presence/presence_store.hpp"
 
 namespace pulse::presence {
@@ -15,6 +32,30 @@ namespace pulse::presence {
 // Refuse to read more than this: a state file of the maximum 100,000 clients is ~40 MB.
 inline constexpr std::size_t kMaxStateFileBytes = 256 * 1024 * 1024;
 inline constexpr int kStateFileVersion = 1;
+
+// Our saver nests three levels (document, client list, client); anything near this is hostile, and
+// a bound here keeps every later recursion over the document (destruction, lookups) shallow.
+inline constexpr std::size_t kMaxStateDocumentDepth = 16;
+// Longer than any field can be even fully escaped (a 256-byte message of quotes is 512 bytes).
+inline constexpr std::size_t kMaxStateStringBytes = 1024;
+// A number or literal (true, false, null) token: 20 digits is the longest integer we write.
+inline constexpr std::size_t kMaxStateNumberChars = 32;
+// JSON values and keys allowed per client the registry may hold (a saved client has 23), so the
+// parsed document stays proportional to max_clients, not to the file size.
+inline constexpr std::size_t kMaxStateValuesPerClient = 32;
+// Every time in the file must lie this close to now: far enough for any real history, near
+// enough that converting it to nanoseconds on the registry's clock cannot overflow.
+inline constexpr std::chrono::milliseconds kStateTimeWindow = std::chrono::years(100);
+// Problem lines listed one by one before the rest are only counted.
+inline constexpr std::size_t kMaxReportedEntryProblems = 10;
+
+// Unix milliseconds to the registry's clock through `at`: nullopt when the time lies further than
+// kStateTimeWindow from `at.wall` or the conversion would overflow. Checked arithmetic throughout.
+[[nodiscard]] std::optional<MonoTime> monotonic_from_unix_ms(const TimeBase& at, std::int64_t unix_ms) noexcept;
+
+// Why `text` is not shaped like a state file of at most `max_clients` clients (too deep, a token
+// too long, too many values), or nullopt. One pass, no allocation; run before parsing.
+[[nodiscard]] std::optional<std::string> state_document_shape_error(std::string_view text, std::size_t max_clients);
 
 // The document: times are Unix milliseconds (wall clock), converted through `at`.
 [[nodiscard]] std::string encode_state(const std::vector<ClientView>& clients, const TimeBase& at);
@@ -24,7 +65,9 @@ struct DecodedState {
   std::vector<ClientView> clients;    // the valid entries
   std::vector<std::string> problems;  // why the document, or an entry of it, was rejected
 };
-[[nodiscard]] DecodedState decode_state(std::string_view text, const TimeBase& at);
+// The core of the reader, in memory (the fuzz target drives it). Never throws for any `text`.
+[[nodiscard]] DecodedState decode_state(std::string_view text, const TimeBase& at,
+                                        std::size_t max_clients = kDefaultMaxClients);
 
 enum class LoadStatus { kLoaded, kMissing, kUnreadable, kCorrupt };
 
@@ -33,7 +76,9 @@ struct LoadedState {
   std::vector<ClientView> clients;
   std::vector<std::string> problems;  // one line each, for the error log
 };
-[[nodiscard]] LoadedState load_state_file(const std::filesystem::path& path, const TimeBase& at);
+// Reads `path` (a regular file of at most kMaxStateFileBytes) and decodes it. Never throws.
+[[nodiscard]] LoadedState load_state_file(const std::filesystem::path& path, const TimeBase& at,
+                                          std::size_t max_clients = kDefaultMaxClients);
 
 // Writes `contents` to `path` so that a crash at any moment leaves either the old or the new file:
 // a temporary file in the same directory, fsync, rename over `path`, fsync the directory.

@@ -15,6 +15,11 @@ namespace pulse::presence {
 // but tab); otherwise why not.
 [[nodiscard]] std::optional<std::string> message_error(std::string_view message);
 
+// nullopt when `remote_addr` could be a peer address the server recorded: at most
+// kMaxRemoteAddrBytes of printable ASCII without spaces (or empty); otherwise why not. Only input
+// the server did not produce itself (the state file) needs this check.
+[[nodiscard]] std::optional<std::string> remote_addr_error(std::string_view remote_addr);
+
 // Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 [[nodiscard]] bool is_valid_utf8(std::string_view text) noexcept;
 

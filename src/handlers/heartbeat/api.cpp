@@ -250,6 +250,16 @@ Response HeartbeatApi::handle_list(const Request& request) const {
     filter.states = *states;
   }
   if (auto prefix = request.query_param("prefix")) filter.prefix = std::move(*prefix);
+  std::optional<std::size_t> limit;
+  if (const auto text = request.query_param("limit")) {
+    const auto value = parse_digits(*text, kMaxSecondsDigits);
+    if (!value || *value == 0 || *value > kMaxPageSize) {
+      return json_error(400, "invalid_limit", fmt::format("limit must be a whole number from 1 to {}", kMaxPageSize));
+    }
+    limit = static_cast<std::size_t>(*value);
+  }
+  const std::optional<std::string> after = request.query_param("after");
+  const bool whole = !limit && !after && filter.prefix.empty() && filter.states.all();
 
   // Answering 304 needs only the version, not the list.
   const auto if_none_match = request.header("If-None-Match");
@@ -268,11 +278,51 @@ Response HeartbeatApi::handle_list(const Request& request) const {
     }
   }
 
-  const presence::Listing listing = store_.list(filter);
-  auto response = json_response(200, listing_json(listing, presence::TimeBase::now(*clock_)));
+  if (whole) {
+    const auto rendered = whole_list();
+    Response response;
+    response.status = 200;
+    response.set_header("Content-Type", "application/json");
+    response.shared_body = http::SharedBody{rendered->body, 0, rendered->body->size()};
+    response.set_header("ETag", list_etag(rendered->version));
+    response.set_header("Cache-Control", "no-cache");
+    return response;
+  }
+
+  presence::Listing listing = store_.list(filter);
+  auto& clients = listing.clients;  // sorted by id
+  if (after) {
+    clients.erase(clients.begin(), std::upper_bound(clients.begin(), clients.end(), *after,
+                                                    [](const std::string& id, const presence::ClientView& client) {
+                                                      return id < client.id;
+                                                    }));
+  }
+  std::optional<std::string> next_after;
+  if (limit && clients.size() > *limit) {
+    clients.resize(*limit);
+    next_after = clients.back().id;
+  }
+  Json document = listing_json(listing, presence::TimeBase::now(*clock_));
+  // The cursor for the next page: pass it as after=; null on the last page.
+  if (limit || after) document["next_after"] = next_after ? Json(*next_after) : Json(nullptr);
+  auto response = json_response(200, document);
   response.set_header("ETag", list_etag(listing.version));
   response.set_header("Cache-Control", "no-cache");
   return response;
+}
+
+std::shared_ptr<const HeartbeatApi::RenderedList> HeartbeatApi::whole_list() const {
+  std::lock_guard lock(list_mutex_);
+  const auto now = clock_->now();
+  if (list_cache_ && list_cache_->version == store_.version() && now - list_cache_->rendered_at < kListMaxAge) {
+    return list_cache_;
+  }
+  // The clients are copied under the store's locks; the JSON is rendered outside them.
+  const presence::Listing listing = store_.list({});
+  auto body = std::make_shared<const std::string>(
+      dump_json(listing_json(listing, presence::TimeBase::now(*clock_))) + "\n");
+  list_cache_ = std::make_shared<const RenderedList>(RenderedList{listing.version, now, std::move(body)});
+  return list_cache_;
 }
 
 Response HeartbeatApi::handle_show(const std::string& id) const {
@@ -314,11 +364,19 @@ Response HeartbeatApi::handle_events(const Request& request) {
   if (const auto header = request.header("Last-Event-ID"))
     last_event_id = parse_digits(http::trim_ows(*header), kMaxEventIdDigits);
   if (streams_.closed()) return json_error(503, "shutting_down", "the server is shutting down");
-  response.stream = streams_.open(last_event_id);
-  if (!response.stream) {
-    return with_retry_after(json_error(503, "too_many_streams", "too many event streams are open"),
-                            kStreamsBusyRetryAfter);
+  auto opened = streams_.open(last_event_id, request.remote_addr);
+  switch (opened.refusal) {
+    case EventStreams::Refusal::kNone: break;
+    case EventStreams::Refusal::kClosed: return json_error(503, "shutting_down", "the server is shutting down");
+    case EventStreams::Refusal::kServerFull:
+      return with_retry_after(json_error(503, "too_many_streams", "too many event streams are open"),
+                              kStreamsBusyRetryAfter);
+    case EventStreams::Refusal::kAddressFull:
+      return with_retry_after(
+          json_error(503, "too_many_streams_from_address", "too many event streams are open from this address"),
+          kStreamsBusyRetryAfter);
   }
+  response.stream = std::move(opened.stream);
   return response;
 }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "pulse/handlers/heartbeat/json.hpp"
@@ -17,35 +18,58 @@ std::string format_sse_event(std::optional<std::uint64_t> id, std::string_view e
 }
 
 EventStreams::EventStreams(presence::PresenceStore& store, std::shared_ptr<const presence::Clock> clock,
-                           std::size_t max_streams)
-    : store_(store), clock_(std::move(clock)), max_streams_(max_streams) {}
+                           StreamLimits limits)
+    : store_(store), clock_(std::move(clock)), limits_(limits) {}
 
-std::shared_ptr<http::ResponseStream> EventStreams::open(std::optional<std::uint64_t> last_event_id) {
-  std::lock_guard lock(mutex_);
-  if (closed_ || subscribers_.size() >= max_streams_) return nullptr;
-  // Registered under the same lock as publish(): nothing can happen between the first events
-  // and the stream joining the fan-out, so no event is lost or sent twice.
-  Subscriber subscriber{std::make_shared<http::ResponseStream>(), 0};
+EventStreams::Refusal EventStreams::refusal_for(std::string_view remote_addr) const {
+  if (closed_) return Refusal::kClosed;
+  if (subscribers_.size() >= limits_.max_streams) return Refusal::kServerFull;
+  const auto from_address = std::count_if(subscribers_.begin(), subscribers_.end(),
+                                          [&](const Subscriber& s) { return s.remote_addr == remote_addr; });
+  if (static_cast<std::size_t>(from_address) >= limits_.max_per_address) return Refusal::kAddressFull;
+  return Refusal::kNone;
+}
+
+EventStreams::Opened EventStreams::open(std::optional<std::uint64_t> last_event_id, std::string_view remote_addr) {
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto refusal = refusal_for(remote_addr); refusal != Refusal::kNone) return {nullptr, refusal};
+  }
+  // The first events are prepared outside mutex_, so a big snapshot does not stall the fan-out.
+  // Nothing is lost meanwhile: the stream joins at the sequence its first events end with, and
+  // the next publish() sends it whatever happened since, from the store's history.
+  Subscriber subscriber{std::make_shared<http::ResponseStream>(), 0, std::string(remote_addr)};
   subscriber.stream->write(kSseRetry);
   const auto missed = last_event_id ? store_.events_after(*last_event_id) : std::nullopt;
   if (missed) {
     subscriber.cursor = *last_event_id;
     send_events(subscriber, *missed, presence::TimeBase::now(*clock_));
   } else {
-    send_snapshot(subscriber, render_snapshot());
+    send_snapshot(subscriber, *current_snapshot());
   }
+  std::lock_guard lock(mutex_);
+  // Checked again: others may have opened streams while this one was being prepared.
+  if (const auto refusal = refusal_for(remote_addr); refusal != Refusal::kNone) return {nullptr, refusal};
   subscribers_.push_back(subscriber);
-  return subscriber.stream;
+  return {subscriber.stream, Refusal::kNone};
 }
 
-EventStreams::Snapshot EventStreams::render_snapshot() const {
+std::shared_ptr<const EventStreams::Snapshot> EventStreams::current_snapshot() {
+  std::lock_guard lock(snapshot_mutex_);
+  const auto now = clock_->now();
+  if (snapshot_ && snapshot_->version == store_.version() && now - snapshot_->rendered_at < kSnapshotMaxAge) {
+    return snapshot_;
+  }
   const presence::Listing listing = store_.list({});
   const auto at = presence::TimeBase::now(*clock_);
-  return {listing.sequence, format_sse_event(listing.sequence, "snapshot", dump_json(listing_json(listing, at)))};
+  auto text = std::make_shared<const std::string>(
+      format_sse_event(listing.sequence, "snapshot", dump_json(listing_json(listing, at))));
+  snapshot_ = std::make_shared<const Snapshot>(Snapshot{listing.version, listing.sequence, now, std::move(text)});
+  return snapshot_;
 }
 
 bool EventStreams::send_snapshot(Subscriber& subscriber, const Snapshot& snapshot) {
-  if (!subscriber.stream->write(snapshot.text)) return false;
+  if (!subscriber.stream->write_shared(snapshot.text)) return false;
   subscriber.cursor = snapshot.sequence;
   return true;
 }
@@ -80,27 +104,30 @@ void EventStreams::publish() {
                                                              dump_json(event_json(event, at))));
     }
   }
-  // Streams that fell behind the history get a snapshot: taken (all shards, every client) at most
-  // once per publish, however many streams need it.
-  std::optional<Snapshot> snapshot;
+  // Streams that fell behind the history get a snapshot: one per registry version, shared by
+  // every stream that needs it (and by new streams).
+  std::shared_ptr<const Snapshot> snapshot;
+  std::map<std::uint64_t, std::shared_ptr<const std::string>> by_cursor;
   std::erase_if(subscribers_, [&](Subscriber& subscriber) {
     if (!backlog) {
       // This stream (or the slowest one) fell behind the history: its own backlog, or a snapshot.
       const auto own = store_.events_after(subscriber.cursor);
       if (own) return !send_events(subscriber, *own, at);
-      if (!snapshot) snapshot = render_snapshot();
+      if (!snapshot) snapshot = current_snapshot();
       return !send_snapshot(subscriber, *snapshot);
     }
-    std::string text;
-    std::uint64_t last = subscriber.cursor;
-    for (const auto& [sequence, event_text] : rendered) {
-      if (sequence <= subscriber.cursor) continue;
-      text += event_text;
-      last = sequence;
+    // Streams at the same cursor (usually all of them) share one buffer of what they missed.
+    auto& text = by_cursor[subscriber.cursor];
+    if (!text) {
+      std::string joined;
+      for (const auto& [sequence, event_text] : rendered) {
+        if (sequence > subscriber.cursor) joined += event_text;
+      }
+      text = std::make_shared<const std::string>(std::move(joined));
     }
-    if (text.empty()) return subscriber.stream->closed();
-    if (!subscriber.stream->write(text)) return true;
-    subscriber.cursor = last;
+    if (text->empty()) return subscriber.stream->closed();
+    if (!subscriber.stream->write_shared(text)) return true;
+    subscriber.cursor = rendered.back().first;
     return false;
   });
 }
@@ -109,16 +136,19 @@ void EventStreams::publish_beats(const std::vector<presence::ClientView>& client
   if (clients.empty()) return;
   std::lock_guard lock(mutex_);
   if (subscribers_.empty()) return;
-  broadcast(format_sse_event(std::nullopt, "beats", dump_json(beats_json(clients, presence::TimeBase::now(*clock_)))));
+  // Up to kMaxBeatDigestClients clients: rendered once and shared, not copied into each stream.
+  broadcast(std::make_shared<const std::string>(
+      format_sse_event(std::nullopt, "beats", dump_json(beats_json(clients, presence::TimeBase::now(*clock_))))));
 }
 
 void EventStreams::send_keep_alive() {
+  static const auto keep_alive = std::make_shared<const std::string>(kSseKeepAlive);
   std::lock_guard lock(mutex_);
-  broadcast(kSseKeepAlive);
+  broadcast(keep_alive);
 }
 
-void EventStreams::broadcast(std::string_view text) {
-  std::erase_if(subscribers_, [text](const Subscriber& subscriber) { return !subscriber.stream->write(text); });
+void EventStreams::broadcast(const std::shared_ptr<const std::string>& text) {
+  std::erase_if(subscribers_, [&text](const Subscriber& subscriber) { return !subscriber.stream->write_shared(text); });
 }
 
 void EventStreams::close_all() {

@@ -37,7 +37,7 @@ struct HeartbeatService::Impl {
       : options(std::move(heartbeat_options)),
         clock(clock_in ? std::move(clock_in) : std::make_shared<presence::SystemClock>()),
         registry(registry_options(options), clock),
-        streams(registry, clock, kMaxEventStreams),
+        streams(registry, clock, options.streams),
         api(registry, streams, clock, [this] { request_publish(); }) {}
 
   Impl(const Impl&) = delete;
@@ -152,7 +152,8 @@ void HeartbeatService::Impl::run_sweeper() {
 }
 
 void HeartbeatService::Impl::load_state() {
-  const auto loaded = presence::load_state_file(*options.state_file, presence::TimeBase::now(*clock));
+  const auto loaded =
+      presence::load_state_file(*options.state_file, presence::TimeBase::now(*clock), options.max_clients);
   // No file yet is how every first start begins; anything else lost clients.
   const bool first_start = loaded.status == presence::LoadStatus::kMissing;
   for (const auto& problem : loaded.problems) {

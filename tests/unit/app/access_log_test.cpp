@@ -51,3 +51,12 @@ TEST_CASE("off means no log; an unwritable path is an error", "[access_log]") {
   CHECK(AccessLog::open("off") == nullptr);
   CHECK_THROWS(AccessLog::open("/nonexistent-dir/pulse/access.log"));
 }
+
+TEST_CASE("a ?token= never reaches the access log", "[access_log]") {
+  std::string out;
+  append_clf_line({"127.0.0.1", "GET", "/heartbeat/events?token=s3cret-token", 1, 200, 0, 0}, out);
+  append_clf_line({"127.0.0.1", "POST", "/heartbeat/web-1?interval=30&to%6Ben=s3cret-token", 1, 201, 0, 0}, out);
+  CHECK(out.find("s3cret") == std::string::npos);
+  CHECK(out.find("\"GET /heartbeat/events?token=REDACTED HTTP/1.1\"") != std::string::npos);
+  CHECK(out.find("\"POST /heartbeat/web-1?interval=30&to%6Ben=REDACTED HTTP/1.1\"") != std::string::npos);
+}

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pulse/app/config.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using pulse::app::Command;
@@ -56,6 +57,8 @@ TEST_CASE("defaults", "[config]") {
   CHECK(config.limits.keepalive_timeout == 15s);
   CHECK(config.limits.header_timeout == 10s);
   CHECK(config.limits.body_timeout == 60s);
+  CHECK(config.heartbeat.streams.max_streams == 1024);
+  CHECK(config.heartbeat.streams.max_per_address == 32);
   CHECK(config.access_log == "off");
   CHECK(config.heartbeat.default_interval == 30s);
 }
@@ -206,4 +209,99 @@ TEST_CASE("the file cache is on unless --no-file-cache", "[config]") {
   CHECK_FALSE(parse({"--no-file-cache"}).static_files.cache.enabled);
   ScopedEnv off("PULSE_NO_FILE_CACHE", "1");
   CHECK_FALSE(parse({}).static_files.cache.enabled);
+}
+
+TEST_CASE("tokens come from flags or the environment; none by default", "[config][tokens]") {
+  CHECK(parse({}).heartbeat_tokens.empty());
+  CHECK(parse({}).read_tokens.empty());
+  const auto flags = parse({"--heartbeat-token", "write-0123", "--read-token", "read-4567"});
+  CHECK(flags.heartbeat_tokens == std::vector<std::string>{"write-0123"});
+  CHECK(flags.read_tokens == std::vector<std::string>{"read-4567"});
+  CHECK(parse({"--heartbeat-token", "dGVzdA=="}).heartbeat_tokens == std::vector<std::string>{"dGVzdA=="});
+
+  ScopedEnv write("PULSE_HEARTBEAT_TOKEN", "env-write");
+  ScopedEnv read("PULSE_READ_TOKEN", "env-read");
+  const auto from_env = parse({});
+  CHECK(from_env.heartbeat_tokens == std::vector<std::string>{"env-write"});
+  CHECK(from_env.read_tokens == std::vector<std::string>{"env-read"});
+  CHECK(parse({"--heartbeat-token", "flag-wins"}).heartbeat_tokens == std::vector<std::string>{"flag-wins"});
+}
+
+TEST_CASE("token files: one a line, blank lines and white space ignored, several allowed", "[config][tokens]") {
+  pulse::test::TempDir dir;
+  const auto write_file = dir.write("write.tokens", "  old-token  \n\n\tnew-token\r\n   \n");
+  const auto read_file = dir.write("read.tokens", "reader");
+  const auto config = parse({"--heartbeat-token-file", write_file.string(), "--read-token-file", read_file.string()});
+  CHECK(config.heartbeat_tokens == std::vector<std::string>{"old-token", "new-token"});
+  CHECK(config.read_tokens == std::vector<std::string>{"reader"});
+  // The flag's token and the file's both work, the flag's first.
+  CHECK(parse({"--heartbeat-token", "from-flag", "--heartbeat-token-file", write_file.string()}).heartbeat_tokens ==
+        std::vector<std::string>{"from-flag", "old-token", "new-token"});
+
+  ScopedEnv file("PULSE_HEARTBEAT_TOKEN_FILE", write_file.string().c_str());
+  CHECK(parse({}).heartbeat_tokens == std::vector<std::string>{"old-token", "new-token"});
+  ScopedEnv read_env("PULSE_READ_TOKEN_FILE", read_file.string().c_str());
+  CHECK(parse({}).read_tokens == std::vector<std::string>{"reader"});
+}
+
+TEST_CASE("bad tokens and token files are one-line errors naming the flag, never the token", "[config][tokens]") {
+  pulse::test::TempDir dir;
+  const auto empty = dir.write("empty", "");
+  const auto blank = dir.write("blank", "\n  \n\t\r\n");
+  const auto bad_line = dir.write("bad-line", "good-token\nhas secret space\n");
+  const auto huge = dir.write("huge", std::string(70 * 1024, 'a'));
+  std::string many;
+  for (int i = 0; i < 33; ++i) many += "token-" + std::to_string(i) + "\n";
+  const auto too_many = dir.write("many", many);
+  const std::string missing = (dir.path() / "missing").string();
+
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--heartbeat-token", ""}, "--heartbeat-token: must not be empty"},
+      {{"--read-token", ""}, "--read-token: must not be empty"},
+      {{"--heartbeat-token", "has space"}, "--heartbeat-token: must be 1 to 256 characters"},
+      {{"--heartbeat-token", "quote\"d"}, "--heartbeat-token: must be"},
+      {{"--read-token", "a=b"}, "--read-token: must be"},
+      {{"--read-token", "caf\xc3\xa9"}, "--read-token: must be"},
+      {{"--heartbeat-token", std::string(257, 'x')}, "--heartbeat-token: must be"},
+      {{"--heartbeat-token-file", missing}, "--heartbeat-token-file: cannot read"},
+      {{"--heartbeat-token-file", dir.path().string()}, "--heartbeat-token-file: cannot read"},
+      {{"--read-token-file", empty.string()}, "--read-token-file: '" + empty.string() + "' holds no token"},
+      {{"--heartbeat-token-file", blank.string()}, "holds no token"},
+      {{"--heartbeat-token-file", bad_line.string()}, "--heartbeat-token-file: line 2 of"},
+      {{"--heartbeat-token-file", huge.string()}, "is larger than 65536 bytes"},
+      {{"--heartbeat-token-file", too_many.string()}, "--heartbeat-token: 33 tokens; at most 32"},
+      {{"--heartbeat-token-file", ""}, "--heartbeat-token-file: must not be empty"},
+  };
+  for (const auto& [args, expected] : cases) {
+    INFO(args.front() << " " << args.back().substr(0, 40));
+    const std::string message = error_of(args);
+    CHECK(message.find(expected) != std::string::npos);
+    CHECK(message.find('\n') == std::string::npos);
+    CHECK(message.find("secret") == std::string::npos);
+    CHECK(message.find("has space") == std::string::npos);
+  }
+}
+
+TEST_CASE("a token variable set but empty is an error, not an open server", "[config][tokens]") {
+  {
+    ScopedEnv empty("PULSE_HEARTBEAT_TOKEN", "");
+    const std::string message = error_of({});
+    CHECK(message.find("--heartbeat-token: must not be empty") != std::string::npos);
+    CHECK(message.find("PULSE_HEARTBEAT_TOKEN") != std::string::npos);
+    // A flag given on the command line takes its place.
+    CHECK(parse({"--heartbeat-token", "given"}).heartbeat_tokens == std::vector<std::string>{"given"});
+  }
+  {
+    ScopedEnv empty("PULSE_READ_TOKEN_FILE", "");
+    CHECK(error_of({}).find("--read-token-file: must not be empty (from environment variable PULSE_READ_TOKEN_FILE)") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("beat sends the heartbeat token from the environment", "[config][tokens]") {
+  CHECK(parse({"beat", "http://127.0.0.1:1/heartbeat/x"}).beat.token.empty());
+  ScopedEnv token("PULSE_HEARTBEAT_TOKEN", "client-token");
+  const auto config = parse({"beat", "http://127.0.0.1:1/heartbeat/x"});
+  CHECK(config.command == Command::kBeat);
+  CHECK(config.beat.token == "client-token");
 }

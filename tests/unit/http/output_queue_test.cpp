@@ -361,3 +361,26 @@ TEST_CASE("write outcomes have names for logs", "[output_queue]") {
   CHECK(to_string(WriteOutcome::kFailed) == "failed");
   CHECK(to_string(WriteOutcome::kFileTruncated) == "file truncated");
 }
+
+TEST_CASE("a shared buffer is sent by reference, between owned runs, and counted apart", "[output_queue]") {
+  OutputQueue queue;
+  auto shared = std::make_shared<const std::string>(std::string(100'000, 's'));
+  queue.append("head\r\n\r\n");
+  queue.append_shared({shared, 10, 50'000});
+  queue.append("tail");  // a fresh owned run after the shared one, never appended into it
+  CHECK(queue.bytes() == 8 + 50'000 + 4);
+  CHECK(queue.owned_bytes() == 12);
+  CHECK(queue.entries() == 3);
+
+  ScriptedWriter writer;
+  writer.script = {accept(20), would_block()};  // part of the shared range, then a full socket
+  CHECK(queue.write_to(writer).outcome == WriteOutcome::kWouldBlock);
+  CHECK(queue.owned_bytes() == 4);  // the head is out; the shared part is not owned anyway
+  CHECK(queue.bytes() == 50'000 + 4 - 12);
+  CHECK(queue.write_to(writer).outcome == WriteOutcome::kDrained);
+  CHECK(writer.received == "head\r\n\r\n" + shared->substr(10, 50'000) + "tail");
+  CHECK(writer.calls.front().buffers == 3);  // one writev gathers all three
+  CHECK(queue.bytes() == 0);
+  CHECK(queue.owned_bytes() == 0);
+  CHECK(shared.use_count() == 1);  // the queue let go of it
+}

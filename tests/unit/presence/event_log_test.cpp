@@ -56,3 +56,19 @@ TEST_CASE("a sequence that is too old or not ours needs a snapshot", "[presence]
   CHECK_FALSE(later.after(499));  // an id from an earlier run
   REQUIRE(later.after(500));
 }
+
+TEST_CASE("the history never holds more than its capacity", "[presence][events][memory]") {
+  EventLog log(16, 0);
+  for (int i = 0; i < 10'000; ++i) {
+    (void)log.append(event_for("a"));
+    REQUIRE(log.size() <= 16);
+  }
+  CHECK(log.size() == 16);
+  CHECK(log.last_sequence() == 10'000);
+  CHECK_FALSE(log.after(10'000 - 17));
+  CHECK(log.after(10'000 - 16)->size() == 16);
+
+  EventLog none(0, 0);
+  (void)none.append(event_for("a"));
+  CHECK(none.size() == 0);
+}

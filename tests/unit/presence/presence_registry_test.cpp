@@ -538,3 +538,79 @@ TEST_CASE("restore skips invalid entries and respects the maximum", "[presence][
   CHECK_FALSE(f.registry.find("third"));
   CHECK(f.registry.counters().clients.total() == 2);
 }
+
+TEST_CASE("re-creating ids never grows memory", "[presence][registry][memory]") {
+  // The reported leak: with no event stream open nobody calls take_beaten(), and every id that
+  // was created and deleted left an entry in the beaten list for good.
+  constexpr int kIds = 1000;
+  constexpr int kCycles = 100'000;
+  RegistryOptions options;
+  options.max_clients = kIds;
+  Fixture f(options);
+  PresenceRegistry::MemoryStats after_first_round;
+  for (int cycle = 0; cycle < kCycles; ++cycle) {
+    const std::string id = fmt::format("client-{}", cycle % kIds);
+    REQUIRE(f.registry.beat(beat_of(id)).outcome == BeatOutcome::kCreated);
+    REQUIRE(f.registry.beat(beat_of(id)).outcome == BeatOutcome::kUpdated);
+    // Every other id is deleted at once; the rest stay until the end of their round.
+    if (cycle % 2 == 0) REQUIRE(f.registry.remove(id));
+    if (cycle % kIds == kIds - 1) {
+      for (int i = 1; i < kIds; i += 2) REQUIRE(f.registry.remove(fmt::format("client-{}", i)));
+      const auto stats = f.registry.memory_stats();
+      CHECK(stats.clients == 0);
+      CHECK(stats.beaten == 0);
+      CHECK(stats.events <= options.event_history);
+      if (cycle == kIds - 1) after_first_round = stats;
+      // Hash buckets stay at their peak, which the first round reached.
+      CHECK(stats.client_buckets == after_first_round.client_buckets);
+      CHECK(stats.beaten_buckets == after_first_round.beaten_buckets);
+    }
+    f.clock->advance(1s);  // well under the rate limit
+  }
+  const auto end = f.registry.memory_stats();
+  CHECK(end.clients == 0);
+  CHECK(end.beaten == 0);
+  CHECK(end.events == options.event_history);
+  CHECK(end.client_buckets <= 2 * kIds);
+  CHECK(end.beaten_buckets <= 2 * kIds);
+  CHECK(f.registry.take_beaten(kIds).empty());
+  CHECK(f.registry.counters().clients.total() == 0);
+}
+
+TEST_CASE("the beaten set holds only live clients, each once", "[presence][registry][memory]") {
+  RegistryOptions options;
+  options.max_beats_per_second = 0;
+  options.retention = 10s;
+  Fixture f(options);
+  for (int i = 0; i < 100; ++i) {
+    for (int beat = 0; beat < 5; ++beat) REQUIRE(f.registry.beat(beat_of(fmt::format("n{}", i), 1s, 1s)).accepted());
+  }
+  CHECK(f.registry.memory_stats().beaten == 100);
+  for (int i = 0; i < 40; ++i) REQUIRE(f.registry.remove(fmt::format("n{}", i)));
+  CHECK(f.registry.memory_stats().beaten == 60);
+
+  // Clients forgotten after the retention leave the set too.
+  f.clock->advance(2s);
+  f.registry.tick();  // down
+  f.clock->advance(10s);
+  f.registry.tick();  // forgotten
+  const auto stats = f.registry.memory_stats();
+  CHECK(stats.clients == 0);
+  CHECK(stats.beaten == 0);
+  CHECK(f.registry.take_beaten(1000).empty());
+}
+
+TEST_CASE("per-id state stays within its limits whatever the caller passes", "[presence][registry][memory]") {
+  Fixture f;
+  BeatRequest request = beat_of("web-1");
+  request.remote_addr = std::string(10'000, '1');
+  const auto result = f.registry.beat(request);
+  REQUIRE(result.accepted());
+  CHECK(result.client.remote_addr.size() == pulse::presence::kMaxRemoteAddrBytes);
+
+  // Restoring trusts nothing either: an address that no peer could have is refused.
+  pulse::presence::ClientView saved = result.client;
+  saved.id = "restored";
+  saved.remote_addr = "bad\naddress";
+  CHECK(f.registry.restore({saved}) == 0);
+}

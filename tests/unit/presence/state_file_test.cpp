@@ -1,8 +1,13 @@
 // The heartbeat state file: round trip through a real file, the atomic write, and every kind of
-// damage being reported and survived.
+// damage being reported and survived: hostile times, nesting, strings, counts, types, duplicates.
 #include "pulse/presence/state_file.hpp"
 
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -18,6 +23,7 @@ using pulse::presence::Health;
 using pulse::presence::LoadStatus;
 using pulse::presence::ManualClock;
 using pulse::presence::PresenceRegistry;
+using pulse::presence::RegistryOptions;
 using pulse::presence::TimeBase;
 using pulse::test::TempDir;
 
@@ -258,4 +264,427 @@ TEST_CASE("the atomic write replaces the old file and cleans up after a failure"
 
   CHECK_THROWS_WITH(pulse::presence::write_file_atomically(dir.path() / "missing-dir" / "state.json", "x"),
                     Catch::Contains("open"));
+}
+
+// ---- Hostile files. Policy (state_file.hpp): a document our saver could not have written is
+// ignored as a whole with one line; a bad entry is skipped with one line and the rest restored.
+
+namespace {
+
+using pulse::presence::DecodedState;
+using pulse::presence::kMaxStateDocumentDepth;
+using pulse::presence::kMaxStateStringBytes;
+using pulse::presence::MonoTime;
+
+constexpr std::string_view kDeepMarker = "\"@@DEEP@@\"";
+
+std::string nested_arrays(std::size_t depth) {
+  return std::string(depth, '[') + std::string(depth, ']');
+}
+
+std::string nested_objects(std::size_t depth) {
+  std::string text;
+  for (std::size_t i = 0; i < depth; ++i) text += "{\"a\":";
+  text += "0";
+  text += std::string(depth, '}');
+  return text;
+}
+
+// Nothing restored, one line that says why.
+void check_ignored(const DecodedState& decoded, const std::string& reason) {
+  CHECK_FALSE(decoded.usable);
+  CHECK(decoded.clients.empty());
+  REQUIRE(decoded.problems.size() == 1);
+  CHECK_THAT(decoded.problems[0], Catch::Contains(reason));
+}
+
+// The bad entry (the only one in `text`) skipped with one line that says why, and a valid entry
+// put before it restored. Spliced in as text: `text` may hold what no JSON library writes back.
+void check_entry_skipped(std::string text, const TimeBase& at, const std::string& reason) {
+  auto good = valid_entry();
+  good["id"] = "b";
+  const std::string list = "\"clients\":[";
+  REQUIRE(text.find(list) != std::string::npos);
+  text.insert(text.find(list) + list.size(), good.dump() + ",");
+  const auto decoded = pulse::presence::decode_state(text, at);
+  for (const auto& problem : decoded.problems) UNSCOPED_INFO(problem);
+  CHECK(decoded.usable);
+  REQUIRE(decoded.clients.size() == 1);
+  CHECK(decoded.clients[0].id == "b");
+  REQUIRE(decoded.problems.size() == 1);
+  CHECK_THAT(decoded.problems[0], Catch::Contains("client #2") && Catch::Contains(reason));
+}
+
+// `text` with its first `from` replaced by `to`.
+std::string replaced(std::string text, std::string_view from, std::string_view to) {
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+std::int64_t unix_ms_of(const TimeBase& at) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(at.wall.time_since_epoch()).count();
+}
+
+}  // namespace
+
+TEST_CASE("times are converted with checked arithmetic inside a 100-year window", "[presence][state_file]") {
+  using pulse::presence::monotonic_from_unix_ms;
+  const ManualClock clock;
+  const TimeBase at = TimeBase::now(clock);
+  const std::int64_t now_ms = unix_ms_of(at);
+  constexpr std::int64_t kYearMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::years(1)).count();
+
+  // Inside: exact, to the millisecond, both ways.
+  CHECK(monotonic_from_unix_ms(at, now_ms) == at.mono);
+  CHECK(monotonic_from_unix_ms(at, now_ms + 99 * kYearMs) == at.mono + std::chrono::milliseconds(99 * kYearMs));
+  CHECK(monotonic_from_unix_ms(at, now_ms - 56 * kYearMs) == at.mono - std::chrono::milliseconds(56 * kYearMs));
+  CHECK(monotonic_from_unix_ms(at, 0));  // 1970 is 56 years before the test clock's 2026
+
+  // Outside, or past what int64 nanoseconds hold.
+  for (const std::int64_t ms : {now_ms + 101 * kYearMs, now_ms - 101 * kYearMs, std::int64_t{1} << 50,
+                                (std::int64_t{1} << 50) + 1, INT64_MAX, INT64_MIN, INT64_MAX / 1'000'000 + 1}) {
+    INFO(ms);
+    CHECK_FALSE(monotonic_from_unix_ms(at, ms));
+  }
+
+  // A wall clock near the end of int64 nanoseconds (2262): a year later would overflow.
+  const TimeBase late{at.mono,
+                      pulse::presence::Clock::Wall::time_point(
+                          std::chrono::duration_cast<pulse::presence::Clock::Wall::duration>(std::chrono::years(290)))};
+  CHECK_FALSE(monotonic_from_unix_ms(late, unix_ms_of(late) + 5 * kYearMs));
+  CHECK(monotonic_from_unix_ms(late, unix_ms_of(late) - 5 * kYearMs));
+  // A monotonic clock near its end: adding the offset would overflow.
+  const TimeBase high{MonoTime(MonoTime::duration(INT64_MAX - 1'000'000'000)), at.wall};
+  CHECK_FALSE(monotonic_from_unix_ms(high, now_ms + kYearMs));
+  const TimeBase low{MonoTime(MonoTime::duration(INT64_MIN + 1'000'000'000)), at.wall};
+  CHECK_FALSE(monotonic_from_unix_ms(low, now_ms - kYearMs));
+}
+
+TEST_CASE("a huge or negative time skips the entry, never overflows", "[presence][state_file]") {
+  const ManualClock clock;
+  const TimeBase at = TimeBase::now(clock);
+  const std::int64_t now_ms = unix_ms_of(at);
+  constexpr std::int64_t kYearMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::years(1)).count();
+  struct Case {
+    const char* name;
+    nlohmann::json value;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"2^50 ms (the crash)", std::int64_t{1} << 50, "more than 100 years from now"},
+      {"just past 2^50", (std::int64_t{1} << 50) + 1, "more than 100 years from now"},
+      {"int64 max", INT64_MAX, "more than 100 years from now"},
+      {"past int64", std::uint64_t{1} << 63, "out of range"},
+      {"uint64 max", UINT64_MAX, "out of range"},
+      {"101 years ahead", now_ms + 101 * kYearMs, "more than 100 years from now"},
+      {"negative", -1, "before 1970"},
+      {"int64 min", INT64_MIN, "before 1970"},
+      {"beyond every integer", 1e300, "not an integer"},
+      {"a fraction", 1000.5, "not an integer"},
+  };
+  for (const char* field : {"last_beat_ms", "last_ok_ms", "next_due_ms"}) {
+    for (const Case& c : cases) {
+      INFO(field << ": " << c.name);
+      auto entry = valid_entry();
+      entry[field] = c.value;
+      check_entry_skipped(one_client_document(entry), at, c.reason);
+    }
+  }
+}
+
+TEST_CASE("deep nesting in any field ignores the file before the parser recurses", "[presence][state_file]") {
+  const ManualClock clock;
+  const TimeBase at = TimeBase::now(clock);
+  const std::string deep_arrays = nested_arrays(200'000);
+  const std::string deep_objects = nested_objects(50'000);
+
+  const auto valid = valid_entry();
+  for (const auto& [key, value] : valid.items()) {
+    for (const std::string* deep : {&deep_arrays, &deep_objects}) {
+      INFO(key);
+      auto entry = valid_entry();
+      entry[key] = "@@DEEP@@";
+      check_ignored(pulse::presence::decode_state(replaced(one_client_document(entry), kDeepMarker, *deep), at),
+                    "nested deeper than 16 levels");
+    }
+  }
+  // The document's own fields (the reported crash was a deep "version"), the client list, an
+  // entry itself, and the whole document.
+  for (const char* key : {"format", "version", "clients", "saved_at_ms", "unknown"}) {
+    INFO(key);
+    auto document =
+        nlohmann::json{{"format", "pulse-heartbeat-state"}, {"version", 1}, {"clients", nlohmann::json::array()}};
+    document[key] = "@@DEEP@@";
+    check_ignored(pulse::presence::decode_state(replaced(document.dump(), kDeepMarker, deep_arrays), at),
+                  "nested deeper than 16 levels");
+  }
+  const std::string as_entry = replaced(one_client_document("@@DEEP@@"), kDeepMarker, deep_objects);
+  check_ignored(pulse::presence::decode_state(as_entry, at), "nested deeper than 16 levels");
+  check_ignored(pulse::presence::decode_state(deep_arrays, at), "nested deeper than 16 levels");
+  // Truncated deep input (never closed) and deep input behind a byte order mark, too.
+  check_ignored(pulse::presence::decode_state(std::string(100'000, '['), at), "nested deeper");
+  check_ignored(pulse::presence::decode_state("\xEF\xBB\xBF" + deep_arrays, at), "nested deeper");
+  // Brackets inside strings are text, not nesting.
+  auto entry = valid_entry();
+  entry["msg"] = std::string(200, '[');
+  const auto decoded = pulse::presence::decode_state(one_client_document(entry), at);
+  CHECK(decoded.usable);
+  CHECK(decoded.clients.size() == 1);
+
+  // Through the file: one line, file ignored.
+  TempDir dir;
+  const auto path = dir.write("state.json", as_entry);
+  const auto loaded = pulse::presence::load_state_file(path, at);
+  CHECK(loaded.status == LoadStatus::kCorrupt);
+  CHECK(loaded.clients.empty());
+  REQUIRE(loaded.problems.size() == 1);
+  CHECK_THAT(loaded.problems[0], Catch::Contains("nested deeper") && Catch::Contains("file ignored"));
+}
+
+TEST_CASE("nesting within the limit is a wrong type, never dumped", "[presence][state_file]") {
+  const ManualClock clock;
+  const TimeBase at = TimeBase::now(clock);
+  const std::string nested = nested_arrays(kMaxStateDocumentDepth - 3);  // document, list, entry
+  for (const char* key : {"id", "state", "status", "interval_s", "beats", "msg", "remote_addr", "last_beat_ms"}) {
+    INFO(key);
+    auto entry = valid_entry();
+    entry[key] = "@@DEEP@@";
+    check_entry_skipped(replaced(one_client_document(entry), kDeepMarker, nested), at,
+                        std::string("\"") + key + "\" is not");
+  }
+  const std::string text = replaced(
+      nlohmann::json{{"format", "pulse-heartbeat-state"}, {"version", "@@DEEP@@"}, {"clients", nlohmann::json::array()}}
+          .dump(),
+      kDeepMarker, nested_objects(kMaxStateDocumentDepth - 1));
+  check_ignored(pulse::presence::decode_state(text, at), "unsupported version an object");
+}
+
+TEST_CASE("string limits: ids, messages and addresses on load, any string in the document", "[presence][state_file]") {
+  const ManualClock clock;
+  const TimeBase at = TimeBase::now(clock);
+  auto with = [](const char* key, std::string value) {
+    auto entry = valid_entry();
+    entry[key] = std::move(value);
+    return one_client_document(entry);
+  };
+  // Within the document limit, but not what a client may hold: the entry is skipped.
+  check_entry_skipped(with("id", std::string(65, 'a')), at, "id is 65 characters long");
+  check_entry_skipped(with("id", std::string(1000, 'a')), at, "id is 1000 characters long");
+  check_entry_skipped(with("msg", std::string(257, 'm')), at, "msg is 257 bytes long");
+  check_entry_skipped(with("remote_addr", std::string(65, '1')), at, "remote_addr is 65 bytes long");
+  check_entry_skipped(with("remote_addr", "::1\n2001:db8::1"), at, "remote_addr contains byte 0x0A");
+  check_entry_skipped(with("remote_addr", "a b"), at, "a space");
+
+  // Longer than any field can be: the whole file is ignored before parsing it.
+  for (const char* key : {"id", "msg", "remote_addr", "state"}) {
+    INFO(key);
+    check_ignored(pulse::presence::decode_state(with(key, std::string(kMaxStateStringBytes + 1, 'x')), at),
+                  "a string longer than 1024 bytes");
+  }
+  check_ignored(pulse::presence::decode_state(with("msg", std::string(5'000'000, 'x')), at), "a string longer");
+  auto huge_key = valid_entry();
+  huge_key[std::string(5000, 'k')] = 1;
+  check_ignored(pulse::presence::decode_state(one_client_document(huge_key), at), "a string longer");
+  // Escapes count as written: 600 escaped quotes are 1200 bytes in the file.
+  check_ignored(pulse::presence::decode_state(with("msg", std::string(600, '"')), at), "a string longer");
+  // A number too long to be one we wrote.
+  const std::string valid = one_client_document(valid_entry());
+  check_ignored(pulse::presence::decode_state(replaced(valid, "31000", std::string(40, '9')), at),
+                "a number longer than 32 characters");
+  // Invalid UTF-8 never reaches the message check: the parser refuses the document.
+  check_ignored(pulse::presence::decode_state(replaced(valid, "\"msg\":\"\"", "\"msg\":\"\xC3(\""), at),
+                "not valid JSON");
+}
+
+TEST_CASE("more clients than the maximum ignores the file", "[presence][state_file]") {
+  const ManualClock clock;
+  const TimeBase at = TimeBase::now(clock);
+  nlohmann::json entries = nlohmann::json::array();
+  for (int i = 0; i < 4; ++i) {
+    auto entry = valid_entry();
+    entry["id"] = fmt::format("c{}", i);
+    entries.push_back(entry);
+  }
+  const std::string four =
+      nlohmann::json{{"format", "pulse-heartbeat-state"}, {"version", 1}, {"clients", entries}}.dump();
+  check_ignored(pulse::presence::decode_state(four, at, 3), "4 clients, more than the 3 allowed");
+  const auto decoded = pulse::presence::decode_state(four, at, 4);
+  CHECK(decoded.usable);
+  CHECK(decoded.clients.size() == 4);
+  CHECK(decoded.problems.empty());
+
+  // A list of cheap values is refused by count before it is parsed, whatever it holds.
+  std::string zeros = R"({"format":"pulse-heartbeat-state","version":1,"clients":[0)";
+  for (int i = 0; i < 1'000'000; ++i) zeros += ",0";
+  zeros += "]}";
+  check_ignored(pulse::presence::decode_state(zeros, at, 1000),
+                "more than 32064 JSON values, too many for 1000 clients");
+
+  // load_state_file passes the maximum on.
+  TempDir dir;
+  const auto path = dir.write("state.json", four);
+  const auto loaded = pulse::presence::load_state_file(path, at, 3);
+  CHECK(loaded.status == LoadStatus::kCorrupt);
+  CHECK(loaded.clients.empty());
+  REQUIRE(loaded.problems.size() == 1);
+  CHECK_THAT(loaded.problems[0], Catch::Contains("more than the 3 allowed") && Catch::Contains("file ignored"));
+}
+
+TEST_CASE("a file our saver writes at the maximum, with the longest fields, passes every limit",
+          "[presence][state_file]") {
+  constexpr std::size_t kClients = 2000;
+  auto clock = std::make_shared<ManualClock>();
+  RegistryOptions options;
+  options.max_clients = kClients;
+  PresenceRegistry registry(options, clock);
+  for (std::size_t i = 0; i < kClients; ++i) {
+    BeatRequest request = beat_of(fmt::format("{:0>64}", i), 30s, i % 2 ? Health::kFail : Health::kOk,
+                                  std::string(256, i % 2 ? '"' : '\t'));  // each escaped to 2 bytes
+    request.remote_addr = std::string(64, '\\');
+    REQUIRE(registry.beat(request).accepted());
+  }
+  const TimeBase at = TimeBase::now(*clock);
+  const std::string text = pulse::presence::encode_state(registry.export_clients(), at);
+  const auto decoded = pulse::presence::decode_state(text, at, kClients);
+  CHECK(decoded.problems.empty());
+  CHECK(decoded.usable);
+  CHECK(decoded.clients.size() == kClients);
+}
+
+TEST_CASE("wrong types anywhere are reported, never thrown", "[presence][state_file]") {
+  const ManualClock clock;
+  const TimeBase at = TimeBase::now(clock);
+  const nlohmann::json wrong[] = {nlohmann::json::array(), nlohmann::json::object(), true, nullptr, 1.5, "text", -3};
+  const auto valid = valid_entry();
+  for (const auto& [key, value] : valid.items()) {
+    for (const auto& bad : wrong) {
+      if (bad.type() == value.type()) continue;
+      INFO(key << " = " << bad.dump());
+      auto entry = valid_entry();
+      entry[key] = bad;
+      check_entry_skipped(one_client_document(entry), at, "\"" + key + "\"");
+    }
+  }
+  const nlohmann::json bad_entries[] = {nlohmann::json::array(), nullptr, "a", 1, 2.5, false};
+  for (const auto& bad : bad_entries) {
+    INFO(bad.dump());
+    check_entry_skipped(one_client_document(bad), at, "not an object");
+  }
+  struct Case {
+    nlohmann::json document;
+    const char* reason;
+  };
+  const Case documents[] = {
+      {{{"format", 7}, {"version", 1}, {"clients", {}}}, "not a pulse-heartbeat-state"},
+      {{{"version", 1}, {"clients", {}}}, "not a pulse-heartbeat-state"},
+      {{{"format", "pulse-heartbeat-state"}, {"version", "1"}, {"clients", {}}}, "unsupported version \"1\""},
+      {{{"format", "pulse-heartbeat-state"}, {"version", nullptr}, {"clients", {}}}, "unsupported version null"},
+      {{{"format", "pulse-heartbeat-state"}, {"version", 1.5}, {"clients", {}}}, "unsupported version 1.5"},
+      {{{"format", "pulse-heartbeat-state"}, {"version", "\x1b[31mred"}, {"clients", {}}},
+       "unsupported version a string of 8 bytes"},
+      {{{"format", "pulse-heartbeat-state"}, {"clients", {}}}, "unsupported version (none)"},
+      {{{"format", "pulse-heartbeat-state"}, {"version", 1}, {"clients", "all"}}, "not an array"},
+      {{{"format", "pulse-heartbeat-state"}, {"version", 1}}, "not an array"},
+      {"pulse-heartbeat-state", "not a pulse-heartbeat-state"},
+      {nullptr, "not a pulse-heartbeat-state"},
+  };
+  for (const Case& c : documents) {
+    INFO(c.document.dump());
+    check_ignored(pulse::presence::decode_state(c.document.dump(), at), c.reason);
+  }
+}
+
+TEST_CASE("NaN and infinity are not JSON, and huge numbers are not integers", "[presence][state_file]") {
+  const ManualClock clock;
+  const TimeBase at = TimeBase::now(clock);
+  const std::string valid = one_client_document(valid_entry());
+  for (const char* literal : {"NaN", "nan", "Infinity", "-Infinity", "inf", "1e", "--1", "0x10"}) {
+    INFO(literal);
+    check_ignored(pulse::presence::decode_state(replaced(valid, "31000", literal), at), "not valid JSON");
+  }
+  // Infinity has no JSON spelling either: a number beyond a double is refused by the parser.
+  check_ignored(pulse::presence::decode_state(replaced(valid, "31000", "1e999"), at), "not valid JSON");
+  check_ignored(pulse::presence::decode_state(replaced(valid, "\"version\":1", "\"version\":-1e999"), at),
+                "not valid JSON");
+  // The largest double is a number, but not an integer, for a field and for the version.
+  check_entry_skipped(replaced(valid, "31000", "1.7e308"), at, "\"next_due_ms\" is not an integer");
+  check_ignored(pulse::presence::decode_state(replaced(valid, "\"version\":1", "\"version\":-1.7e308"), at),
+                "unsupported version -1.7e+308");
+}
+
+TEST_CASE("a duplicate id keeps the first entry and reports the second", "[presence][state_file]") {
+  const ManualClock clock;
+  const TimeBase at = TimeBase::now(clock);
+  auto first = valid_entry();
+  first["beats"] = 1;
+  auto second = valid_entry();
+  second["beats"] = 2;
+  auto other = valid_entry();
+  other["id"] = "b";
+  const std::string text =
+      nlohmann::json{{"format", "pulse-heartbeat-state"}, {"version", 1}, {"clients", {first, other, second}}}.dump();
+  const auto decoded = pulse::presence::decode_state(text, at);
+  CHECK(decoded.usable);
+  REQUIRE(decoded.clients.size() == 2);
+  CHECK(decoded.clients[0].id == "a");
+  CHECK(decoded.clients[0].beats == 1);
+  CHECK(decoded.clients[1].id == "b");
+  REQUIRE(decoded.problems.size() == 1);
+  CHECK_THAT(decoded.problems[0], Catch::Contains("client #3 (\"a\")") && Catch::Contains("same id"));
+
+  // A key repeated inside one entry is not a crash either (the parser keeps one of them).
+  const std::string repeated =
+      replaced(one_client_document(valid_entry()), "\"id\":\"a\"", "\"id\":\"a\",\"id\":\"z\"");
+  const auto again = pulse::presence::decode_state(repeated, at);
+  CHECK(again.usable);
+  REQUIRE(again.clients.size() == 1);
+  CHECK((again.clients[0].id == "a" || again.clients[0].id == "z"));
+}
+
+TEST_CASE("problem lines are bounded and printable", "[presence][state_file]") {
+  const ManualClock clock;
+  const TimeBase at = TimeBase::now(clock);
+  nlohmann::json entries = nlohmann::json::array();
+  for (int i = 0; i < 50; ++i) entries.push_back(nlohmann::json{{"id", fmt::format("\x1b[2J{}\n", i)}});
+  entries.push_back(valid_entry());
+  const std::string text =
+      nlohmann::json{{"format", "pulse-heartbeat-state"}, {"version", 1}, {"clients", entries}}.dump();
+  const auto decoded = pulse::presence::decode_state(text, at);
+  CHECK(decoded.usable);
+  CHECK(decoded.clients.size() == 1);
+  REQUIRE(decoded.problems.size() == pulse::presence::kMaxReportedEntryProblems + 1);
+  CHECK_THAT(decoded.problems.back(), Catch::Contains("40 more bad entries skipped"));
+  for (const std::string& line : decoded.problems) {
+    INFO(line);
+    CHECK(std::all_of(line.begin(), line.end(), [](char c) { return c >= 0x20 && c < 0x7f; }));
+  }
+}
+
+TEST_CASE("a state file that is not a regular file, or too large, is not read", "[presence][state_file]") {
+  TempDir dir;
+  const TimeBase at = TimeBase::now(ManualClock());
+  // A FIFO would block open() or read() forever.
+  const auto fifo = dir.path() / "fifo.json";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto loaded = pulse::presence::load_state_file(fifo, at);
+  CHECK(loaded.status == LoadStatus::kUnreadable);
+  REQUIRE(loaded.problems.size() == 1);
+  CHECK_THAT(loaded.problems[0], Catch::Contains("not a regular file"));
+
+  // A sparse file one byte over the limit: refused by its size, without reading 256 MiB.
+  const auto big = dir.path() / "big.json";
+  write_text(big, "{");
+  std::filesystem::resize_file(big, pulse::presence::kMaxStateFileBytes + 1);
+  loaded = pulse::presence::load_state_file(big, at);
+  CHECK(loaded.status == LoadStatus::kCorrupt);
+  REQUIRE(loaded.problems.size() == 1);
+  CHECK_THAT(loaded.problems[0], Catch::Contains("larger than") && Catch::Contains("file ignored"));
+}
+
+TEST_CASE("a byte order mark before a valid file is accepted", "[presence][state_file]") {
+  const TimeBase at = TimeBase::now(ManualClock());
+  const auto decoded = pulse::presence::decode_state("\xEF\xBB\xBF" + one_client_document(valid_entry()), at);
+  CHECK(decoded.usable);
+  CHECK(decoded.clients.size() == 1);
 }

@@ -80,3 +80,29 @@ TEST_CASE("UTF-8 validation is strict", "[presence][validation]") {
   CHECK_FALSE(is_valid_utf8("\xC3\x28"));          // bad continuation
   CHECK_FALSE(is_valid_utf8("\xFF"));
 }
+
+TEST_CASE("remote addresses: printable, short, or refused with a reason", "[presence][validation]") {
+  using pulse::presence::remote_addr_error;
+  for (const char* addr : {"", "127.0.0.1", "::1", "2001:db8::8a2e:370:7334", "fe80::1%eth0"}) {
+    INFO(addr);
+    CHECK_FALSE(remote_addr_error(addr));
+  }
+  CHECK_FALSE(remote_addr_error(std::string(64, 'f')));
+  struct Case {
+    std::string addr;
+    std::string reason_part;
+  };
+  const Case cases[] = {
+      {std::string(65, 'f'), "65 bytes long"},
+      {"1.2.3.4\n", "byte 0x0A at position 8"},
+      {"a b", "a space at position 2"},
+      {"\x1b[31m", "byte 0x1B at position 1"},
+      {"caf\xC3\xA9", "byte 0xC3"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.addr);
+    const auto error = remote_addr_error(c.addr);
+    REQUIRE(error);
+    CHECK_THAT(*error, Catch::Contains(c.reason_part));
+  }
+}

@@ -2,7 +2,7 @@
 // store, answers JSON; GET /heartbeat/events hands out a server-sent event stream.
 //
 //   POST|PUT /heartbeat/{id}?interval=&grace=&status=ok|fail&msg=   a beat: 201 new, 200 known
-//   GET      /heartbeat?state=&prefix=                                 the list (ETag, 304)
+//   GET      /heartbeat?state=&prefix=&limit=&after=                   the list (ETag, 304), or a page of it
 //   GET      /heartbeat/{id}                                           one client, or 404
 //   DELETE   /heartbeat/{id}                                           sign off: 204, or 404
 //   GET      /heartbeat/events                                         server-sent events
@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "pulse/handlers/heartbeat/events.hpp"
@@ -25,6 +26,11 @@ namespace pulse::handlers::heartbeat {
 inline constexpr std::chrono::seconds kRateLimitedRetryAfter{1};
 inline constexpr std::chrono::seconds kRegistryFullRetryAfter{60};
 inline constexpr std::chrono::seconds kStreamsBusyRetryAfter{5};
+// The whole list is rendered at most once per registry version, and again at most this often
+// while the registry does not change (its server_time moves on), whatever the request rate.
+inline constexpr std::chrono::milliseconds kListMaxAge{1000};
+// `limit=` takes at most this many clients per page.
+inline constexpr std::size_t kMaxPageSize = 100'000;
 
 class HeartbeatApi final : public http::Handler {
  public:
@@ -41,6 +47,15 @@ class HeartbeatApi final : public http::Handler {
   [[nodiscard]] std::string list_etag(std::uint64_t version) const;
 
  private:
+  // The whole list, rendered: shared by every request for the same version (a slow reader
+  // references it, it does not copy it).
+  struct RenderedList {
+    std::uint64_t version = 0;
+    presence::Clock::Monotonic::time_point rendered_at{};
+    std::shared_ptr<const std::string> body;
+  };
+  [[nodiscard]] std::shared_ptr<const RenderedList> whole_list() const;
+
   [[nodiscard]] http::Response handle_list(const http::Request& request) const;
   [[nodiscard]] http::Response handle_events(const http::Request& request);
   [[nodiscard]] http::Response handle_beat(const http::Request& request, std::string id);
@@ -52,6 +67,8 @@ class HeartbeatApi final : public http::Handler {
   const std::shared_ptr<const presence::Clock> clock_;
   const std::function<void()> on_change_;
   const std::string etag_epoch_;
+  mutable std::mutex list_mutex_;                           // one render at a time
+  mutable std::shared_ptr<const RenderedList> list_cache_;  // guarded by list_mutex_
 };
 
 }  // namespace pulse::handlers::heartbeat

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "pulse/handlers/heartbeat/events.hpp"
 #include "pulse/http/handler.hpp"
 #include "pulse/presence/clock.hpp"
 #include "pulse/presence/limits.hpp"
@@ -14,13 +15,12 @@
 
 namespace pulse::handlers::heartbeat {
 
-class EventStreams;
-
 struct HeartbeatOptions {
   std::chrono::seconds default_interval = presence::kDefaultInterval;
   std::chrono::seconds retention = presence::kDefaultRetention;
   std::size_t max_clients = presence::kDefaultMaxClients;
   std::optional<std::filesystem::path> state_file;  // nullopt: registry lives in memory only
+  StreamLimits streams;
 };
 
 // The sweeper's rhythm. Time-based transitions are detected within one sweep; changes a request
@@ -31,7 +31,6 @@ inline constexpr std::chrono::milliseconds kSweepPeriod{250};
 inline constexpr std::chrono::milliseconds kBeatDigestPeriod{1000};
 inline constexpr std::chrono::milliseconds kEventKeepAlivePeriod{15'000};
 inline constexpr std::chrono::milliseconds kStateSavePeriod{10'000};
-inline constexpr std::size_t kMaxEventStreams = 1024;
 inline constexpr std::size_t kMaxBeatDigestClients = 1000;  // per "beats" event; the rest wait a second
 
 // Thread affinity: construction, start(), stop() and destruction on one controlling thread (the

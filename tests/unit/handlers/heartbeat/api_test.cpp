@@ -34,7 +34,7 @@ struct Api {
   json get_json(std::string target) {
     const auto response = send(Method::kGet, std::move(target));
     REQUIRE(response.header("Content-Type") == "application/json");
-    return json::parse(response.body);
+    return json::parse(response.body_view());
   }
 
   std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
@@ -43,7 +43,7 @@ struct Api {
 };
 
 json body_of(const Response& response) {
-  return json::parse(response.body);
+  return json::parse(response.body_view());
 }
 
 }  // namespace
@@ -369,4 +369,54 @@ TEST_CASE("the service's options reach the registry: default interval and retent
   api.clock->advance(std::chrono::seconds(61));
   api.service.sweep();
   CHECK(api.send(Method::kGet, "/heartbeat/quiet").status == 404);
+}
+
+TEST_CASE("the whole list is rendered once per version and shared by every request", "[handlers][heartbeat]") {
+  Api api;
+  REQUIRE(api.send(Method::kPost, "/heartbeat/a").status == 201);
+  const auto first = api.send(Method::kGet, "/heartbeat");
+  const auto second = api.send(Method::kGet, "/heartbeat");
+  REQUIRE(first.shared_body);
+  REQUIRE(second.shared_body);
+  CHECK(first.shared_body->data == second.shared_body->data);  // one buffer, referenced twice
+  CHECK(body_of(first)["clients"].size() == 1);
+
+  REQUIRE(api.send(Method::kPost, "/heartbeat/b").status == 201);  // a new version
+  const auto third = api.send(Method::kGet, "/heartbeat");
+  CHECK(third.shared_body->data != first.shared_body->data);
+  CHECK(body_of(third)["clients"].size() == 2);
+  CHECK(third.header("ETag") != first.header("ETag"));
+
+  api.clock->advance(2s);  // same version, but server_time must not stay old forever
+  const auto later = api.send(Method::kGet, "/heartbeat");
+  CHECK(later.shared_body->data != third.shared_body->data);
+  CHECK(later.header("ETag") == third.header("ETag"));
+  CHECK(body_of(later)["server_time"] != body_of(third)["server_time"]);
+}
+
+TEST_CASE("limit= and after= page through the list in id order", "[handlers][heartbeat]") {
+  Api api;
+  for (const char* id : {"d", "b", "e", "a", "c"}) REQUIRE(api.send(Method::kPost, std::string("/heartbeat/") + id).status == 201);
+  std::vector<std::string> seen;
+  std::string target = "/heartbeat?limit=2";
+  for (int page = 0; page < 5; ++page) {
+    const auto document = api.get_json(target);
+    CHECK(document["total"] == 5);  // the counts are over every client, whatever the page
+    for (const auto& client : document["clients"]) seen.push_back(client["id"]);
+    if (document["next_after"].is_null()) break;
+    CHECK(document["clients"].size() == 2);
+    target = "/heartbeat?limit=2&after=" + document["next_after"].get<std::string>();
+  }
+  CHECK(seen == std::vector<std::string>{"a", "b", "c", "d", "e"});
+
+  CHECK(api.get_json("/heartbeat?after=c")["clients"].size() == 2);
+  CHECK(api.get_json("/heartbeat?after=c")["next_after"].is_null());
+  CHECK(api.get_json("/heartbeat?limit=10&prefix=b")["clients"].size() == 1);
+  CHECK_FALSE(api.get_json("/heartbeat").contains("next_after"));  // the whole list, as before
+  for (const char* bad : {"0", "-1", "x", "100001", ""}) {
+    INFO(bad);
+    const auto response = api.send(Method::kGet, std::string("/heartbeat?limit=") + bad);
+    CHECK(response.status == 400);
+    CHECK(body_of(response)["error"] == "invalid_limit");
+  }
 }

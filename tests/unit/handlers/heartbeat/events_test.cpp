@@ -60,7 +60,7 @@ struct Events {
 };
 
 std::vector<SseEvent> take_events(pulse::http::ResponseStream& stream) {
-  const auto parsed = parse_sse(stream.take().data);
+  const auto parsed = parse_sse(stream.take().text());
   CHECK(parsed.rest.empty());  // events are written whole
   return parsed.events;
 }
@@ -82,7 +82,7 @@ TEST_CASE("a stream starts with a snapshot of every client", "[handlers][heartbe
   REQUIRE(events.send(Method::kPost, "/heartbeat/b").status == 201);
   REQUIRE(events.send(Method::kPost, "/heartbeat/a?status=fail").status == 201);
   const auto stream = events.open();
-  const auto parsed = parse_sse(stream->take().data);
+  const auto parsed = parse_sse(stream->take().text());
   CHECK(parsed.retry == "3000");
   REQUIRE(parsed.events.size() == 1);
   const SseEvent& snapshot = parsed.events[0];
@@ -140,7 +140,7 @@ TEST_CASE("then one event per change, with increasing ids, never one per beat", 
 
   // Nothing happened: nothing sent.
   events.service.sweep();
-  CHECK(stream->take().data.empty());
+  CHECK(stream->take().text().empty());
 
   // A fail beat: a change too (and its digest).
   REQUIRE(events.send(Method::kPost, "/heartbeat/web?interval=10&status=fail").status == 200);
@@ -188,7 +188,7 @@ TEST_CASE("a reconnect with Last-Event-ID gets what it missed, not a snapshot", 
 
   // Already up to date: nothing but the retry line.
   const auto third = events.open(std::to_string(seen + 2));
-  const auto parsed = parse_sse(third->take().data);
+  const auto parsed = parse_sse(third->take().text());
   CHECK(parsed.events.empty());
   CHECK(parsed.retry == "3000");
 }
@@ -255,18 +255,63 @@ TEST_CASE("stop() ends every stream and refuses new ones", "[handlers][heartbeat
 }
 
 TEST_CASE("EventStreams keeps at most its maximum of streams", "[handlers][heartbeat][sse]") {
+  using Refusal = pulse::handlers::heartbeat::EventStreams::Refusal;
   auto clock = std::make_shared<ManualClock>();
   pulse::presence::PresenceRegistry registry({}, clock);
-  pulse::handlers::heartbeat::EventStreams streams(registry, clock, 2);
-  const auto a = streams.open(std::nullopt);
-  const auto b = streams.open(std::nullopt);
+  pulse::handlers::heartbeat::EventStreams streams(registry, clock, {.max_streams = 2, .max_per_address = 2});
+  const auto a = streams.open(std::nullopt, "10.0.0.1").stream;
+  const auto b = streams.open(std::nullopt, "10.0.0.2").stream;
   REQUIRE(a);
   REQUIRE(b);
-  CHECK_FALSE(streams.open(std::nullopt));
+  const auto full = streams.open(std::nullopt, "10.0.0.3");
+  CHECK_FALSE(full.stream);
+  CHECK(full.refusal == Refusal::kServerFull);
   // A client that went away frees its slot at the next keep-alive.
   a->detach();
   streams.send_keep_alive();
   CHECK(streams.size() == 1);
-  CHECK(b->take().data.ends_with(": keep-alive\n\n"));
-  CHECK(streams.open(std::nullopt));
+  CHECK(b->take().text().ends_with(": keep-alive\n\n"));
+  CHECK(streams.open(std::nullopt, "10.0.0.3").stream);
+}
+
+TEST_CASE("one address cannot take every event-stream slot", "[handlers][heartbeat][sse]") {
+  using Refusal = pulse::handlers::heartbeat::EventStreams::Refusal;
+  auto clock = std::make_shared<ManualClock>();
+  pulse::presence::PresenceRegistry registry({}, clock);
+  pulse::handlers::heartbeat::EventStreams streams(registry, clock, {.max_streams = 100, .max_per_address = 3});
+  std::vector<std::shared_ptr<pulse::http::ResponseStream>> greedy;
+  for (int i = 0; i < 3; ++i) greedy.push_back(streams.open(std::nullopt, "10.0.0.9").stream);
+  for (const auto& stream : greedy) CHECK(stream);
+  const auto fourth = streams.open(std::nullopt, "10.0.0.9");
+  CHECK_FALSE(fourth.stream);
+  CHECK(fourth.refusal == Refusal::kAddressFull);
+  CHECK(streams.open(std::nullopt, "10.0.0.10").stream);  // everyone else is still served
+  greedy.front()->detach();
+  streams.send_keep_alive();
+  CHECK(streams.open(std::nullopt, "10.0.0.9").stream);
+}
+
+TEST_CASE("streams that need a snapshot share one buffer, rendered once per registry version", "[handlers][heartbeat][sse]") {
+  auto clock = std::make_shared<ManualClock>();
+  pulse::presence::PresenceRegistry registry({}, clock);
+  pulse::presence::BeatRequest beat;
+  beat.id = "web-1";
+  REQUIRE(registry.beat(beat).accepted());
+  pulse::handlers::heartbeat::EventStreams streams(registry, clock, {});
+  const auto a = streams.open(std::nullopt, "10.0.0.1").stream;
+  const auto b = streams.open(std::nullopt, "10.0.0.2").stream;
+  const auto first = a->take();
+  const auto second = b->take();
+  REQUIRE(first.segments.size() == 2);  // "retry:", then the snapshot
+  REQUIRE(second.segments.size() == 2);
+  REQUIRE(first.segments[1].shared);
+  CHECK(first.segments[1].shared == second.segments[1].shared);  // the same buffer, not a copy
+  CHECK(first.text().find("event: snapshot") != std::string::npos);
+  CHECK(first.text().find("web-1") != std::string::npos);
+
+  clock->advance(std::chrono::seconds(2));  // older than kSnapshotMaxAge: rendered again
+  const auto c = streams.open(std::nullopt, "10.0.0.3").stream;
+  const auto third = c->take();
+  REQUIRE(third.segments.size() == 2);
+  CHECK(third.segments[1].shared != first.segments[1].shared);
 }
