@@ -54,9 +54,15 @@ RequestParser::Result RequestParser::feed(std::string_view data) {
   if (data.empty()) return {Event::kNeedMore, 0};
 
   feed_data_ = data.data();
-  if (!head_scanned_ && !scan_line_ends(data)) {
-    fail(400, "a line of the request head ends in a bare LF, not CRLF");
-    return {Event::kError, 0};
+  if (!head_scanned_) {
+    if (const auto bare_lf = find_bare_lf(data)) {
+      // llhttp sees what precedes the bare LF first, so that an earlier error in the head (an
+      // unknown version, an oversized target) is the one reported, however the reads fall.
+      const llhttp_errno_t before = llhttp_execute(&parser_, data.data(), *bare_lf);
+      if (before != HPE_OK && before != HPE_PAUSED) return error_result(before, data);
+      fail(400, "a line of the request head ends in a bare LF, not CRLF");
+      return {Event::kError, 0};
+    }
   }
   const llhttp_errno_t err = llhttp_execute(&parser_, data.data(), data.size());
   if (err == HPE_OK) {
@@ -84,17 +90,17 @@ RequestParser::Result RequestParser::feed(std::string_view data) {
   return error_result(err, data);
 }
 
-bool RequestParser::scan_line_ends(std::string_view data) noexcept {
+std::optional<std::size_t> RequestParser::find_bare_lf(std::string_view data) noexcept {
   std::size_t from = 0;
   while (from < data.size()) {
     const auto lf = data.find('\n', from);
     if (lf == std::string_view::npos) {
       line_bytes_ += data.size() - from;
       last_scanned_ = data.back();
-      return true;
+      return std::nullopt;
     }
     const char before = lf > 0 ? data[lf - 1] : last_scanned_;
-    if (before != '\r') return false;
+    if (before != '\r') return lf;
     line_bytes_ += lf - from;
     const bool empty_line = line_bytes_ == 1;  // just the CR
     line_bytes_ = 0;
@@ -102,11 +108,11 @@ bool RequestParser::scan_line_ends(std::string_view data) noexcept {
     from = lf + 1;
     if (empty_line && head_has_line_) {
       head_scanned_ = true;  // the body, if any, is not lines
-      return true;
+      return std::nullopt;
     }
     if (!empty_line) head_has_line_ = true;
   }
-  return true;
+  return std::nullopt;
 }
 
 void RequestParser::remember_tail(std::string_view consumed) noexcept {

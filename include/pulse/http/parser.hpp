@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -67,8 +68,8 @@ class RequestParser {
     return fed_before_ + static_cast<std::uint64_t>(at - feed_data_);
   }
   void remember_tail(std::string_view consumed) noexcept;
-  // False when a line of the request line or header section ends in a bare LF.
-  [[nodiscard]] bool scan_line_ends(std::string_view data) noexcept;
+  // Where a line of the request line or header section ends in a bare LF, if one does.
+  [[nodiscard]] std::optional<std::size_t> find_bare_lf(std::string_view data) noexcept;
   int normalize_target();
   Result error_result(llhttp_errno_t err, std::string_view data);
 
