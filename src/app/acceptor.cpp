@@ -55,7 +55,13 @@ void Acceptor::handle_events(std::uint32_t) {
       const int error = errno;
       if (error == EAGAIN || error == EWOULDBLOCK) return;
       if (is_per_connection_error(error)) continue;  // that connection is gone; the next may be fine
-      if ((error == EMFILE || error == ENFILE) && shed_one_connection()) continue;
+      if (error == EMFILE || error == ENFILE) {
+        // accept4 fails for want of a descriptor even with nobody waiting: stop at the first
+        // shed attempt that finds no connection, and count only connections really shed.
+        const Shed shed = shed_one_connection(error);
+        if (shed == Shed::kShed) continue;
+        if (shed == Shed::kNoneWaiting) return;
+      }
       // Out of descriptors with no spare, or out of memory: the listening socket stays readable,
       // so stop watching it for a moment instead of spinning.
       base::log_error({.action = "accepting connections"}, "accept4: {}; pausing accepts for {} ms",
@@ -83,18 +89,31 @@ void Acceptor::refuse(base::UniqueFd fd) {
   }
 }
 
-bool Acceptor::shed_one_connection() {
+Acceptor::Shed Acceptor::shed_one_connection(int error) {
   // Out of descriptors: without this the pending connection keeps the listening socket
   // readable and the loop spins. Free the spare, accept and drop one, take the spare back.
   // A worker may take the freed descriptor first; then there is no spare until one frees up.
   if (!spare_fd_) spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!spare_fd_) return false;
-  stats_.on_connection_refused();
+  if (!spare_fd_) return Shed::kNoSpare;
   spare_fd_.reset();
   base::UniqueFd victim(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  const bool shed = victim.valid();
   victim.reset();
   spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  return true;
+  if (!shed) return Shed::kNoneWaiting;
+  stats_.on_connection_refused();
+  ++shed_since_report_;
+  // One line per interval, however many are shed: a flood of connections must not become a
+  // flood of log lines.
+  const auto now = loop_.now();
+  if (now - last_shed_report_ >= kShedReportInterval) {
+    base::log_error({.action = "accepting connections"},
+                    "accept4: {}; closed {} new connection(s) unanswered since the last report",
+                    std::system_category().message(error), shed_since_report_);
+    shed_since_report_ = 0;
+    last_shed_report_ = now;
+  }
+  return Shed::kShed;
 }
 
 bool Acceptor::is_per_connection_error(int error) noexcept {

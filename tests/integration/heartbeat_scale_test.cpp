@@ -8,8 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <fstream>
@@ -36,7 +36,7 @@ constexpr int kIdleStreams = 200;
 constexpr int kClients = 10'000;
 constexpr int kIdleStreams = 1'000;
 #endif
-constexpr int kBatch = 200;  // beats pipelined per write
+constexpr int kBatch = 200;          // beats pipelined per write
 constexpr auto kSnapshotWait = 60s;  // generous: CI runs other tests beside this one
 
 // Registers `count` ids over one connection, pipelining kBatch beats per write.
@@ -46,7 +46,8 @@ void beat_many(const TestServer& server, int count) {
     std::string batch;
     const int last = std::min(count, first + kBatch);
     for (int i = first; i < last; ++i) {
-      batch += fmt::format("POST /heartbeat/host-{:05}?interval=600 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", i);
+      batch +=
+          fmt::format("POST /heartbeat/host-{:05}?interval=600 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", i);
     }
     client.send_raw(batch);
     for (int i = first; i < last; ++i) REQUIRE(client.read_response().status == 201);

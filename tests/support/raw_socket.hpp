@@ -84,7 +84,8 @@ inline Input read_some(int fd, std::string& into, std::chrono::milliseconds wait
 inline bool read_until_closed(int fd, std::string& into, std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     if (read_some(fd, into, left) == Input::kEnd) return true;
   }
@@ -116,7 +117,8 @@ inline int read_response(int fd, std::string& buffer, std::chrono::milliseconds 
         return status;
       }
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 || read_some(fd, buffer, left) == Input::kEnd) return 0;
   }
 }

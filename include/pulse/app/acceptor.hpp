@@ -32,8 +32,9 @@ class Acceptor final : public net::IoHandler {
 
  private:
   void refuse(base::UniqueFd fd);
-  // Accepts and drops one pending connection using the spare descriptor; false without a spare.
-  bool shed_one_connection();
+  enum class Shed { kShed, kNoneWaiting, kNoSpare };
+  // Accepts and drops one pending connection using the spare descriptor.
+  Shed shed_one_connection(int error);
   void pause_accepting();
   static bool is_per_connection_error(int error) noexcept;
 
@@ -45,6 +46,10 @@ class Acceptor final : public net::IoHandler {
   OnAccept on_accept_;
   bool listening_ = false;
   bool paused_ = false;  // out of resources: not in epoll until the pause timer fires
+  // Connections shed for want of descriptors, reported at most once per kShedReportInterval.
+  static constexpr std::chrono::seconds kShedReportInterval{10};
+  std::uint64_t shed_since_report_ = 0;
+  base::MonotonicClock::time_point last_shed_report_{};
 };
 
 }  // namespace pulse::app

@@ -319,8 +319,8 @@ std::shared_ptr<const HeartbeatApi::RenderedList> HeartbeatApi::whole_list() con
   }
   // The clients are copied under the store's locks; the JSON is rendered outside them.
   const presence::Listing listing = store_.list({});
-  auto body = std::make_shared<const std::string>(
-      dump_json(listing_json(listing, presence::TimeBase::now(*clock_))) + "\n");
+  auto body =
+      std::make_shared<const std::string>(dump_json(listing_json(listing, presence::TimeBase::now(*clock_))) + "\n");
   list_cache_ = std::make_shared<const RenderedList>(RenderedList{listing.version, now, std::move(body)});
   return list_cache_;
 }

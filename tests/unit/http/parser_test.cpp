@@ -337,11 +337,10 @@ TEST_CASE("chunk extensions count against the header limit", "[parser][framing]"
 
 TEST_CASE("an error earlier in the head wins over a later bare LF, however the reads fall", "[parser][framing]") {
   CHECK(error_at_every_split("GET / HTTP/3.0\r\nHost: a\n\n") == 505);
-  CHECK(error_at_every_split("GET /" + std::string(200, 'a') + " HTTP/1.1\r\nHost: a\nX: y\r\n\r\n",
-                             [] {
-                               Limits limits;
-                               limits.max_uri_bytes = 64;
-                               return limits;
-                             }()) == 414);
+  CHECK(error_at_every_split("GET /" + std::string(200, 'a') + " HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", [] {
+          Limits limits;
+          limits.max_uri_bytes = 64;
+          return limits;
+        }()) == 414);
   CHECK(error_at_every_split("GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n") == 400);
 }

@@ -107,7 +107,7 @@ class EventStreams {
   presence::PresenceStore& store_;
   const std::shared_ptr<const presence::Clock> clock_;
   const StreamLimits limits_;
-  std::mutex snapshot_mutex_;  // one render at a time; taken after mutex_ when both are held
+  std::mutex snapshot_mutex_;                 // one render at a time; taken after mutex_ when both are held
   std::shared_ptr<const Snapshot> snapshot_;  // guarded by snapshot_mutex_
   mutable std::mutex mutex_;
   std::vector<Subscriber> subscribers_;  // guarded by mutex_

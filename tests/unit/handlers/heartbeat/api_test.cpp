@@ -396,7 +396,8 @@ TEST_CASE("the whole list is rendered once per version and shared by every reque
 
 TEST_CASE("limit= and after= page through the list in id order", "[handlers][heartbeat]") {
   Api api;
-  for (const char* id : {"d", "b", "e", "a", "c"}) REQUIRE(api.send(Method::kPost, std::string("/heartbeat/") + id).status == 201);
+  for (const char* id : {"d", "b", "e", "a", "c"})
+    REQUIRE(api.send(Method::kPost, std::string("/heartbeat/") + id).status == 201);
   std::vector<std::string> seen;
   std::string target = "/heartbeat?limit=2";
   for (int page = 0; page < 5; ++page) {

@@ -291,7 +291,8 @@ TEST_CASE("one address cannot take every event-stream slot", "[handlers][heartbe
   CHECK(streams.open(std::nullopt, "10.0.0.9").stream);
 }
 
-TEST_CASE("streams that need a snapshot share one buffer, rendered once per registry version", "[handlers][heartbeat][sse]") {
+TEST_CASE("streams that need a snapshot share one buffer, rendered once per registry version",
+          "[handlers][heartbeat][sse]") {
   auto clock = std::make_shared<ManualClock>();
   pulse::presence::PresenceRegistry registry({}, clock);
   pulse::presence::BeatRequest beat;
