@@ -54,6 +54,12 @@ RequestParser::Result RequestParser::feed(std::string_view data) {
   if (data.empty()) return {Event::kNeedMore, 0};
 
   feed_data_ = data.data();
+  if (!method_complete_) collect_method(data);
+  if (method_error_pending_) {
+    // llhttp is already in its error state: only the rest of the method token matters now.
+    if (!method_complete_ && method_token_.size() < kMaxMethodBytes) return {Event::kNeedMore, data.size()};
+    return error_result(HPE_INVALID_METHOD, data);
+  }
   if (!head_scanned_) {
     if (const auto bare_lf = find_bare_lf(data)) {
       // llhttp sees what precedes the bare LF first, so that an earlier error in the head (an
@@ -79,6 +85,9 @@ RequestParser::Result RequestParser::feed(std::string_view data) {
     if (!message_ready_) return {Event::kExpectContinue, consumed};
     head_scanned_ = false;  // the next message's head starts right after this one
     head_has_line_ = false;
+    method_token_.clear();
+    method_complete_ = false;
+    method_ended_by_space_ = false;  // the next feed() starts at the next message
     // llhttp takes a bare LF for the CRLF that ends a chunked message's trailer section; a proxy
     // in front may not, and then the two disagree on where the next request starts.
     if ((parser_.flags & F_CHUNKED) != 0 && (tail_[0] != '\r' || tail_[1] != '\n')) {
@@ -88,6 +97,24 @@ RequestParser::Result RequestParser::feed(std::string_view data) {
     return {Event::kRequest, consumed};
   }
   return error_result(err, data);
+}
+
+bool RequestParser::collect_method(std::string_view data) noexcept {
+  for (const char c : data) {
+    if (method_token_.empty() && (c == '\r' || c == '\n')) continue;  // empty lines before a request
+    if (!is_tchar(static_cast<unsigned char>(c)) || method_token_.size() >= kMaxMethodBytes) {
+      method_complete_ = true;
+      method_ended_by_space_ = c == ' ';
+      return true;
+    }
+    method_token_ += c;
+  }
+  return false;
+}
+
+std::optional<int> RequestParser::judge_method() const noexcept {
+  if (!method_complete_) return std::nullopt;
+  return method_ended_by_space_ && !method_token_.empty() ? 501 : 400;
 }
 
 std::optional<std::size_t> RequestParser::find_bare_lf(std::string_view data) noexcept {
@@ -130,11 +157,15 @@ RequestParser::Result RequestParser::error_result(llhttp_errno_t err, std::strin
     switch (err) {
       case HPE_INVALID_METHOD: {
         // A well-formed token we do not know is "not implemented"; garbage is a bad request.
-        // `data` starts at this message (earlier ones were consumed), so its first word is the method.
-        const auto space = data.find(' ');
-        const bool token = space != std::string_view::npos && is_token(data.substr(0, space));
-        error_status_ = token ? 501 : 400;
-        error_reason_ = token ? "method not implemented" : "malformed request line";
+        // llhttp fails at the first byte no method has, which may come before the token's end:
+        // wait for the rest of it, so that the answer does not depend on where a read ended.
+        const auto status = judge_method();
+        if (!status) {
+          method_error_pending_ = true;
+          return {Event::kNeedMore, data.size()};
+        }
+        error_status_ = *status;
+        error_reason_ = *status == 501 ? "method not implemented" : "malformed request line";
         break;
       }
       case HPE_INVALID_VERSION: {

@@ -68,6 +68,12 @@ class RequestParser {
     return fed_before_ + static_cast<std::uint64_t>(at - feed_data_);
   }
   void remember_tail(std::string_view consumed) noexcept;
+  // Collects the method token from the request line as the bytes come, however the reads fall,
+  // so that an unknown method is judged on the whole token. Returns whether it is complete.
+  bool collect_method(std::string_view data) noexcept;
+  // After llhttp refused the method: 501 for a well-formed token, 400 for anything else; nullopt
+  // while the token is not complete yet.
+  [[nodiscard]] std::optional<int> judge_method() const noexcept;
   // Where a line of the request line or header section ends in a bare LF, if one does.
   [[nodiscard]] std::optional<std::size_t> find_bare_lf(std::string_view data) noexcept;
   int normalize_target();
@@ -92,7 +98,13 @@ class RequestParser {
   std::uint64_t target_at_ = 0;
   bool version_seen_ = false;
   bool has_transfer_encoding_ = false;
-  std::uint64_t value_end_ = 0;  // where the last header-value span ended: a gap is obs-fold
+  // The first word of the current request line, collected before llhttp sees it.
+  static constexpr std::size_t kMaxMethodBytes = 32;
+  std::string method_token_;
+  bool method_complete_ = false;  // a byte that cannot be in a token ended it
+  bool method_ended_by_space_ = false;
+  bool method_error_pending_ = false;  // llhttp refused it before the token was complete
+  std::uint64_t value_end_ = 0;        // where the last header-value span ended: a gap is obs-fold
   // The line-end scan of the header section (llhttp takes a bare LF for CRLF).
   bool head_scanned_ = false;   // the empty line that ends this message's header section was seen
   bool head_has_line_ = false;  // a non-empty line was seen (leading empty lines are skipped)

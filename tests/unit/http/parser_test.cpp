@@ -344,3 +344,15 @@ TEST_CASE("an error earlier in the head wins over a later bare LF, however the r
         }()) == 414);
   CHECK(error_at_every_split("GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n") == 400);
 }
+
+TEST_CASE("an unknown method is judged on its whole token, however the reads fall", "[parser][framing]") {
+  CHECK(error_at_every_split("BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n") == 501);
+  CHECK(error_at_every_split("\r\nFROBNICATE /x HTTP/1.1\r\nHost: a\r\n\r\n") == 501);
+  CHECK(error_at_every_split("BR@W /pot HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_at_every_split("BREW\t/pot HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_at_every_split(std::string(40, 'Z') + " / HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+  // After a good request on the same connection, the next one's method is judged afresh.
+  const auto outcome = parse("GET /a HTTP/1.1\r\nHost: a\r\n\r\nBREW /pot HTTP/1.1\r\nHost: a\r\n\r\n");
+  CHECK(outcome.requests.size() == 1);
+  CHECK(outcome.error_status == 501);
+}
