@@ -19,10 +19,12 @@
 
 #include "pulse/base/unique_fd.hpp"
 #include "support/event_stream_reader.hpp"
+#include "support/raw_socket.hpp"
 #include "support/test_server.hpp"
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using pulse::test::connect_from;
 using pulse::test::EventStreamReader;
 using pulse::test::TestServer;
 
@@ -70,22 +72,6 @@ void raise_descriptor_limit() {
   REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
   limit.rlim_cur = limit.rlim_max;
   REQUIRE(::setrlimit(RLIMIT_NOFILE, &limit) == 0);
-}
-
-// A blocking socket to 127.0.0.1:`port` from `source` (any 127.x address is this machine).
-pulse::base::UniqueFd connect_from(const char* source, std::uint16_t port) {
-  pulse::base::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  REQUIRE(fd);
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  REQUIRE(::inet_pton(AF_INET, source, &from.sin_addr) == 1);
-  REQUIRE(::bind(fd.get(), reinterpret_cast<const sockaddr*>(&from), sizeof from) == 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(port);
-  REQUIRE(::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr) == 1);
-  REQUIRE(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0);
-  return fd;
 }
 
 // Sends a GET of the event stream and reads the status line.
