@@ -4,11 +4,12 @@
 set -euo pipefail
 
 # Build: compiler, CMake, Ninja and the libraries Pulse links against.
-build_pkgs=(g++ cmake ninja-build pkg-config python3 node-llhttp libfmt-dev libcli11-dev nlohmann-json3-dev catch2)
-# Tests: real HTTP clients, sanitizer runtimes, a headless browser for the live page.
-test_pkgs=(curl wget apache2-utils python3 clang-14 libclang-rt-14-dev chromium)
-# Benchmarks: load generators and the reference peer.
-bench_pkgs=(wrk nginx-light)
+build_pkgs=(g++ cmake ninja-build pkg-config python3 node-llhttp libfmt-dev libcli11-dev nlohmann-json3-dev catch2 libhiredis-dev)
+# Tests: real HTTP clients, sanitizer runtimes, a headless browser for the live page, and
+# Redis and Redis Sentinel, which the tests start themselves on free ports.
+test_pkgs=(curl wget apache2-utils python3 clang-14 libclang-rt-14-dev chromium redis-server redis-sentinel)
+# Benchmarks: load generators, the peers (nginx, lighttpd, h2o) and the profilers.
+bench_pkgs=(wrk nginx-light lighttpd h2o linux-perf strace)
 
 want=("${build_pkgs[@]}")
 case "${1:-all}" in
