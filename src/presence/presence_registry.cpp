@@ -14,7 +14,7 @@ namespace {
 static_assert(std::has_single_bit(kShardCount), "shard selection takes the top bits of a hash");
 
 std::uint64_t default_start_sequence(const Clock& clock) {
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(clock.wall_now().time_since_epoch());
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(clock.now().time_since_epoch());
   return micros.count() > 0 ? static_cast<std::uint64_t>(micros.count()) : 0;
 }
 
@@ -49,11 +49,11 @@ const PresenceRegistry::Shard& PresenceRegistry::shard_for(std::string_view id) 
   return shards_[static_cast<std::size_t>(mixed >> kShift)];
 }
 
-bool PresenceRegistry::admit_rate(Record& record, MonoTime now) const noexcept {
+bool PresenceRegistry::admit_rate(Record& record, Time now) const noexcept {
   if (options_.max_beats_per_second == 0) return true;
   // GCRA: a beat conforms unless it comes more than `tolerance` ahead of its theoretical time,
   // which allows a burst of max_beats_per_second and then that rate, with one timestamp per id.
-  const MonoTime theoretical = std::max(record.rate_limit_at, now);
+  const Time theoretical = std::max(record.rate_limit_at, now);
   if (theoretical - now > rate_tolerance_) return false;
   record.rate_limit_at = theoretical + rate_emission_;
   return true;
@@ -96,7 +96,7 @@ BeatResult PresenceRegistry::beat(const BeatRequest& request) {
 
   Shard& shard = shard_for(request.id);
   std::lock_guard lock(shard.mutex);
-  const MonoTime now = clock_->now();
+  const Time now = clock_->now();
   auto it = shard.clients.find(std::string_view(request.id));
   const bool created = it == shard.clients.end();
   if (created) {
@@ -201,7 +201,7 @@ std::vector<PresenceEvent> PresenceRegistry::tick() {
   std::vector<PresenceEvent> produced;
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard.mutex);
-    const MonoTime now = clock_->now();
+    const Time now = clock_->now();
     for (auto it = shard.clients.begin(); it != shard.clients.end();) {
       Record& record = it->second;
       ClientView& client = record.view;
@@ -225,6 +225,10 @@ std::vector<PresenceEvent> PresenceRegistry::tick() {
     }
   }
   return produced;
+}
+
+Time PresenceRegistry::now() const {
+  return clock_->now();
 }
 
 std::optional<std::vector<PresenceEvent>> PresenceRegistry::events_after(std::uint64_t sequence) const {
@@ -302,7 +306,7 @@ std::size_t PresenceRegistry::restore(const std::vector<ClientView>& clients) {
       client_count_.fetch_sub(1, std::memory_order_relaxed);
       continue;
     }
-    const MonoTime now = clock_->now();
+    const Time now = clock_->now();
     Record record;
     record.view = saved;
     ClientView& client = record.view;

@@ -32,8 +32,8 @@ constexpr std::size_t kReadChunkBytes = 64 * 1024;
 // three scalars and the client list); the rest is slack.
 constexpr std::size_t kMaxStateDocumentValues = 64;
 
-std::int64_t to_unix_ms(const TimeBase& at, MonoTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(at.to_wall(t).time_since_epoch()).count();
+std::int64_t to_unix_ms(Time t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
 // One entry of the file was unusable; the message says which field and why.
@@ -72,10 +72,10 @@ std::chrono::seconds seconds_field(const json& entry, const char* name, std::chr
   return std::chrono::seconds(value);
 }
 
-MonoTime time_field(const json& entry, const char* name, const TimeBase& at) {
+Time time_field(const json& entry, const char* name, Time now) {
   const std::int64_t value = integer_field(entry, name);
   if (value < 0) throw EntryError(fmt::format("\"{}\" is not a plausible time (before 1970)", name));
-  const auto time = monotonic_from_unix_ms(at, value);
+  const auto time = time_from_unix_ms(now, value);
   if (!time) {
     throw EntryError(fmt::format("\"{}\" is not a plausible time (more than {} years from now)", name,
                                  std::chrono::duration_cast<std::chrono::years>(kStateTimeWindow).count()));
@@ -83,7 +83,7 @@ MonoTime time_field(const json& entry, const char* name, const TimeBase& at) {
   return *time;
 }
 
-ClientView decode_client(const json& entry, const TimeBase& at) {
+ClientView decode_client(const json& entry, Time now) {
   if (!entry.is_object()) throw EntryError("not an object");
   ClientView client;
   client.id = string_field(entry, "id");
@@ -103,9 +103,9 @@ ClientView decode_client(const json& entry, const TimeBase& at) {
   if (auto error = remote_addr_error(client.remote_addr)) throw EntryError(*error);
   client.message = string_field(entry, "msg");
   if (auto error = message_error(client.message)) throw EntryError(*error);
-  client.last_beat = time_field(entry, "last_beat_ms", at);
-  if (!field(entry, "last_ok_ms").is_null()) client.last_ok = time_field(entry, "last_ok_ms", at);
-  client.next_due = time_field(entry, "next_due_ms", at);
+  client.last_beat = time_field(entry, "last_beat_ms", now);
+  if (!field(entry, "last_ok_ms").is_null()) client.last_ok = time_field(entry, "last_ok_ms", now);
+  client.next_due = time_field(entry, "next_due_ms", now);
   client.down_at = client.next_due + client.grace;  // within the window plus 30 days: no overflow
   return client;
 }
@@ -199,22 +199,18 @@ class TemporaryFile {
 
 }  // namespace
 
-std::optional<MonoTime> monotonic_from_unix_ms(const TimeBase& at, std::int64_t unix_ms) noexcept {
+std::optional<Time> time_from_unix_ms(Time now, std::int64_t unix_ms) noexcept {
   using std::chrono::duration_cast;
-  using std::chrono::nanoseconds;
-  constexpr std::int64_t kNanosPerMilli = 1'000'000;
-  constexpr std::int64_t kWindowNanos = duration_cast<nanoseconds>(kStateTimeWindow).count();
-  // Now, on both clocks, is a real instant: converting it to nanoseconds cannot overflow.
-  const std::int64_t wall_ns = duration_cast<nanoseconds>(at.wall.time_since_epoch()).count();
-  const std::int64_t mono_ns = duration_cast<nanoseconds>(at.mono.time_since_epoch()).count();
-  std::int64_t unix_ns = 0;
-  std::int64_t offset_ns = 0;
-  std::int64_t result_ns = 0;
-  if (__builtin_mul_overflow(unix_ms, kNanosPerMilli, &unix_ns)) return std::nullopt;
-  if (__builtin_sub_overflow(unix_ns, wall_ns, &offset_ns)) return std::nullopt;
-  if (offset_ns < -kWindowNanos || offset_ns > kWindowNanos) return std::nullopt;
-  if (__builtin_add_overflow(mono_ns, offset_ns, &result_ns)) return std::nullopt;
-  return MonoTime(duration_cast<Clock::Monotonic::duration>(nanoseconds(result_ns)));
+  using std::chrono::milliseconds;
+  constexpr std::int64_t kWindowMillis = kStateTimeWindow.count();
+  // What Time holds (int64 nanoseconds: 1677 to 2262), in whole milliseconds.
+  constexpr std::int64_t kLimitMillis = duration_cast<milliseconds>(Time::duration::max()).count();
+  const std::int64_t now_ms = duration_cast<milliseconds>(now.time_since_epoch()).count();
+  std::int64_t offset_ms = 0;
+  if (__builtin_sub_overflow(unix_ms, now_ms, &offset_ms)) return std::nullopt;
+  if (offset_ms < -kWindowMillis || offset_ms > kWindowMillis) return std::nullopt;
+  if (unix_ms >= kLimitMillis || unix_ms <= -kLimitMillis) return std::nullopt;
+  return Time(duration_cast<Time::duration>(milliseconds(unix_ms)));
 }
 
 std::optional<std::string> state_document_shape_error(std::string_view text, std::size_t max_clients) {
@@ -264,7 +260,7 @@ std::optional<std::string> state_document_shape_error(std::string_view text, std
   return std::nullopt;
 }
 
-std::string encode_state(const std::vector<ClientView>& clients, const TimeBase& at) {
+std::string encode_state(const std::vector<ClientView>& clients, Time now) {
   json entries = json::array();
   for (const ClientView& client : clients) {
     entries.push_back({
@@ -276,22 +272,22 @@ std::string encode_state(const std::vector<ClientView>& clients, const TimeBase&
         {"beats", client.beats},
         {"remote_addr", client.remote_addr},
         {"msg", client.message},
-        {"last_beat_ms", to_unix_ms(at, client.last_beat)},
-        {"last_ok_ms", client.last_ok ? json(to_unix_ms(at, *client.last_ok)) : json(nullptr)},
-        {"next_due_ms", to_unix_ms(at, client.next_due)},
+        {"last_beat_ms", to_unix_ms(client.last_beat)},
+        {"last_ok_ms", client.last_ok ? json(to_unix_ms(*client.last_ok)) : json(nullptr)},
+        {"next_due_ms", to_unix_ms(client.next_due)},
     });
   }
   const json document = {
       {"format", kFormatName},
       {"version", kStateFileVersion},
-      {"saved_at_ms", std::chrono::duration_cast<std::chrono::milliseconds>(at.wall.time_since_epoch()).count()},
+      {"saved_at_ms", to_unix_ms(now)},
       {"clients", std::move(entries)},
   };
   // Messages are validated UTF-8 already; `replace` only guards against a future path that is not.
   return document.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-DecodedState decode_state(std::string_view text, const TimeBase& at, std::size_t max_clients) {
+DecodedState decode_state(std::string_view text, Time now, std::size_t max_clients) {
   DecodedState decoded;
   if (auto error = state_document_shape_error(text, max_clients)) {
     decoded.problems.push_back(std::move(*error));
@@ -332,7 +328,7 @@ DecodedState decode_state(std::string_view text, const TimeBase& at, std::size_t
     const json& entry = (*entries)[i];
     std::string problem;
     try {
-      ClientView client = decode_client(entry, at);
+      ClientView client = decode_client(entry, now);
       if (ids.contains(client.id)) {
         problem = "the same id as an earlier entry, which is kept";
       } else {
@@ -355,7 +351,7 @@ DecodedState decode_state(std::string_view text, const TimeBase& at, std::size_t
   return decoded;
 }
 
-LoadedState load_state_file(const std::filesystem::path& path, const TimeBase& at, std::size_t max_clients) {
+LoadedState load_state_file(const std::filesystem::path& path, Time now, std::size_t max_clients) {
   LoadedState loaded;
   // O_NONBLOCK: a FIFO planted at the path must not hang start-up in open() waiting for a writer.
   const base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
@@ -394,7 +390,7 @@ LoadedState load_state_file(const std::filesystem::path& path, const TimeBase& a
         fmt::format("{}: larger than {} bytes; file ignored, starting empty", path.string(), kMaxStateFileBytes));
     return loaded;
   }
-  DecodedState decoded = decode_state(text, at, max_clients);
+  DecodedState decoded = decode_state(text, now, max_clients);
   loaded.status = decoded.usable ? LoadStatus::kLoaded : LoadStatus::kCorrupt;
   for (const std::string& problem : decoded.problems) {
     loaded.problems.push_back(

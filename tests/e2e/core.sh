@@ -5,8 +5,11 @@ PULSE_BIN=$1
 source "$(dirname "$0")/lib.sh"
 
 # --- CLI: --help, --version, bad flags -------------------------------------------------------
-"$PULSE_BIN" --help | grep -q -- '--keepalive-timeout' || fail "--help does not list flags"
-"$PULSE_BIN" --version | grep -q '^pulsehttpd ' || fail "--version"
+# Captured first: grep -q stops reading at its match, and the writer's SIGPIPE would fail the pipe.
+help=$("$PULSE_BIN" --help) || fail "--help exited with $?"
+grep -q -- '--keepalive-timeout' <<<"$help" || fail "--help does not list flags"
+version=$("$PULSE_BIN" --version) || fail "--version exited with $?"
+grep -q '^pulsehttpd ' <<<"$version" || fail "--version: $version"
 set +e
 err=$("$PULSE_BIN" --port 99999 2>&1 >/dev/null); status=$?
 set -e

@@ -36,9 +36,8 @@ enum class Health : std::uint8_t { kOk, kFail };
 }
 
 // The state at `now` of a client whose last beat reported `health` and set these deadlines.
-// Only the server's monotonic clock enters here; nothing the client sent but its health.
-[[nodiscard]] constexpr ClientState state_at(Clock::Monotonic::time_point now, Clock::Monotonic::time_point next_due,
-                                             Clock::Monotonic::time_point down_at, Health health) noexcept {
+// Only the store's clock enters here; nothing the client sent but its health.
+[[nodiscard]] constexpr ClientState state_at(Time now, Time next_due, Time down_at, Health health) noexcept {
   if (now < next_due) return health == Health::kFail ? ClientState::kFailing : ClientState::kUp;
   if (now < down_at) return ClientState::kLate;
   return ClientState::kDown;

@@ -41,6 +41,7 @@ class PresenceRegistry final : public PresenceStore {
   PresenceRegistry(RegistryOptions options, std::shared_ptr<const Clock> clock);
   ~PresenceRegistry() override;
 
+  [[nodiscard]] Time now() const override;
   [[nodiscard]] BeatResult beat(const BeatRequest& request) override;
   [[nodiscard]] std::optional<ClientView> find(std::string_view id) const override;
   bool remove(std::string_view id) override;
@@ -73,7 +74,7 @@ class PresenceRegistry final : public PresenceStore {
   struct Record {
     ClientView view;
     // Generic cell rate algorithm: the earliest time the next beat conforms to the rate limit.
-    MonoTime rate_limit_at{};
+    Time rate_limit_at{};
   };
   // Lets the maps be searched with a string_view, without building a std::string per lookup.
   struct IdHash {
@@ -92,7 +93,7 @@ class PresenceRegistry final : public PresenceStore {
   [[nodiscard]] Shard& shard_for(std::string_view id) noexcept;
   [[nodiscard]] const Shard& shard_for(std::string_view id) const noexcept;
   // The caller holds the shard's lock.
-  [[nodiscard]] bool admit_rate(Record& record, MonoTime now) const noexcept;
+  [[nodiscard]] bool admit_rate(Record& record, Time now) const noexcept;
   void set_state(Record& record, ClientState state) noexcept;
   static void note_beaten(Shard& shard, const std::string& id);
   // Erases the client at `it` and everything kept for it; returns the next record.

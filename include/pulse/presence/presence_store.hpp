@@ -1,5 +1,5 @@
 // PresenceStore: the interface of "who is online", and the values it speaks in. The embedded
-// PresenceRegistry implements it; a shared store (Redis) could, so replicas agree on presence.
+// PresenceRegistry implements it, and so does RedisStore, through which replicas share presence.
 #pragma once
 
 #include <array>
@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,10 +19,8 @@
 
 namespace pulse::presence {
 
-using MonoTime = Clock::Monotonic::time_point;
-
-// Everything known about one client, as of one instant. Times are the server's monotonic
-// clock; TimeBase turns them into wall-clock times for display.
+// Everything known about one client, as of one instant. Times are on the store's clock (see
+// PresenceStore::now()).
 struct ClientView {
   std::string id;
   ClientState state = ClientState::kUp;
@@ -30,10 +30,10 @@ struct ClientView {
   std::string message;
   std::string remote_addr;
   std::uint64_t beats = 0;
-  MonoTime last_beat{};
-  std::optional<MonoTime> last_ok;  // the last beat with status ok, if any
-  MonoTime next_due{};              // late from here
-  MonoTime down_at{};               // down from here (next_due + grace)
+  Time last_beat{};
+  std::optional<Time> last_ok;  // the last beat with status ok, if any
+  Time next_due{};              // late from here
+  Time down_at{};               // down from here (next_due + grace)
 
   friend bool operator==(const ClientView&, const ClientView&) = default;
 };
@@ -122,6 +122,20 @@ struct StoreCounters {
   std::uint64_t rejected_full_total = 0;
 };
 
+// A shared store that cannot be reached (or did not answer in time): nothing was recorded. The
+// API answers 503 with Retry-After.
+class StoreUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Whether the store can serve requests now (/readyz), and how often it could not.
+struct StoreHealth {
+  bool ready = true;
+  std::uint64_t errors_total = 0;  // calls that failed for want of the store (StoreUnavailable)
+  std::string detail;              // why not ready, for people: "connection refused", ...
+};
+
 class PresenceStore {
  public:
   PresenceStore() = default;
@@ -129,7 +143,21 @@ class PresenceStore {
   PresenceStore& operator=(const PresenceStore&) = delete;
   virtual ~PresenceStore() = default;
 
-  // Every method is safe to call from any thread.
+  // Every method is safe to call from any thread. A store whose calls may_block() does network
+  // I/O in beat(), find(), remove(), list(), tick(), take_beaten(), export_clients() and
+  // restore(): never call those on an event loop's thread. They throw StoreUnavailable when the
+  // store cannot be reached. The rest (now, events_after, last_sequence, version, counters,
+  // health) never block and never throw StoreUnavailable: a shared store answers them from what
+  // it last learned.
+
+  // The instant every time this store hands out is measured against, on any replica.
+  [[nodiscard]] virtual Time now() const = 0;
+  [[nodiscard]] virtual bool may_block() const noexcept { return false; }
+  [[nodiscard]] virtual StoreHealth health() const { return {}; }
+  // `listener` runs (on any thread) whenever events_after() may have something new that no call
+  // on this process made: a shared store learning of another replica's change. Set once, before
+  // use; may be empty.
+  virtual void set_event_listener(std::function<void()> listener) { (void)listener; }
 
   // Records a beat for `request.id`, creating the client if it is new.
   [[nodiscard]] virtual BeatResult beat(const BeatRequest& request) = 0;
@@ -155,9 +183,10 @@ class PresenceStore {
   // they are now. Lets a live view refresh "last seen" without an event per beat.
   [[nodiscard]] virtual std::vector<ClientView> take_beaten(std::size_t max) = 0;
 
-  // Persistence: every client, and re-creating clients saved by an earlier run. Restored clients
-  // get a fresh interval plus grace from now, unless they were already down; ids already present,
-  // invalid ones and those beyond the maximum are skipped. Returns how many were restored.
+  // Persistence (the memory store's state file): every client, and re-creating clients saved by
+  // an earlier run. Restored clients get a fresh interval plus grace from now, unless they were
+  // already down; ids already present, invalid ones and those beyond the maximum are skipped.
+  // Returns how many were restored.
   [[nodiscard]] virtual std::vector<ClientView> export_clients() const = 0;
   virtual std::size_t restore(const std::vector<ClientView>& clients) = 0;
 };

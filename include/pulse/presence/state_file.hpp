@@ -44,21 +44,21 @@ inline constexpr std::size_t kMaxStateNumberChars = 32;
 // parsed document stays proportional to max_clients, not to the file size.
 inline constexpr std::size_t kMaxStateValuesPerClient = 32;
 // Every time in the file must lie this close to now: far enough for any real history, near
-// enough that converting it to nanoseconds on the registry's clock cannot overflow.
+// enough that no conversion of it can overflow.
 inline constexpr std::chrono::milliseconds kStateTimeWindow = std::chrono::years(100);
 // Problem lines listed one by one before the rest are only counted.
 inline constexpr std::size_t kMaxReportedEntryProblems = 10;
 
-// Unix milliseconds to the registry's clock through `at`: nullopt when the time lies further than
-// kStateTimeWindow from `at.wall` or the conversion would overflow. Checked arithmetic throughout.
-[[nodiscard]] std::optional<MonoTime> monotonic_from_unix_ms(const TimeBase& at, std::int64_t unix_ms) noexcept;
+// Unix milliseconds as a Time: nullopt when the time lies further than kStateTimeWindow from
+// `now` (or the arithmetic would overflow). Checked arithmetic throughout.
+[[nodiscard]] std::optional<Time> time_from_unix_ms(Time now, std::int64_t unix_ms) noexcept;
 
 // Why `text` is not shaped like a state file of at most `max_clients` clients (too deep, a token
 // too long, too many values), or nullopt. One pass, no allocation; run before parsing.
 [[nodiscard]] std::optional<std::string> state_document_shape_error(std::string_view text, std::size_t max_clients);
 
-// The document: times are Unix milliseconds (wall clock), converted through `at`.
-[[nodiscard]] std::string encode_state(const std::vector<ClientView>& clients, const TimeBase& at);
+// The document: times are Unix milliseconds; `now` is saved as saved_at_ms.
+[[nodiscard]] std::string encode_state(const std::vector<ClientView>& clients, Time now);
 
 struct DecodedState {
   bool usable = false;                // false: the document as a whole is not a state file
@@ -66,7 +66,7 @@ struct DecodedState {
   std::vector<std::string> problems;  // why the document, or an entry of it, was rejected
 };
 // The core of the reader, in memory (the fuzz target drives it). Never throws for any `text`.
-[[nodiscard]] DecodedState decode_state(std::string_view text, const TimeBase& at,
+[[nodiscard]] DecodedState decode_state(std::string_view text, Time now,
                                         std::size_t max_clients = kDefaultMaxClients);
 
 enum class LoadStatus { kLoaded, kMissing, kUnreadable, kCorrupt };
@@ -77,7 +77,7 @@ struct LoadedState {
   std::vector<std::string> problems;  // one line each, for the error log
 };
 // Reads `path` (a regular file of at most kMaxStateFileBytes) and decodes it. Never throws.
-[[nodiscard]] LoadedState load_state_file(const std::filesystem::path& path, const TimeBase& at,
+[[nodiscard]] LoadedState load_state_file(const std::filesystem::path& path, Time now,
                                           std::size_t max_clients = kDefaultMaxClients);
 
 // Writes `contents` to `path` so that a crash at any moment leaves either the old or the new file:
@@ -86,8 +86,8 @@ struct LoadedState {
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
 
 inline void save_state_file(const std::filesystem::path& path, const std::vector<ClientView>& clients,
-                            const TimeBase& at) {
-  write_file_atomically(path, encode_state(clients, at));
+                            Time now) {
+  write_file_atomically(path, encode_state(clients, now));
 }
 
 }  // namespace pulse::presence

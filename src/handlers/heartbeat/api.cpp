@@ -125,15 +125,12 @@ std::string_view without_line_end(std::string_view text) {
 
 }  // namespace
 
-HeartbeatApi::HeartbeatApi(presence::PresenceStore& store, EventStreams& streams,
-                           std::shared_ptr<const presence::Clock> clock, std::function<void()> on_change)
+HeartbeatApi::HeartbeatApi(presence::PresenceStore& store, EventStreams& streams, std::function<void()> on_change)
     : store_(store),
       streams_(streams),
-      clock_(std::move(clock)),
       on_change_(std::move(on_change)),
       etag_epoch_(fmt::format(
-          "{:x}",
-          std::chrono::duration_cast<std::chrono::microseconds>(clock_->wall_now().time_since_epoch()).count())) {}
+          "{:x}", std::chrono::duration_cast<std::chrono::microseconds>(store_.now().time_since_epoch()).count())) {}
 
 std::string HeartbeatApi::list_etag(std::uint64_t version) const {
   return fmt::format("W/\"{}-{:x}\"", etag_epoch_, version);
@@ -233,7 +230,7 @@ Response HeartbeatApi::handle_beat(const Request& request, std::string id) {
   if (result.changed() && on_change_) on_change_();
 
   const bool created = result.outcome == presence::BeatOutcome::kCreated;
-  auto response = json_response(created ? 201 : 200, beat_json(result.client, presence::TimeBase::now(*clock_)));
+  auto response = json_response(created ? 201 : 200, beat_json(result.client, store_.now()));
   if (created) response.set_header("Location", request.path);
   response.set_header("Cache-Control", "no-store");
   return response;
@@ -302,7 +299,7 @@ Response HeartbeatApi::handle_list(const Request& request) const {
     clients.resize(*limit);
     next_after = clients.back().id;
   }
-  Json document = listing_json(listing, presence::TimeBase::now(*clock_));
+  Json document = listing_json(listing, store_.now());
   // The cursor for the next page: pass it as after=; null on the last page.
   if (limit || after) document["next_after"] = next_after ? Json(*next_after) : Json(nullptr);
   auto response = json_response(200, document);
@@ -313,14 +310,14 @@ Response HeartbeatApi::handle_list(const Request& request) const {
 
 std::shared_ptr<const HeartbeatApi::RenderedList> HeartbeatApi::whole_list() const {
   std::lock_guard lock(list_mutex_);
-  const auto now = clock_->now();
+  const auto now = store_.now();
   if (list_cache_ && list_cache_->version == store_.version() && now - list_cache_->rendered_at < kListMaxAge) {
     return list_cache_;
   }
   // The clients are copied under the store's locks; the JSON is rendered outside them.
   const presence::Listing listing = store_.list({});
   auto body =
-      std::make_shared<const std::string>(dump_json(listing_json(listing, presence::TimeBase::now(*clock_))) + "\n");
+      std::make_shared<const std::string>(dump_json(listing_json(listing, store_.now())) + "\n");
   list_cache_ = std::make_shared<const RenderedList>(RenderedList{listing.version, now, std::move(body)});
   return list_cache_;
 }
@@ -330,9 +327,9 @@ Response HeartbeatApi::handle_show(const std::string& id) const {
   if (!client) {
     return json_error(404, "not_found", "no client with this id: it never beat, signed off, or was forgotten");
   }
-  const auto at = presence::TimeBase::now(*clock_);
-  Json document = client_json(*client, at);
-  document["server_time"] = format_iso8601(at.wall);
+  const auto at = store_.now();
+  Json document = client_json(*client);
+  document["server_time"] = format_iso8601(at);
   auto response = json_response(200, document);
   response.set_header("Cache-Control", "no-cache");
   return response;

@@ -17,9 +17,8 @@ std::string format_sse_event(std::optional<std::uint64_t> id, std::string_view e
   return fmt::format("event: {}\ndata: {}\n\n", event, data);
 }
 
-EventStreams::EventStreams(presence::PresenceStore& store, std::shared_ptr<const presence::Clock> clock,
-                           StreamLimits limits)
-    : store_(store), clock_(std::move(clock)), limits_(limits) {}
+EventStreams::EventStreams(presence::PresenceStore& store, StreamLimits limits)
+    : store_(store), limits_(limits) {}
 
 EventStreams::Refusal EventStreams::refusal_for(std::string_view remote_addr) const {
   if (closed_) return Refusal::kClosed;
@@ -43,7 +42,7 @@ EventStreams::Opened EventStreams::open(std::optional<std::uint64_t> last_event_
   const auto missed = last_event_id ? store_.events_after(*last_event_id) : std::nullopt;
   if (missed) {
     subscriber.cursor = *last_event_id;
-    send_events(subscriber, *missed, presence::TimeBase::now(*clock_));
+    send_events(subscriber, *missed, store_.now());
   } else {
     send_snapshot(subscriber, *current_snapshot());
   }
@@ -56,12 +55,12 @@ EventStreams::Opened EventStreams::open(std::optional<std::uint64_t> last_event_
 
 std::shared_ptr<const EventStreams::Snapshot> EventStreams::current_snapshot() {
   std::lock_guard lock(snapshot_mutex_);
-  const auto now = clock_->now();
+  const auto now = store_.now();
   if (snapshot_ && snapshot_->version == store_.version() && now - snapshot_->rendered_at < kSnapshotMaxAge) {
     return snapshot_;
   }
   const presence::Listing listing = store_.list({});
-  const auto at = presence::TimeBase::now(*clock_);
+  const auto at = store_.now();
   auto text = std::make_shared<const std::string>(
       format_sse_event(listing.sequence, "snapshot", dump_json(listing_json(listing, at))));
   snapshot_ = std::make_shared<const Snapshot>(Snapshot{listing.version, listing.sequence, now, std::move(text)});
@@ -75,7 +74,7 @@ bool EventStreams::send_snapshot(Subscriber& subscriber, const Snapshot& snapsho
 }
 
 bool EventStreams::send_events(Subscriber& subscriber, const std::vector<presence::PresenceEvent>& events,
-                               const presence::TimeBase& at) {
+                               presence::Time at) {
   std::string text;
   for (const auto& event : events) {
     if (event.sequence <= subscriber.cursor) continue;
@@ -90,7 +89,7 @@ bool EventStreams::send_events(Subscriber& subscriber, const std::vector<presenc
 void EventStreams::publish() {
   std::lock_guard lock(mutex_);
   if (subscribers_.empty()) return;
-  const auto at = presence::TimeBase::now(*clock_);
+  const auto at = store_.now();
   const auto oldest = std::min_element(subscribers_.begin(), subscribers_.end(), [](const auto& a, const auto& b) {
                         return a.cursor < b.cursor;
                       })->cursor;
@@ -138,7 +137,7 @@ void EventStreams::publish_beats(const std::vector<presence::ClientView>& client
   if (subscribers_.empty()) return;
   // Up to kMaxBeatDigestClients clients: rendered once and shared, not copied into each stream.
   broadcast(std::make_shared<const std::string>(
-      format_sse_event(std::nullopt, "beats", dump_json(beats_json(clients, presence::TimeBase::now(*clock_))))));
+      format_sse_event(std::nullopt, "beats", dump_json(beats_json(clients, store_.now())))));
 }
 
 void EventStreams::send_keep_alive() {

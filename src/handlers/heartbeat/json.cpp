@@ -6,19 +6,11 @@
 #include <chrono>
 
 namespace pulse::handlers::heartbeat {
-namespace {
-
-std::string iso(const presence::TimeBase& at, presence::MonoTime time) {
-  return format_iso8601(at.to_wall(time));
-}
-
-}  // namespace
-
 std::string dump_json(const Json& document) {
   return document.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-std::string format_iso8601(presence::Clock::Wall::time_point time) {
+std::string format_iso8601(presence::Time time) {
   using namespace std::chrono;
   const auto millis = floor<milliseconds>(time);
   const auto day = floor<days>(millis);
@@ -29,16 +21,16 @@ std::string format_iso8601(presence::Clock::Wall::time_point time) {
                      clock.minutes().count(), clock.seconds().count(), clock.subseconds().count());
 }
 
-Json client_json(const presence::ClientView& client, const presence::TimeBase& at) {
+Json client_json(const presence::ClientView& client) {
   return {
       {"id", client.id},
       {"state", presence::to_string(client.state)},
       {"online", presence::is_online(client.state)},
       {"status", presence::to_string(client.health)},
-      {"last_beat", iso(at, client.last_beat)},
-      {"last_ok", client.last_ok ? Json(iso(at, *client.last_ok)) : Json(nullptr)},
-      {"next_due", iso(at, client.next_due)},
-      {"down_at", iso(at, client.down_at)},
+      {"last_beat", format_iso8601(client.last_beat)},
+      {"last_ok", client.last_ok ? Json(format_iso8601(*client.last_ok)) : Json(nullptr)},
+      {"next_due", format_iso8601(client.next_due)},
+      {"down_at", format_iso8601(client.down_at)},
       {"interval", client.interval.count()},
       {"grace", client.grace.count()},
       {"beats", client.beats},
@@ -47,15 +39,15 @@ Json client_json(const presence::ClientView& client, const presence::TimeBase& a
   };
 }
 
-Json listing_json(const presence::Listing& listing, const presence::TimeBase& at) {
+Json listing_json(const presence::Listing& listing, presence::Time server_time) {
   Json counts = Json::object();
   for (const presence::ClientState state : presence::kAllClientStates) {
     counts[std::string(presence::to_string(state))] = listing.counts[state];
   }
   Json clients = Json::array();
-  for (const auto& client : listing.clients) clients.push_back(client_json(client, at));
+  for (const auto& client : listing.clients) clients.push_back(client_json(client));
   return {
-      {"server_time", format_iso8601(at.wall)},
+      {"server_time", format_iso8601(server_time)},
       {"total", listing.counts.total()},
       {"online", listing.counts.online()},
       {"offline", listing.counts[presence::ClientState::kDown]},
@@ -64,38 +56,38 @@ Json listing_json(const presence::Listing& listing, const presence::TimeBase& at
   };
 }
 
-Json beat_json(const presence::ClientView& client, const presence::TimeBase& at) {
+Json beat_json(const presence::ClientView& client, presence::Time server_time) {
   return {
       {"id", client.id},
       {"state", presence::to_string(client.state)},
-      {"server_time", format_iso8601(at.wall)},
-      {"next_due", iso(at, client.next_due)},
-      {"down_at", iso(at, client.down_at)},
+      {"server_time", format_iso8601(server_time)},
+      {"next_due", format_iso8601(client.next_due)},
+      {"down_at", format_iso8601(client.down_at)},
       {"interval", client.interval.count()},
       {"grace", client.grace.count()},
       {"beats", client.beats},
   };
 }
 
-Json event_json(const presence::PresenceEvent& event, const presence::TimeBase& at) {
+Json event_json(const presence::PresenceEvent& event, presence::Time server_time) {
   if (event.kind == presence::EventKind::kLeave) {
     return {
-        {"server_time", format_iso8601(at.wall)},
+        {"server_time", format_iso8601(server_time)},
         {"id", event.client.id},
         {"reason", presence::to_string(event.reason)},
     };
   }
   return {
-      {"server_time", format_iso8601(at.wall)},
+      {"server_time", format_iso8601(server_time)},
       {"previous", event.previous ? Json(presence::to_string(*event.previous)) : Json(nullptr)},
-      {"client", client_json(event.client, at)},
+      {"client", client_json(event.client)},
   };
 }
 
-Json beats_json(const std::vector<presence::ClientView>& clients, const presence::TimeBase& at) {
+Json beats_json(const std::vector<presence::ClientView>& clients, presence::Time server_time) {
   Json list = Json::array();
-  for (const auto& client : clients) list.push_back(client_json(client, at));
-  return {{"server_time", format_iso8601(at.wall)}, {"clients", std::move(list)}};
+  for (const auto& client : clients) list.push_back(client_json(client));
+  return {{"server_time", format_iso8601(server_time)}, {"clients", std::move(list)}};
 }
 
 http::Response json_response(int status, const Json& body) {

@@ -37,8 +37,8 @@ struct HeartbeatService::Impl {
       : options(std::move(heartbeat_options)),
         clock(clock_in ? std::move(clock_in) : std::make_shared<presence::SystemClock>()),
         registry(registry_options(options), clock),
-        streams(registry, clock, options.streams),
-        api(registry, streams, clock, [this] { request_publish(); }) {}
+        streams(registry, options.streams),
+        api(registry, streams, [this] { request_publish(); }) {}
 
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
@@ -153,7 +153,7 @@ void HeartbeatService::Impl::run_sweeper() {
 
 void HeartbeatService::Impl::load_state() {
   const auto loaded =
-      presence::load_state_file(*options.state_file, presence::TimeBase::now(*clock), options.max_clients);
+      presence::load_state_file(*options.state_file, registry.now(), options.max_clients);
   // No file yet is how every first start begins; anything else lost clients.
   const bool first_start = loaded.status == presence::LoadStatus::kMissing;
   for (const auto& problem : loaded.problems) {
@@ -178,7 +178,7 @@ void HeartbeatService::Impl::save_state(bool force) {
   const std::uint64_t version = registry.version();
   if (!force && version == saved_version) return;
   try {
-    presence::save_state_file(*options.state_file, registry.export_clients(), presence::TimeBase::now(*clock));
+    presence::save_state_file(*options.state_file, registry.export_clients(), registry.now());
     saved_version = version;
   } catch (const std::exception& error) {
     base::log_error(kSaving, "{}", error.what());

@@ -9,7 +9,7 @@ using pulse::presence::Health;
 
 TEST_CASE("state_at follows the deadlines of the last beat", "[presence][state]") {
   using pulse::presence::state_at;
-  const pulse::presence::Clock::Monotonic::time_point beat{100s};
+  const pulse::presence::Time beat{100s};
   const auto next_due = beat + 30s;
   const auto down_at = next_due + 15s;
 

@@ -24,7 +24,7 @@ using pulse::presence::LoadStatus;
 using pulse::presence::ManualClock;
 using pulse::presence::PresenceRegistry;
 using pulse::presence::RegistryOptions;
-using pulse::presence::TimeBase;
+using pulse::presence::Time;
 using pulse::test::TempDir;
 
 namespace {
@@ -81,7 +81,7 @@ TEST_CASE("the state file round-trips through a restart", "[presence][state_file
   REQUIRE(old_run.find("web-1")->state == ClientState::kLate);
   REQUIRE(old_run.find("gone")->state == ClientState::kDown);
   const auto saved = old_run.export_clients();
-  pulse::presence::save_state_file(path, saved, TimeBase::now(*old_clock));
+  pulse::presence::save_state_file(path, saved, old_clock->now());
 
   // Nothing but the state file is left in the directory.
   std::size_t files = 0;
@@ -94,7 +94,7 @@ TEST_CASE("the state file round-trips through a restart", "[presence][state_file
   // The new process: its monotonic clock knows nothing of the old one; wall time moved on 5 min.
   auto new_clock = std::make_shared<ManualClock>();
   new_clock->advance(12s + 5min);
-  const auto loaded = pulse::presence::load_state_file(path, TimeBase::now(*new_clock));
+  const auto loaded = pulse::presence::load_state_file(path, new_clock->now());
   REQUIRE(loaded.status == LoadStatus::kLoaded);
   CHECK(loaded.problems.empty());
   REQUIRE(loaded.clients.size() == 3);
@@ -127,7 +127,7 @@ TEST_CASE("the state file round-trips through a restart", "[presence][state_file
 
 TEST_CASE("a missing state file is reported, not fatal", "[presence][state_file]") {
   TempDir dir;
-  const auto loaded = pulse::presence::load_state_file(dir.path() / "nope.json", TimeBase::now(ManualClock()));
+  const auto loaded = pulse::presence::load_state_file(dir.path() / "nope.json", ManualClock().now());
   CHECK(loaded.status == LoadStatus::kMissing);
   CHECK(loaded.clients.empty());
   REQUIRE(loaded.problems.size() == 1);
@@ -136,7 +136,7 @@ TEST_CASE("a missing state file is reported, not fatal", "[presence][state_file]
 
 TEST_CASE("a state file that cannot be read is reported", "[presence][state_file]") {
   TempDir dir;
-  const auto loaded = pulse::presence::load_state_file(dir.path(), TimeBase::now(ManualClock()));  // a directory
+  const auto loaded = pulse::presence::load_state_file(dir.path(), ManualClock().now());  // a directory
   CHECK(loaded.status == LoadStatus::kUnreadable);
   CHECK(loaded.clients.empty());
   CHECK(loaded.problems.size() == 1);
@@ -163,7 +163,7 @@ TEST_CASE("a corrupt state file is ignored as a whole", "[presence][state_file]"
   for (const Case& c : cases) {
     INFO(c.name);
     write_text(path, c.text);
-    const auto loaded = pulse::presence::load_state_file(path, TimeBase::now(clock));
+    const auto loaded = pulse::presence::load_state_file(path, clock.now());
     CHECK(loaded.status == LoadStatus::kCorrupt);
     CHECK(loaded.clients.empty());
     REQUIRE(loaded.problems.size() == 1);
@@ -173,7 +173,7 @@ TEST_CASE("a corrupt state file is ignored as a whole", "[presence][state_file]"
 
 TEST_CASE("bad entries are skipped one by one, with a reason each", "[presence][state_file]") {
   const ManualClock clock;
-  const TimeBase at = TimeBase::now(clock);
+  const Time at = clock.now();
   struct Case {
     const char* name;
     nlohmann::json entry;
@@ -218,7 +218,7 @@ TEST_CASE("bad entries are skipped one by one, with a reason each", "[presence][
 
 TEST_CASE("a valid entry decodes every field", "[presence][state_file]") {
   const ManualClock clock;
-  const TimeBase at = TimeBase::now(clock);
+  const Time at = clock.now();
   auto entry = valid_entry();
   entry["last_ok_ms"] = 900;
   entry["state"] = "failing";
@@ -236,10 +236,10 @@ TEST_CASE("a valid entry decodes every field", "[presence][state_file]") {
   CHECK(client.beats == 2);
   CHECK(client.remote_addr == "::1");
   CHECK(client.message == "ok-ish");
-  CHECK(at.to_wall(client.last_beat).time_since_epoch() == 1000ms);
+  CHECK(client.last_beat.time_since_epoch() == 1000ms);
   REQUIRE(client.last_ok);
-  CHECK(at.to_wall(*client.last_ok).time_since_epoch() == 900ms);
-  CHECK(at.to_wall(client.next_due).time_since_epoch() == 31000ms);
+  CHECK(client.last_ok->time_since_epoch() == 900ms);
+  CHECK(client.next_due.time_since_epoch() == 31000ms);
   CHECK(client.down_at == client.next_due + 15s);
 }
 
@@ -274,7 +274,6 @@ namespace {
 using pulse::presence::DecodedState;
 using pulse::presence::kMaxStateDocumentDepth;
 using pulse::presence::kMaxStateStringBytes;
-using pulse::presence::MonoTime;
 
 constexpr std::string_view kDeepMarker = "\"@@DEEP@@\"";
 
@@ -300,7 +299,7 @@ void check_ignored(const DecodedState& decoded, const std::string& reason) {
 
 // The bad entry (the only one in `text`) skipped with one line that says why, and a valid entry
 // put before it restored. Spliced in as text: `text` may hold what no JSON library writes back.
-void check_entry_skipped(std::string text, const TimeBase& at, const std::string& reason) {
+void check_entry_skipped(std::string text, Time at, const std::string& reason) {
   auto good = valid_entry();
   good["id"] = "b";
   const std::string list = "\"clients\":[";
@@ -322,48 +321,41 @@ std::string replaced(std::string text, std::string_view from, std::string_view t
   return text.replace(at, from.size(), to);
 }
 
-std::int64_t unix_ms_of(const TimeBase& at) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(at.wall.time_since_epoch()).count();
+std::int64_t unix_ms_of(Time at) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
 }
 
 }  // namespace
 
 TEST_CASE("times are converted with checked arithmetic inside a 100-year window", "[presence][state_file]") {
-  using pulse::presence::monotonic_from_unix_ms;
+  using pulse::presence::time_from_unix_ms;
   const ManualClock clock;
-  const TimeBase at = TimeBase::now(clock);
+  const Time at = clock.now();
   const std::int64_t now_ms = unix_ms_of(at);
   constexpr std::int64_t kYearMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::years(1)).count();
 
-  // Inside: exact, to the millisecond, both ways.
-  CHECK(monotonic_from_unix_ms(at, now_ms) == at.mono);
-  CHECK(monotonic_from_unix_ms(at, now_ms + 99 * kYearMs) == at.mono + std::chrono::milliseconds(99 * kYearMs));
-  CHECK(monotonic_from_unix_ms(at, now_ms - 56 * kYearMs) == at.mono - std::chrono::milliseconds(56 * kYearMs));
-  CHECK(monotonic_from_unix_ms(at, 0));  // 1970 is 56 years before the test clock's 2026
+  // Inside: exact, to the millisecond.
+  CHECK(time_from_unix_ms(at, now_ms) == at);
+  CHECK(time_from_unix_ms(at, now_ms + 99 * kYearMs) == at + std::chrono::milliseconds(99 * kYearMs));
+  CHECK(time_from_unix_ms(at, now_ms - 56 * kYearMs) == at - std::chrono::milliseconds(56 * kYearMs));
+  CHECK(time_from_unix_ms(at, 0));  // 1970 is 56 years before the test clock's 2026
 
   // Outside, or past what int64 nanoseconds hold.
   for (const std::int64_t ms : {now_ms + 101 * kYearMs, now_ms - 101 * kYearMs, std::int64_t{1} << 50,
                                 (std::int64_t{1} << 50) + 1, INT64_MAX, INT64_MIN, INT64_MAX / 1'000'000 + 1}) {
     INFO(ms);
-    CHECK_FALSE(monotonic_from_unix_ms(at, ms));
+    CHECK_FALSE(time_from_unix_ms(at, ms));
   }
 
-  // A wall clock near the end of int64 nanoseconds (2262): a year later would overflow.
-  const TimeBase late{at.mono,
-                      pulse::presence::Clock::Wall::time_point(
-                          std::chrono::duration_cast<pulse::presence::Clock::Wall::duration>(std::chrono::years(290)))};
-  CHECK_FALSE(monotonic_from_unix_ms(late, unix_ms_of(late) + 5 * kYearMs));
-  CHECK(monotonic_from_unix_ms(late, unix_ms_of(late) - 5 * kYearMs));
-  // A monotonic clock near its end: adding the offset would overflow.
-  const TimeBase high{MonoTime(MonoTime::duration(INT64_MAX - 1'000'000'000)), at.wall};
-  CHECK_FALSE(monotonic_from_unix_ms(high, now_ms + kYearMs));
-  const TimeBase low{MonoTime(MonoTime::duration(INT64_MIN + 1'000'000'000)), at.wall};
-  CHECK_FALSE(monotonic_from_unix_ms(low, now_ms - kYearMs));
+  // A clock near the end of int64 nanoseconds (2262): five years later cannot be held.
+  const Time late(std::chrono::duration_cast<Time::duration>(std::chrono::years(290)));
+  CHECK_FALSE(time_from_unix_ms(late, unix_ms_of(late) + 5 * kYearMs));
+  CHECK(time_from_unix_ms(late, unix_ms_of(late) - 5 * kYearMs));
 }
 
 TEST_CASE("a huge or negative time skips the entry, never overflows", "[presence][state_file]") {
   const ManualClock clock;
-  const TimeBase at = TimeBase::now(clock);
+  const Time at = clock.now();
   const std::int64_t now_ms = unix_ms_of(at);
   constexpr std::int64_t kYearMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::years(1)).count();
   struct Case {
@@ -395,7 +387,7 @@ TEST_CASE("a huge or negative time skips the entry, never overflows", "[presence
 
 TEST_CASE("deep nesting in any field ignores the file before the parser recurses", "[presence][state_file]") {
   const ManualClock clock;
-  const TimeBase at = TimeBase::now(clock);
+  const Time at = clock.now();
   const std::string deep_arrays = nested_arrays(200'000);
   const std::string deep_objects = nested_objects(50'000);
 
@@ -444,7 +436,7 @@ TEST_CASE("deep nesting in any field ignores the file before the parser recurses
 
 TEST_CASE("nesting within the limit is a wrong type, never dumped", "[presence][state_file]") {
   const ManualClock clock;
-  const TimeBase at = TimeBase::now(clock);
+  const Time at = clock.now();
   const std::string nested = nested_arrays(kMaxStateDocumentDepth - 3);  // document, list, entry
   for (const char* key : {"id", "state", "status", "interval_s", "beats", "msg", "remote_addr", "last_beat_ms"}) {
     INFO(key);
@@ -462,7 +454,7 @@ TEST_CASE("nesting within the limit is a wrong type, never dumped", "[presence][
 
 TEST_CASE("string limits: ids, messages and addresses on load, any string in the document", "[presence][state_file]") {
   const ManualClock clock;
-  const TimeBase at = TimeBase::now(clock);
+  const Time at = clock.now();
   auto with = [](const char* key, std::string value) {
     auto entry = valid_entry();
     entry[key] = std::move(value);
@@ -499,7 +491,7 @@ TEST_CASE("string limits: ids, messages and addresses on load, any string in the
 
 TEST_CASE("more clients than the maximum ignores the file", "[presence][state_file]") {
   const ManualClock clock;
-  const TimeBase at = TimeBase::now(clock);
+  const Time at = clock.now();
   nlohmann::json entries = nlohmann::json::array();
   for (int i = 0; i < 4; ++i) {
     auto entry = valid_entry();
@@ -544,7 +536,7 @@ TEST_CASE("a file our saver writes at the maximum, with the longest fields, pass
     request.remote_addr = std::string(64, '\\');
     REQUIRE(registry.beat(request).accepted());
   }
-  const TimeBase at = TimeBase::now(*clock);
+  const Time at = clock->now();
   const std::string text = pulse::presence::encode_state(registry.export_clients(), at);
   const auto decoded = pulse::presence::decode_state(text, at, kClients);
   CHECK(decoded.problems.empty());
@@ -554,7 +546,7 @@ TEST_CASE("a file our saver writes at the maximum, with the longest fields, pass
 
 TEST_CASE("wrong types anywhere are reported, never thrown", "[presence][state_file]") {
   const ManualClock clock;
-  const TimeBase at = TimeBase::now(clock);
+  const Time at = clock.now();
   const nlohmann::json wrong[] = {nlohmann::json::array(), nlohmann::json::object(), true, nullptr, 1.5, "text", -3};
   const auto valid = valid_entry();
   for (const auto& [key, value] : valid.items()) {
@@ -597,7 +589,7 @@ TEST_CASE("wrong types anywhere are reported, never thrown", "[presence][state_f
 
 TEST_CASE("NaN and infinity are not JSON, and huge numbers are not integers", "[presence][state_file]") {
   const ManualClock clock;
-  const TimeBase at = TimeBase::now(clock);
+  const Time at = clock.now();
   const std::string valid = one_client_document(valid_entry());
   for (const char* literal : {"NaN", "nan", "Infinity", "-Infinity", "inf", "1e", "--1", "0x10"}) {
     INFO(literal);
@@ -615,7 +607,7 @@ TEST_CASE("NaN and infinity are not JSON, and huge numbers are not integers", "[
 
 TEST_CASE("a duplicate id keeps the first entry and reports the second", "[presence][state_file]") {
   const ManualClock clock;
-  const TimeBase at = TimeBase::now(clock);
+  const Time at = clock.now();
   auto first = valid_entry();
   first["beats"] = 1;
   auto second = valid_entry();
@@ -644,7 +636,7 @@ TEST_CASE("a duplicate id keeps the first entry and reports the second", "[prese
 
 TEST_CASE("problem lines are bounded and printable", "[presence][state_file]") {
   const ManualClock clock;
-  const TimeBase at = TimeBase::now(clock);
+  const Time at = clock.now();
   nlohmann::json entries = nlohmann::json::array();
   for (int i = 0; i < 50; ++i) entries.push_back(nlohmann::json{{"id", fmt::format("\x1b[2J{}\n", i)}});
   entries.push_back(valid_entry());
@@ -663,7 +655,7 @@ TEST_CASE("problem lines are bounded and printable", "[presence][state_file]") {
 
 TEST_CASE("a state file that is not a regular file, or too large, is not read", "[presence][state_file]") {
   TempDir dir;
-  const TimeBase at = TimeBase::now(ManualClock());
+  const Time at = ManualClock().now();
   // A FIFO would block open() or read() forever.
   const auto fifo = dir.path() / "fifo.json";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
@@ -683,7 +675,7 @@ TEST_CASE("a state file that is not a regular file, or too large, is not read", 
 }
 
 TEST_CASE("a byte order mark before a valid file is accepted", "[presence][state_file]") {
-  const TimeBase at = TimeBase::now(ManualClock());
+  const Time at = ManualClock().now();
   const auto decoded = pulse::presence::decode_state("\xEF\xBB\xBF" + one_client_document(valid_entry()), at);
   CHECK(decoded.usable);
   CHECK(decoded.clients.size() == 1);

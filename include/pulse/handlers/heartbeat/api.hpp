@@ -36,8 +36,7 @@ class HeartbeatApi final : public http::Handler {
  public:
   // `on_change` runs after a request changed presence (a new client, a transition, a sign-off):
   // the service pushes the event to the streams at once instead of at its next tick.
-  HeartbeatApi(presence::PresenceStore& store, EventStreams& streams, std::shared_ptr<const presence::Clock> clock,
-               std::function<void()> on_change);
+  HeartbeatApi(presence::PresenceStore& store, EventStreams& streams, std::function<void()> on_change);
 
   // Any worker thread.
   [[nodiscard]] http::Response handle(const http::Request& request) override;
@@ -51,7 +50,7 @@ class HeartbeatApi final : public http::Handler {
   // references it, it does not copy it).
   struct RenderedList {
     std::uint64_t version = 0;
-    presence::Clock::Monotonic::time_point rendered_at{};
+    presence::Time rendered_at{};
     std::shared_ptr<const std::string> body;
   };
   [[nodiscard]] std::shared_ptr<const RenderedList> whole_list() const;
@@ -64,7 +63,6 @@ class HeartbeatApi final : public http::Handler {
 
   presence::PresenceStore& store_;
   EventStreams& streams_;
-  const std::shared_ptr<const presence::Clock> clock_;
   const std::function<void()> on_change_;
   const std::string etag_epoch_;
   mutable std::mutex list_mutex_;                           // one render at a time

@@ -55,7 +55,7 @@ inline constexpr std::chrono::milliseconds kSnapshotMaxAge{1000};
 // Thread-safe: open() runs on worker threads, the rest on the heartbeat sweeper thread.
 class EventStreams {
  public:
-  EventStreams(presence::PresenceStore& store, std::shared_ptr<const presence::Clock> clock, StreamLimits limits);
+  EventStreams(presence::PresenceStore& store, StreamLimits limits);
 
   enum class Refusal { kNone, kServerFull, kAddressFull, kClosed };
   struct Opened {
@@ -89,7 +89,7 @@ class EventStreams {
   struct Snapshot {
     std::uint64_t version = 0;   // the registry version it shows
     std::uint64_t sequence = 0;  // the last event it includes
-    presence::Clock::Monotonic::time_point rendered_at{};
+    presence::Time rendered_at{};
     std::shared_ptr<const std::string> text;  // the whole SSE event, shared by every stream sent it
   };
   // The current snapshot: the cached one while the registry has not changed (and it is younger
@@ -101,11 +101,10 @@ class EventStreams {
   bool send_snapshot(Subscriber& subscriber, const Snapshot& snapshot);
   [[nodiscard]] Refusal refusal_for(std::string_view remote_addr) const;
   bool send_events(Subscriber& subscriber, const std::vector<presence::PresenceEvent>& events,
-                   const presence::TimeBase& at);
+                   presence::Time at);
   void broadcast(const std::shared_ptr<const std::string>& text);
 
   presence::PresenceStore& store_;
-  const std::shared_ptr<const presence::Clock> clock_;
   const StreamLimits limits_;
   std::mutex snapshot_mutex_;                 // one render at a time; taken after mutex_ when both are held
   std::shared_ptr<const Snapshot> snapshot_;  // guarded by snapshot_mutex_

@@ -1,6 +1,6 @@
 // The JSON of the heartbeat API and its events, built with nlohmann::json (never by pasting
-// strings). Registry times are monotonic; each document is rendered against one TimeBase, so
-// its wall-clock times (ISO 8601, UTC, milliseconds) are consistent with its server_time.
+// strings). Times are the store's (wall-clock instants), rendered as ISO 8601 in UTC with
+// milliseconds; `server_time` is the store's now() when the document was made.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -18,25 +18,25 @@ namespace pulse::handlers::heartbeat {
 using Json = nlohmann::ordered_json;
 
 // "2026-01-01T00:00:00.000Z"
-[[nodiscard]] std::string format_iso8601(presence::Clock::Wall::time_point time);
+[[nodiscard]] std::string format_iso8601(presence::Time time);
 
 // One client: id, state, online, status, last_beat, last_ok (null if never), next_due, down_at,
 // interval, grace (seconds), beats, remote_addr, msg.
-[[nodiscard]] Json client_json(const presence::ClientView& client, const presence::TimeBase& at);
+[[nodiscard]] Json client_json(const presence::ClientView& client);
 
 // GET /heartbeat and the SSE snapshot: server_time, total, online, offline, counts per state
 // (registry-wide), and the clients.
-[[nodiscard]] Json listing_json(const presence::Listing& listing, const presence::TimeBase& at);
+[[nodiscard]] Json listing_json(const presence::Listing& listing, presence::Time server_time);
 
 // The answer to a beat: id, state, server_time, next_due, down_at, interval, grace, beats.
-[[nodiscard]] Json beat_json(const presence::ClientView& client, const presence::TimeBase& at);
+[[nodiscard]] Json beat_json(const presence::ClientView& client, presence::Time server_time);
 
 // The data of one SSE change event. join/change: server_time, previous (null for a join), client.
 // leave: server_time, id, reason ("signed_off" or "expired").
-[[nodiscard]] Json event_json(const presence::PresenceEvent& event, const presence::TimeBase& at);
+[[nodiscard]] Json event_json(const presence::PresenceEvent& event, presence::Time server_time);
 
 // The data of a "beats" SSE event: server_time and the clients that beat since the last one.
-[[nodiscard]] Json beats_json(const std::vector<presence::ClientView>& clients, const presence::TimeBase& at);
+[[nodiscard]] Json beats_json(const std::vector<presence::ClientView>& clients, presence::Time server_time);
 
 // Compact, one line. Never throws: strings from clients are validated UTF-8, and anything that
 // slipped through is replaced rather than aborting a response.

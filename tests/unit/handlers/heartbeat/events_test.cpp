@@ -258,7 +258,7 @@ TEST_CASE("EventStreams keeps at most its maximum of streams", "[handlers][heart
   using Refusal = pulse::handlers::heartbeat::EventStreams::Refusal;
   auto clock = std::make_shared<ManualClock>();
   pulse::presence::PresenceRegistry registry({}, clock);
-  pulse::handlers::heartbeat::EventStreams streams(registry, clock, {.max_streams = 2, .max_per_address = 2});
+  pulse::handlers::heartbeat::EventStreams streams(registry, {.max_streams = 2, .max_per_address = 2});
   const auto a = streams.open(std::nullopt, "10.0.0.1").stream;
   const auto b = streams.open(std::nullopt, "10.0.0.2").stream;
   REQUIRE(a);
@@ -278,7 +278,7 @@ TEST_CASE("one address cannot take every event-stream slot", "[handlers][heartbe
   using Refusal = pulse::handlers::heartbeat::EventStreams::Refusal;
   auto clock = std::make_shared<ManualClock>();
   pulse::presence::PresenceRegistry registry({}, clock);
-  pulse::handlers::heartbeat::EventStreams streams(registry, clock, {.max_streams = 100, .max_per_address = 3});
+  pulse::handlers::heartbeat::EventStreams streams(registry, {.max_streams = 100, .max_per_address = 3});
   std::vector<std::shared_ptr<pulse::http::ResponseStream>> greedy;
   for (int i = 0; i < 3; ++i) greedy.push_back(streams.open(std::nullopt, "10.0.0.9").stream);
   for (const auto& stream : greedy) CHECK(stream);
@@ -298,7 +298,7 @@ TEST_CASE("streams that need a snapshot share one buffer, rendered once per regi
   pulse::presence::BeatRequest beat;
   beat.id = "web-1";
   REQUIRE(registry.beat(beat).accepted());
-  pulse::handlers::heartbeat::EventStreams streams(registry, clock, {});
+  pulse::handlers::heartbeat::EventStreams streams(registry, {});
   const auto a = streams.open(std::nullopt, "10.0.0.1").stream;
   const auto b = streams.open(std::nullopt, "10.0.0.2").stream;
   const auto first = a->take();
