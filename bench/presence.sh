@@ -41,6 +41,9 @@ readonly kRedisPrefix=pulse:
 # No registered id may turn late during a run: the timed runs measure beats, not transitions.
 readonly kHeartbeatInterval=1h
 readonly kManyConnections=50
+# After registering, the processes sit idle this long: their CPU then is what holding the ids costs
+# with no beat at all (the memory store's sweeper visits every client every 250 ms).
+readonly kIdleSeconds=2
 readonly all_scenarios=(P1 P2 P3)
 readonly all_stores=(memory redis)
 
@@ -212,11 +215,27 @@ register_ids() {
   fi
 }
 
+# measure_idle STORE: pulsehttpd's and Redis's CPU, in % of a core, over kIdleSeconds with no
+# load, into idle_pulse_pct and idle_redis_pct.
+idle_pulse_pct=-
+idle_redis_pct=-
+measure_idle() {
+  local store=$1 pulse_before redis_before=0
+  pulse_before=$(cpu_ticks "$pulse_pid")
+  [[ $store != redis ]] || redis_before=$(cpu_ticks "$redis_pid")
+  sleep "$kIdleSeconds"
+  idle_pulse_pct=$(percent_of_core $(($(cpu_ticks "$pulse_pid") - pulse_before)) "$kIdleSeconds")
+  idle_redis_pct=-
+  [[ $store != redis ]] || idle_redis_pct=$(percent_of_core $(($(cpu_ticks "$redis_pid") - redis_before)) "$kIdleSeconds")
+}
+
+percent_of_core() { awk -v t="$1" -v s="$2" -v hz="$kClockTicks" 'BEGIN {printf "%.1f", t / hz / s * 100}'; }
+
 # --- timed runs ------------------------------------------------------------------------------------
 
 raw_file=$work_dir/raw.tsv
 flags_file=$work_dir/flags.tsv
-printf 'scenario\tstore\tround\trequests\tnon2xx\terrors\tseconds\tp50_us\tp99_us\tpulse_cpu_s\tredis_cpu_s\tloadgen_cpu_s\tother_core_pct\tstatuses\n' >"$raw_file"
+printf 'scenario\tstore\tround\trequests\tnon2xx\terrors\tseconds\tp50_us\tp99_us\tpulse_cpu_s\tredis_cpu_s\tloadgen_cpu_s\tother_core_pct\tstatuses\tidle_pulse_pct\tidle_redis_pct\n' >"$raw_file"
 : >"$flags_file"
 
 keep_raw() {
@@ -287,9 +306,9 @@ wrk_run() {
       'BEGIN {printf "%.1f", (busy - ours - loadgen * hz) / hz / wall * 100}')
   fi
   [[ $statuses != *429=* ]] || log "$store $scenario: 429 answers: $heartbeat_ids ids are too few for this rate"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$store" "$round" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$store" "$round" \
     "$requests" "$non2xx" "$errors" "$seconds" "$p50" "$p99" "$(ticks_to_s "$pulse_ticks")" "$redis_cpu" \
-    "$loadgen" "$other" "$statuses" >>"$raw_file"
+    "$loadgen" "$other" "$statuses" "$idle_pulse_pct" "$idle_redis_pct" >>"$raw_file"
 }
 
 run_P1() { wrk_run P1 "$1" "$2" "$kManyConnections" beat; }
@@ -326,6 +345,7 @@ for scenario in "${scenario_names[@]}"; do
       start_pulse "$dir/pulse" "$store"
       check_pulse "$store"
       register_ids "$store"
+      measure_idle "$store"
       case $scenario in
         P1) run_P1 "$store" "$round" ;;
         P2) run_P2 "$store" "$round" ;;

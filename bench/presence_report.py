@@ -12,7 +12,7 @@ import argparse
 import csv
 import sys
 
-from report import fmt_count, fmt_ratio, fmt_us, kMaxErrorFraction, kNoisyCorePercent, median, number, table
+from report import fmt_count, fmt_us, kMaxErrorFraction, kNoisyCorePercent, median, number, table
 
 kStores = [("memory", "memory"), ("redis", "Redis")]
 # Scenario: its title and what one request is called.
@@ -38,6 +38,8 @@ class Run:
         self.redis_cpu_s = number(row["redis_cpu_s"])
         self.loadgen_s = number(row["loadgen_cpu_s"])
         self.other_pct = number(row["other_core_pct"])
+        self.idle_pulse_pct = number(row["idle_pulse_pct"])
+        self.idle_redis_pct = number(row["idle_redis_pct"])
         self.statuses = row["statuses"]  # pulsehttpd's answers of 300 and above, from /metrics
         self.flags = flags.get((self.scenario, self.store, self.round), [])
         self.invalid = bool(self.flags) or self.requests == 0 or self.errors > kMaxErrorFraction * self.requests
@@ -59,6 +61,12 @@ class Run:
     def redis_us(self):
         return self.per_ok_us(self.redis_cpu_s)
 
+    def idle_pct(self):
+        """CPU with the ids registered and no load: what holding them costs."""
+        if self.idle_pulse_pct is None:
+            return None
+        return self.idle_pulse_pct + (self.idle_redis_pct or 0.0)
+
     def both_us(self):
         if self.pulse_cpu_s is None:
             return None
@@ -73,7 +81,14 @@ FIGURES = [
     ("pulsehttpd + Redis CPU per {unit}", Run.both_us, fmt_us),
     ("p50", lambda r: r.p50_us, fmt_us),
     ("p99", lambda r: r.p99_us, fmt_us),
+    ("idle pulsehttpd + Redis CPU, % of a core", Run.idle_pct, lambda v: f"{v:.1f}%"),
 ]
+
+
+def fmt_ratio(v):
+    if v is None:
+        return "n/a"
+    return f"{v:.2f}x" if v >= 0.1 else f"{v:.2g}x"
 
 
 def marks(runs):
@@ -110,7 +125,7 @@ def scenario_rows(name, runs):
 def raw_rows(runs):
     rows = [["scenario", "store", "round", "requests", "non-2xx", "socket errors", "s", "2xx/s",
              "pulsehttpd CPU s", "per 2xx", "Redis CPU s", "per 2xx", "p50", "p99",
-             "wrk CPU s", "other CPU, % of a core", "marks"]]
+             "wrk CPU s", "other CPU, % of a core", "idle CPU, % of a core: pulsehttpd / Redis", "marks"]]
     show = lambda v, f: "–" if v is None else f.format(v)  # noqa: E731
     for r in runs:
         mark = ("INVALID" if r.invalid else "") + (" NOISY" if r.noisy else "")
@@ -123,7 +138,8 @@ def raw_rows(runs):
                      fmt_us(r.pulse_us()), show(r.redis_cpu_s, "{:.2f}"),
                      fmt_us(r.redis_us()) if r.redis_cpu_s is not None else "–",
                      fmt_us(r.p50_us), fmt_us(r.p99_us), show(r.loadgen_s, "{:.2f}"),
-                     show(r.other_pct, "{:.1f}"), mark.strip()])
+                     show(r.other_pct, "{:.1f}"),
+                     f"{show(r.idle_pulse_pct, '{:.1f}')} / {show(r.idle_redis_pct, '{:.1f}')}", mark.strip()])
     return rows
 
 
@@ -162,6 +178,8 @@ def main():
           " memory's (below 1 is better for CPU and latency, above 1 for the rate). CPU is user + system"
           " time from /proc/PID/stat (every thread) over the timed run, divided by the 2xx responses;"
           " Redis runs on pulsehttpd's core, so the two CPU columns add up to the server side."
+          " Idle CPU is theirs over a few seconds between registering the ids and the timed run, with no"
+          " load: a constant cost of holding the ids, which is part of the CPU per beat, most at c1."
           f" **INVALID**: errors above {kMaxErrorFraction:.1%} of the requests, no requests, a process"
           " that died, or pulsehttpd not exiting 0 on SIGTERM. NOISY: other processes used more than"
           f" {kNoisyCorePercent:.0f}% of a core during the run. On a shared machine compare ratios within"
