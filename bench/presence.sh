@@ -368,6 +368,10 @@ wrk_version=$(wrk -v 2>&1 | awk 'NR == 1 {print $2}' || true)
 cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
 title="Presence stores: memory against Redis"
 ((smoke == 0)) || title+=" (SMOKE run: checks the script, not speed)"
+short=()
+if ((smoke == 0)) && ((duration < 10 || rounds < 3)); then
+  short=(--meta "**a short run** ($rounds round(s) x $duration s, under the defaults of 3 x 10 s): it shows the script works and the rough ratios, not figures to quote")
+fi
 if [[ $pin == 1 ]]; then
   placement="pulsehttpd and redis-server pinned to CPU 0, wrk to CPU 1"
 else
@@ -381,7 +385,7 @@ python3 "$bench_dir/presence_report.py" --raw "$raw_file" --flags "$flags_file" 
   --meta "versions: pulsehttpd ${pulse_version:-?}${commit:+ (commit $commit)}, redis-server ${redis_version:-?}, wrk ${wrk_version:-?}" \
   --meta "machine: $cpus cores (\`nproc\`)${cpu_model:+, $cpu_model}, kernel $(uname -r)" \
   --meta "method: pulsehttpd --threads 1, $placement; a fresh pulsehttpd (and, for Redis, a fresh redis-server --save '' --appendonly no) for every run; $heartbeat_ids ids registered before each run; $rounds round(s) x $duration s, the store order alternating each round, medians" \
-  --meta "wall time of the runs: $elapsed s" >"$results_file" || report_status=$?
+  --meta "wall time of the runs: $elapsed s" "${short[@]}" >"$results_file" || report_status=$?
 cat "$results_file"
 log "report written to $results_file"
 ((report_status == 0 || report_status == 3)) || die "presence_report.py failed (status $report_status)"

@@ -88,7 +88,7 @@ FIGURES = [
 def fmt_ratio(v):
     if v is None:
         return "n/a"
-    return f"{v:.2f}x" if v >= 0.1 else f"{v:.2g}x"
+    return f"{v:.2f}x" if v >= 0.1 or v == 0 else f"{v:.2g}x"
 
 
 def marks(runs):
@@ -186,6 +186,10 @@ def main():
           " one run only.")
     print()
     invalid = [r for r in runs if r.invalid]
+    noisy = [r for r in runs if r.noisy]
+    if noisy:
+        print(f"**{len(noisy)} of {len(runs)} run(s) NOISY: other processes shared the cores; read the"
+              " ratios, and those with care.**\n")
     if invalid:
         print(f"**{len(invalid)} INVALID run(s): their rows do not measure a healthy server.**\n")
     print("## Every run\n")
