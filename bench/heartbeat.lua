@@ -1,7 +1,8 @@
--- wrk script for S7: "beat" posts /heartbeat/PREFIX<n>, n cycling over COUNT ids; "static" GETs
--- the URL's path. Both build every request in Lua, so wrk does the same work per request in
--- either mode and the server sees the same load shape: only the request differs.
--- Usage: wrk -s bench/heartbeat.lua URL -- beat|static [COUNT] [PREFIX]
+-- wrk script for S7 (bench/run.sh) and bench/presence.sh: "beat" posts /heartbeat/PREFIX<n>, n
+-- cycling over COUNT ids; "lookup" GETs /heartbeat/PREFIX<n> the same way; "static" GETs the URL's
+-- path. All build every request in Lua, so wrk does the same work per request in every mode and
+-- the server sees the same load shape: only the request differs.
+-- Usage: wrk -s bench/heartbeat.lua URL -- beat|lookup|static [COUNT] [PREFIX]
 
 local mode = "beat"
 local count = 200000
@@ -9,7 +10,7 @@ local prefix = "bench-"
 local next_id = 0
 
 function init(args)
-  if args[1] == "beat" or args[1] == "static" then
+  if args[1] == "beat" or args[1] == "lookup" or args[1] == "static" then
     mode = args[1]
   end
   local requested = tonumber(args[2])
@@ -27,6 +28,9 @@ function request()
   end
   local id = next_id
   next_id = (next_id + 1) % count
+  if mode == "lookup" then
+    return wrk.format("GET", "/heartbeat/" .. prefix .. id)
+  end
   -- An empty body still sends "Content-Length: 0", which a POST should carry.
   return wrk.format("POST", "/heartbeat/" .. prefix .. id, nil, "")
 end

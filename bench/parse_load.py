@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Reads one wrk or ab report and prints "requests seconds bytes p50_us errors" on one line.
+With --detail it appends "p99_us non2xx" (wrk only; "-" for ab): bench/presence.sh divides CPU
+by the 2xx responses and reports the tail.
 
-Usage: parse_load.py wrk|ab FILE
+Usage: parse_load.py wrk|ab FILE [--detail]
 
 errors: wrk's socket errors (connect, read, write, timeout) plus its non-2xx/3xx responses; ab's
 failed requests plus its non-2xx responses. p50_us is "-" for ab (whole milliseconds only) and
@@ -39,11 +41,17 @@ def parse_wrk(text):
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     if non2xx:
         errors += int(non2xx.group(1))
-    p50 = "-"
-    median = re.search(r"^\s*50%\s+([0-9.]+\w+)", text, re.M)
-    if median and seconds(median.group(1)) > 0:
-        p50 = f"{seconds(median.group(1)) * 1e6:.1f}"
-    return int(totals.group(1)), seconds(totals.group(2)), size_bytes(totals.group(3)), p50, errors
+    detail = (percentile_us(text, "99"), non2xx.group(1) if non2xx else "0")
+    return (int(totals.group(1)), seconds(totals.group(2)), size_bytes(totals.group(3)),
+            percentile_us(text, "50"), errors, detail)
+
+
+def percentile_us(text, which):
+    """wrk --latency's line for `which` percent, in µs, or "-" when absent or zero."""
+    match = re.search(rf"^\s*{which}%\s+([0-9.]+\w+)", text, re.M)
+    if match and seconds(match.group(1)) > 0:
+        return f"{seconds(match.group(1)) * 1e6:.1f}"
+    return "-"
 
 
 def parse_ab(text):
@@ -56,19 +64,21 @@ def parse_ab(text):
         return None
     errors = int(number("Failed requests") or 0) + int(number("Non-2xx responses") or 0)
     # ab's percentiles are whole milliseconds: too coarse to report.
-    return int(complete), taken, number("Total transferred") or 0.0, "-", errors
+    return int(complete), taken, number("Total transferred") or 0.0, "-", errors, ("-", "-")
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("wrk", "ab"):
-        sys.exit("usage: parse_load.py wrk|ab FILE")
+    detail = sys.argv[3:] == ["--detail"]
+    if len(sys.argv) not in (3, 4) or sys.argv[1] not in ("wrk", "ab") or (len(sys.argv) == 4 and not detail):
+        sys.exit("usage: parse_load.py wrk|ab FILE [--detail]")
     with open(sys.argv[2], encoding="utf-8", errors="replace") as report:
         text = report.read()
     parsed = parse_wrk(text) if sys.argv[1] == "wrk" else parse_ab(text)
     if parsed is None:
         sys.exit(f"parse_load.py: no totals in {sys.argv[2]}")
-    requests, took, transferred, p50, errors = parsed
-    print(f"{requests} {took:.3f} {transferred:.0f} {p50} {errors}")
+    requests, took, transferred, p50, errors, (p99, non2xx) = parsed
+    line = f"{requests} {took:.3f} {transferred:.0f} {p50} {errors}"
+    print(f"{line} {p99} {non2xx}" if detail else line)
 
 
 if __name__ == "__main__":
