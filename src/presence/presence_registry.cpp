@@ -65,11 +65,29 @@ void PresenceRegistry::set_state(Record& record, ClientState state) noexcept {
   record.view.state = state;
 }
 
+Time PresenceRegistry::next_transition(const ClientView& client) const noexcept {
+  switch (client.state) {
+    case ClientState::kUp:
+    case ClientState::kFailing: return client.next_due;
+    case ClientState::kLate: return client.down_at;
+    case ClientState::kDown: break;
+  }
+  // Far-future times saturate rather than overflow.
+  return client.down_at > Time::max() - options_.retention ? Time::max() : client.down_at + options_.retention;
+}
+
+void PresenceRegistry::schedule(Shard& shard, Record& record, std::string_view id) const {
+  if (record.scheduled != Time::max()) shard.deadlines.erase({record.scheduled, id});
+  record.scheduled = next_transition(record.view);
+  shard.deadlines.emplace(record.scheduled, id);
+}
+
 void PresenceRegistry::note_beaten(Shard& shard, const std::string& id) {
   if (!shard.beaten.contains(std::string_view(id))) shard.beaten.insert(id);
 }
 
 PresenceRegistry::ClientMap::iterator PresenceRegistry::forget(Shard& shard, ClientMap::iterator it) {
+  shard.deadlines.erase({it->second.scheduled, std::string_view(it->first)});
   // Without this, ids created and deleted while no stream drains the set would pile up in it.
   if (const auto queued = shard.beaten.find(std::string_view(it->first)); queued != shard.beaten.end()) {
     shard.beaten.erase(queued);
@@ -142,6 +160,7 @@ BeatResult PresenceRegistry::beat(const BeatRequest& request) {
     transitions_total_.fetch_add(1, std::memory_order_relaxed);
     append_event(EventKind::kChange, previous, LeaveReason::kSignedOff, client);
   }
+  schedule(shard, record, it->first);
   version_.fetch_add(1, std::memory_order_relaxed);
   beats_total_.fetch_add(1, std::memory_order_relaxed);
   note_beaten(shard, client.id);
@@ -202,8 +221,10 @@ std::vector<PresenceEvent> PresenceRegistry::tick() {
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard.mutex);
     const Time now = clock_->now();
-    for (auto it = shard.clients.begin(); it != shard.clients.end();) {
-      Record& record = it->second;
+    // Only the clients due: each is filed again under a time after `now`, or forgotten.
+    while (!shard.deadlines.empty() && shard.deadlines.begin()->first <= now) {
+      const auto it = shard.clients.find(shard.deadlines.begin()->second);
+      Record& record = it->second;  // present: a client leaves its deadline with it
       ClientView& client = record.view;
       const ClientState state = state_at(now, client.next_due, client.down_at, client.health);
       if (state != client.state) {
@@ -218,10 +239,10 @@ std::vector<PresenceEvent> PresenceRegistry::tick() {
         client_count_.fetch_sub(1, std::memory_order_relaxed);
         version_.fetch_add(1, std::memory_order_relaxed);
         produced.push_back(append_event(EventKind::kLeave, std::nullopt, LeaveReason::kExpired, client));
-        it = forget(shard, it);
+        forget(shard, it);
         continue;
       }
-      ++it;
+      schedule(shard, record, it->first);
     }
   }
   return produced;
@@ -323,7 +344,8 @@ std::size_t PresenceRegistry::restore(const std::vector<ClientView>& clients) {
     record.rate_limit_at = now;
     state_counts_[index_of(client.state)].fetch_add(1, std::memory_order_relaxed);
     version_.fetch_add(1, std::memory_order_relaxed);
-    shard.clients.emplace(client.id, std::move(record));
+    const auto placed = shard.clients.emplace(client.id, std::move(record)).first;
+    schedule(shard, placed->second, placed->first);
     ++restored;
   }
   return restored;

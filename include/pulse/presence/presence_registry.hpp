@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -75,6 +76,8 @@ class PresenceRegistry final : public PresenceStore {
     ClientView view;
     // Generic cell rate algorithm: the earliest time the next beat conforms to the rate limit.
     Time rate_limit_at{};
+    // Its entry in the shard's deadlines: when time alone changes it next.
+    Time scheduled = Time::max();
   };
   // Lets the maps be searched with a string_view, without building a std::string per lookup.
   struct IdHash {
@@ -88,6 +91,10 @@ class PresenceRegistry final : public PresenceStore {
     // Ids that beat since the last take_beaten(), each once. Invariant: a subset of the keys of
     // `clients` (a leaving client leaves this set too), so it never outgrows the shard.
     std::unordered_set<std::string, IdHash, std::equal_to<>> beaten;  // guarded by mutex
+    // Every client once, by the time its state changes next (late, down, forgotten), so a tick
+    // visits only the clients that are due, not all of them four times a second. The ids view
+    // the map's keys, which stay put however the map rehashes.
+    std::set<std::pair<Time, std::string_view>> deadlines;  // guarded by mutex
   };
 
   [[nodiscard]] Shard& shard_for(std::string_view id) noexcept;
@@ -95,6 +102,11 @@ class PresenceRegistry final : public PresenceStore {
   // The caller holds the shard's lock.
   [[nodiscard]] bool admit_rate(Record& record, Time now) const noexcept;
   void set_state(Record& record, ClientState state) noexcept;
+  // When time alone changes this client next (by its state): next_due, down_at, or the end of
+  // its retention.
+  [[nodiscard]] Time next_transition(const ClientView& client) const noexcept;
+  // (Re)files the client under next_transition(); `id` is its key in the shard's map.
+  void schedule(Shard& shard, Record& record, std::string_view id) const;
   static void note_beaten(Shard& shard, const std::string& id);
   // Erases the client at `it` and everything kept for it; returns the next record.
   static ClientMap::iterator forget(Shard& shard, ClientMap::iterator it);
