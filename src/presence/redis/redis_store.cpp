@@ -100,7 +100,8 @@ RedisStore::RedisStore(RedisStoreOptions options)
       std::make_unique<redis::Connector>(options_.url, options_.password, options_.sentinel_password, timeouts);
   pool_ = std::make_unique<redis::ConnectionPool>(
       options_.pool_size, [this] { return open_connection(); }, options_.command_timeout);
-  mirror_ = std::make_unique<redis::EventMirror>(options_.event_history, keys_[3], keys_[6]);
+  mirror_ = std::make_unique<redis::EventMirror>(options_.event_history, keys_[3], keys_[6],
+                                                 [this] { return static_cast<std::uint64_t>(now_micros()); });
 
   // Best effort, so that the first calls find the mirror primed and the beaten cursor set; when
   // Redis is away the follower and the first calls catch up later.
