@@ -235,14 +235,18 @@ TEST_CASE("many threads beating through one store and two replicas lose nothing"
   RedisStore b(cluster_options(server, prefix, clock, policy));
   constexpr int kThreads = 6;
   constexpr int kBeats = 200;
+  std::atomic<int> refused{0};  // Catch2's assertions are not for other threads: count instead
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       RedisStore& store = t % 2 == 0 ? a : b;
-      for (int i = 0; i < kBeats; ++i) REQUIRE(store.beat(beat_of(fmt::format("t{}-{}", t, i % 20))).accepted());
+      for (int i = 0; i < kBeats; ++i) {
+        if (!store.beat(beat_of(fmt::format("t{}-{}", t, i % 20))).accepted()) ++refused;
+      }
     });
   }
   for (auto& thread : threads) thread.join();
+  CHECK(refused.load() == 0);
   const auto listing = a.list({});
   CHECK(listing.clients.size() == kThreads * 20);
   for (const auto& client : listing.clients) CHECK(client.beats == kBeats / 20);
