@@ -224,4 +224,108 @@ class RedisServer {
   ChildProcess process_;
 };
 
+// A primary, `replicas` replicas and three sentinels (quorum 2) watching them as "mymaster",
+// each on a free port in a directory of its own. ready() waits until the sentinels know every
+// replica and each other, so a failover can happen.
+class RedisSentinelCluster {
+ public:
+  static constexpr const char* kMasterName = "mymaster";
+  static constexpr int kSentinels = 3;
+
+  explicit RedisSentinelCluster(int replicas = 2) {
+    primary_ = std::make_unique<RedisServer>();
+    for (int i = 0; i < replicas; ++i) {
+      RedisServerOptions options;
+      options.extra_args = {"--replicaof", "127.0.0.1", std::to_string(primary_->port())};
+      replicas_.push_back(std::make_unique<RedisServer>(options));
+    }
+    for (int i = 0; i < kSentinels; ++i) start_sentinel();
+    wait_ready(static_cast<std::size_t>(replicas));
+  }
+  RedisSentinelCluster(const RedisSentinelCluster&) = delete;
+  RedisSentinelCluster& operator=(const RedisSentinelCluster&) = delete;
+  ~RedisSentinelCluster() {
+    for (auto& sentinel : sentinels_) sentinel->process.stop();
+  }
+
+  [[nodiscard]] std::string url() const {
+    std::string hosts;
+    for (const auto& sentinel : sentinels_) {
+      if (!hosts.empty()) hosts += ',';
+      hosts += "127.0.0.1:" + std::to_string(sentinel->port);
+    }
+    return "redis+sentinel://" + hosts + "/" + kMasterName;
+  }
+  [[nodiscard]] RedisServer& primary() { return *primary_; }
+  [[nodiscard]] std::vector<std::unique_ptr<RedisServer>>& replicas() { return replicas_; }
+
+  // The port the sentinels now name as the primary's.
+  [[nodiscard]] std::uint16_t primary_port() const {
+    auto connection = presence::redis::Connection::connect_tcp("127.0.0.1", sentinels_.front()->port, {1000ms, 2000ms});
+    const auto reply = connection.command({"SENTINEL", "get-master-addr-by-name", kMasterName});
+    return static_cast<std::uint16_t>(reply.elements.at(1).as_integer());
+  }
+
+ private:
+  struct Sentinel {
+    TempDir dir;
+    std::uint16_t port = 0;
+    ChildProcess process;
+  };
+
+  void start_sentinel() {
+    auto sentinel = std::make_unique<Sentinel>();
+    sentinel->port = free_local_port();
+    const auto config = sentinel->dir.write(
+        "sentinel.conf", "port " + std::to_string(sentinel->port) + "\nbind 127.0.0.1\ndir " +
+                             sentinel->dir.path().string() + "\nsentinel monitor " + kMasterName + " 127.0.0.1 " +
+                             std::to_string(primary_->port()) + " 2\nsentinel down-after-milliseconds " + kMasterName +
+                             " 1000\nsentinel failover-timeout " + kMasterName + " 10000\nsentinel parallel-syncs " +
+                             kMasterName + " 2\n");
+    sentinel->process.spawn({"redis-sentinel", config.string()}, (sentinel->dir.path() / "sentinel.log").string());
+    sentinels_.push_back(std::move(sentinel));
+  }
+
+  static std::string field(const presence::redis::Reply& pairs, std::string_view name) {
+    for (std::size_t i = 0; i + 1 < pairs.elements.size(); i += 2) {
+      if (pairs.elements[i].text == name) return pairs.elements[i + 1].text;
+    }
+    return "";
+  }
+
+  void wait_ready(std::size_t replicas) {
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < until) {
+      bool all = true;
+      for (const auto& sentinel : sentinels_) {
+        try {
+          auto connection = presence::redis::Connection::connect_tcp("127.0.0.1", sentinel->port, {1000ms, 2000ms});
+          const auto master = connection.command({"SENTINEL", "master", kMasterName});
+          all = all && field(master, "num-slaves") == std::to_string(replicas) &&
+                field(master, "num-other-sentinels") == std::to_string(kSentinels - 1);
+        } catch (const std::exception&) {
+          all = false;
+        }
+      }
+      for (const auto& replica : replicas_) {
+        try {
+          all =
+              all && replica->command({"INFO", "replication"}).text.find("master_link_status:up") != std::string::npos;
+        } catch (const std::exception&) {
+          all = false;
+        }
+      }
+      if (all) return;
+      std::this_thread::sleep_for(50ms);
+    }
+    throw std::runtime_error(
+        "the replicas did not sync, or the sentinels did not find them and each other, within 30 s: " +
+        file_tail(sentinels_.front()->dir.path() / "sentinel.log"));
+  }
+
+  std::unique_ptr<RedisServer> primary_;
+  std::vector<std::unique_ptr<RedisServer>> replicas_;
+  std::vector<std::unique_ptr<Sentinel>> sentinels_;
+};
+
 }  // namespace pulse::test
