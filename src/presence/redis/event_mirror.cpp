@@ -66,6 +66,12 @@ bool EventMirror::catch_up(Connection& connection, std::uint64_t seen_before, st
   }
   const std::uint64_t last = log_.last_sequence();
   if (redis_last <= last) return false;
+  if (capacity_ == 0) {
+    // Nothing is kept: only the numbering moves on, as in the memory store's EventLog.
+    std::lock_guard lock(mutex_);
+    if (log_.last_sequence() < redis_last) log_.reset(redis_last);
+    return true;
+  }
   if (!produced.empty() && produced.front().sequence == last + 1 && produced.back().sequence == redis_last) {
     return absorb_stream(std::move(produced));
   }

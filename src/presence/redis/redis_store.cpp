@@ -31,6 +31,9 @@ using redis::Script;
 
 constexpr std::string_view kKeyNames[] = {"clients", "deadlines", "beaten", "events",
                                           "stats",   "version",   "seq",    "swept_at"};
+// The counters in {prefix}stats, in the order learn_status() reads them (common.lua's STAT_FIELDS).
+constexpr std::string_view kStatFields[] = {
+    "beats_total", "transitions_total", "rate_limited_total", "rejected_full_total", "up", "late", "down", "failing"};
 // Restored records per script call: each call holds Redis for a moment only.
 constexpr std::size_t kRestoreBatch = 500;
 // A sweep that keeps finding a full batch stops after this many, and goes on at the next tick.
@@ -377,22 +380,44 @@ bool RedisStore::remove(std::string_view id) {
 Listing RedisStore::list(const ListFilter& filter) const {
   return with_connection("listing clients", [&](Connection& connection) {
     const std::uint64_t seen_before = mirror_->last_sequence();
-    const Reply reply = run_script(connection, Script::kList, {filter.prefix}, /*writes=*/false);
-    const auto& parts = reply.as_array();
-    if (parts.size() != 2) throw ProtocolError("redis: the list script answered in an unknown shape");
-    const Status status = learn_status(parts[0]);
+    // One transaction of plain reads: the clients, the version, the sequence and the counters
+    // at one instant. With a prefix the ids come too, so only matching records are decoded.
+    const bool by_prefix = !filter.prefix.empty();
+    Command stats{"HMGET", keys_[4]};
+    stats.insert(stats.end(), std::begin(kStatFields), std::end(kStatFields));
+    const auto replies = connection.pipeline({{"MULTI"},
+                                              {by_prefix ? "HGETALL" : "HVALS", keys_[0]},
+                                              {"GET", keys_[5]},
+                                              {"GET", keys_[6]},
+                                              std::move(stats),
+                                              {"EXEC"}});
+    const Reply& results = replies.back();
+    if (means_not_primary(results) || means_not_primary(replies[1])) {
+      throw NotPrimary(fmt::format("redis {}: {}", connection.peer(), results.text));
+    }
+    if (results.is_error()) throw ProtocolError(fmt::format("redis: listing clients: {}", results.text));
+    const auto& parts = results.as_array();
+    if (parts.size() != 4) throw ProtocolError("redis: a listing transaction answered in an unknown shape");
+    Reply status;
+    status.type = Reply::Type::kArray;
+    status.elements = {parts[1], parts[2], parts[3]};
+    const Status learned = learn_status(status);
+
     Listing listing;
-    listing.version = status.version;
-    listing.sequence = status.sequence;
-    listing.counts = status.counters.clients;
-    for (const Reply& record : parts[1].as_array()) {
-      ClientView client = redis::decode_client(record.as_string());
+    listing.version = learned.version;
+    listing.sequence = learned.sequence;
+    listing.counts = learned.counters.clients;
+    const auto& records = parts[0].as_array();
+    const std::size_t step = by_prefix ? 2 : 1;
+    for (std::size_t i = 0; i + step - 1 < records.size(); i += step) {
+      if (by_prefix && !records[i].as_string().starts_with(filter.prefix)) continue;
+      ClientView client = redis::decode_client(records[i + step - 1].as_string());
       if (filter.matches(client)) listing.clients.push_back(std::move(client));
     }
     std::sort(listing.clients.begin(), listing.clients.end(),
               [](const ClientView& a, const ClientView& b) { return a.id < b.id; });
     // So that events_after(listing.sequence) works at once: a snapshot's watcher goes on from it.
-    learn_events(connection, seen_before, status, nullptr);
+    learn_events(connection, seen_before, learned, nullptr);
     return listing;
   });
 }

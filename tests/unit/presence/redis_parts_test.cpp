@@ -148,7 +148,21 @@ TEST_CASE("records keep microsecond times exactly, in both directions", "[presen
   CHECK(lua.down_at == at_micros(20));
   CHECK_FALSE(lua.last_ok);
 
+  // Escapes as JSON allows them: \uXXXX, surrogate pairs, white space between tokens.
+  const auto escaped = pulse::presence::redis::decode_client(
+      R"( { "down_at" : "20", "grace":5, "health":"fail", "id":"b", "interval":10, "message":"\u00e9\ud83d\ude00\"\\\t",)"
+      R"("remote_addr":"", "beats":"2", "last_beat":"3", "next_due":"13", "state":"late", "last_ok":"1" } )");
+  CHECK(escaped.message == "\xc3\xa9\xf0\x9f\x98\x80\"\\\t");
+  CHECK(escaped.state == ClientState::kLate);
+  CHECK(escaped.health == Health::kFail);
+  CHECK(escaped.last_ok == at_micros(1));
+
   CHECK_THROWS_AS(pulse::presence::redis::decode_client("not json"), ProtocolError);
+  CHECK_THROWS_AS(pulse::presence::redis::decode_client(""), ProtocolError);
+  CHECK_THROWS_AS(pulse::presence::redis::decode_client(R"({"id":"a)"), ProtocolError);
+  CHECK_THROWS_AS(pulse::presence::redis::decode_client(R"({"id":{"nested":1}})"), ProtocolError);
+  CHECK_THROWS_AS(pulse::presence::redis::decode_client(R"({"id":"\x"})"), ProtocolError);
+  CHECK_THROWS_AS(pulse::presence::redis::decode_client(R"({"id":"a"} trailing)"), ProtocolError);
   CHECK_THROWS_AS(pulse::presence::redis::decode_client(R"({"id":"a"})"), ProtocolError);
   CHECK_THROWS_AS(pulse::presence::redis::decode_client(
                       R"({"down_at":20,"grace":5,"health":"ok","id":"a","interval":10,"message":"","remote_addr":"",)"

@@ -428,6 +428,20 @@ STORE_CONTRACT("the event history is bounded") {
   CHECK(recent->back().sequence == start + 10);
 }
 
+STORE_CONTRACT("without a history only the numbering moves on") {
+  StorePolicy policy;
+  policy.event_history = 0;
+  Subject<TestType> f(policy);
+  const auto start = f.store->last_sequence();
+  REQUIRE(f.store->beat(beat_of("a")).accepted());
+  REQUIRE(f.store->beat(beat_of("b")).accepted());
+  CHECK(f.store->last_sequence() == start + 2);
+  CHECK_FALSE(f.store->events_after(start));
+  REQUIRE(f.store->events_after(start + 2));
+  CHECK(f.store->events_after(start + 2)->empty());
+  CHECK(f.store->list({}).sequence == start + 2);
+}
+
 STORE_CONTRACT("listings are sorted, filtered, and count every client") {
   Subject<TestType> f;
   PresenceStore& store = *f.store;
