@@ -204,7 +204,7 @@ std::string to_micros_text(Time time) {
   return fmt::format("{}", std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count());
 }
 
-ClientView decode_client(std::string_view json) {
+ClientView decode_client(std::string_view json, std::optional<std::int64_t> credit_now) {
   // Every member but last_ok must be there; unknown ones (rate_limit_at) are skipped.
   enum Member : std::size_t {
     kId,
@@ -225,9 +225,14 @@ ClientView decode_client(std::string_view json) {
                                                          "last_beat", "next_due", "down_at"};
   ClientView client;
   std::bitset<kRequired> seen;
+  std::optional<std::int64_t> credit_then;
   FlatObjectScanner(json).scan([&](const std::string& key, const Value& value) {
     if (key == "last_ok") {
       client.last_ok = micros_value(value, key);
+      return;
+    }
+    if (key == "credit") {
+      credit_then = integer_text(string_value(value, key), key);
       return;
     }
     std::size_t member = 0;
@@ -268,6 +273,12 @@ ClientView decode_client(std::string_view json) {
     for (std::size_t member = 0; member < kRequired; ++member) {
       if (!seen.test(member)) bad_record(fmt::format("has no \"{}\"", kNames[member]));
     }
+  }
+  if (credit_now && credit_then && client.state != ClientState::kDown && *credit_now != *credit_then) {
+    const auto earned =
+        std::chrono::duration_cast<Time::duration>(std::chrono::microseconds(*credit_now - *credit_then));
+    client.next_due += earned;
+    client.down_at += earned;
   }
   return client;
 }

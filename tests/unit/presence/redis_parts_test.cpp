@@ -157,6 +157,20 @@ TEST_CASE("records keep microsecond times exactly, in both directions", "[presen
   CHECK(escaped.health == Health::kFail);
   CHECK(escaped.last_ok == at_micros(1));
 
+  // The outage credit earned since a record was written moves an online client's deadlines on.
+  const std::string credited =
+      R"({"down_at":"20","grace":5,"health":"ok","id":"a","interval":10,"message":"","remote_addr":"",)"
+      R"("beats":"1","last_beat":"3","next_due":"13","state":"late","credit":"100"})";
+  CHECK(pulse::presence::redis::decode_client(credited).next_due == at_micros(13));  // as written
+  CHECK(pulse::presence::redis::decode_client(credited, 100).next_due == at_micros(13));
+  const auto moved = pulse::presence::redis::decode_client(credited, 1100);
+  CHECK(moved.next_due == at_micros(1013));
+  CHECK(moved.down_at == at_micros(1020));
+  CHECK(moved.last_beat == at_micros(3));
+  std::string down = credited;
+  down.replace(down.find("late"), 4, "down");
+  CHECK(pulse::presence::redis::decode_client(down, 1100).down_at == at_micros(20));  // a down client keeps its times
+
   CHECK_THROWS_AS(pulse::presence::redis::decode_client("not json"), ProtocolError);
   CHECK_THROWS_AS(pulse::presence::redis::decode_client(""), ProtocolError);
   CHECK_THROWS_AS(pulse::presence::redis::decode_client(R"({"id":"a)"), ProtocolError);
