@@ -44,6 +44,8 @@ class LayerCheckTest(unittest.TestCase):
             ("src/handlers/metrics.cpp", "net/socket.hpp"),
             ("src/handlers/static/static_files.cpp", "presence/clock.hpp"),
             ("src/http/x.cpp", "presence/clock.hpp"),
+            ("src/presence/redis/redis_store.cpp", "http/response.hpp"),  # the Redis store is presence
+            ("include/pulse/presence/redis/connection.hpp", "net/io.hpp"),
         ]
         for path, include in planted:
             with self.subTest(path=path, include=include):
@@ -61,10 +63,22 @@ class LayerCheckTest(unittest.TestCase):
             ("src/handlers/metrics.cpp", "handlers/heartbeat/events.hpp"),
             ("src/app/server.cpp", "net/socket.hpp"),
             ("include/pulse/app/server.hpp", "handlers/static/static_files.hpp"),
+            ("src/presence/redis/redis_store.cpp", "presence/redis/connection.hpp"),
+            ("src/presence/redis/connection.cpp", "base/log.hpp"),
+            ("src/app/server.cpp", "presence/redis_store.hpp"),
         ]
         for path, include in allowed:
             with self.subTest(path=path, include=include):
                 self.assertEqual(self.check(path, include), [])
+
+    def test_hiredis_stays_in_the_redis_store(self):
+        self.assertEqual(self.check_text("src/presence/redis/connection.cpp", "#include <hiredis.h>\n"), [])
+        for path in ("include/pulse/presence/redis/connection.hpp", "src/presence/presence_registry.cpp",
+                     "src/app/server.cpp"):
+            with self.subTest(path=path):
+                found = self.check_text(path, "#include <hiredis/hiredis.h>\n")
+                self.assertEqual(len(found), 1, found)
+                self.assertIn("hiredis", found[0])
 
     def test_a_file_outside_every_layer_is_reported(self):
         found = self.check("src/misc/thing.cpp", "base/log.hpp")

@@ -19,7 +19,8 @@
 //   microseconds.
 // - Outage credit: a script that finds no write for longer than `outage_credit_after` (Redis or
 //   every replica was away) first moves every client that was not down on by the gap, so no one
-//   is declared down for the time nobody could hear it.
+//   is declared down for the time nobody could hear it. One SET, however many clients: records
+//   are read moved on by the credit earned since they were written.
 //
 // Calls block the calling thread (may_block() is true) on a small pool of connections. When
 // Redis cannot be reached a call throws StoreUnavailable; the pool then backs off (100 ms

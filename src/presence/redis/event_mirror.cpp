@@ -20,10 +20,12 @@ bool same_event(const PresenceEvent& a, const PresenceEvent& b) {
 
 }  // namespace
 
-EventMirror::EventMirror(std::size_t capacity, std::string stream_key, std::string sequence_key)
+EventMirror::EventMirror(std::size_t capacity, std::string stream_key, std::string sequence_key,
+                         std::function<std::uint64_t()> start_sequence)
     : capacity_(capacity),
       stream_key_(std::move(stream_key)),
       sequence_key_(std::move(sequence_key)),
+      start_sequence_(std::move(start_sequence)),
       log_(capacity, 0) {}
 
 std::vector<PresenceEvent> EventMirror::decode_entries(const Reply& entries) {
@@ -64,6 +66,12 @@ bool EventMirror::catch_up(Connection& connection, std::uint64_t seen_before, st
   }
   const std::uint64_t last = log_.last_sequence();
   if (redis_last <= last) return false;
+  if (capacity_ == 0) {
+    // Nothing is kept: only the numbering moves on, as in the memory store's EventLog.
+    std::lock_guard lock(mutex_);
+    if (log_.last_sequence() < redis_last) log_.reset(redis_last);
+    return true;
+  }
   if (!produced.empty() && produced.front().sequence == last + 1 && produced.back().sequence == redis_last) {
     return absorb_stream(std::move(produced));
   }
@@ -96,13 +104,23 @@ bool EventMirror::verify_or_prime(Connection& connection) {
 }
 
 void EventMirror::prime(Connection& connection) {
-  const auto replies = connection.pipeline(
+  auto replies = connection.pipeline(
       {{"XREVRANGE", stream_key_, "+", "-", "COUNT", fmt::format("{}", std::max<std::size_t>(capacity_, 1))},
        {"GET", sequence_key_}});
-  if (replies[0].is_error())
+  if (replies[0].is_error()) {
     throw ConnectionError(fmt::format("redis {}: XREVRANGE: {}", connection.peer(), replies[0].text));
+  }
   std::vector<PresenceEvent> events = decode_entries(replies[0]);
   std::reverse(events.begin(), events.end());
+  if (replies[1].is_nil()) {
+    // Never numbered (or lost): begin at the clock, after any entry that survived, as the
+    // scripts would (common.lua, next_sequence). NX: another replica may just have done it.
+    std::uint64_t start = start_sequence_ ? start_sequence_() : 0;
+    if (!events.empty()) start = std::max(start, events.back().sequence);
+    replies = connection.pipeline({{"SET", sequence_key_, fmt::format("{}", start), "NX"}, {"GET", sequence_key_}});
+    if (replies[0].is_error())
+      throw ConnectionError(fmt::format("redis {}: SET: {}", connection.peer(), replies[0].text));
+  }
   const auto sequence = static_cast<std::uint64_t>(std::max<long long>(replies[1].as_integer(0), 0));
   std::lock_guard lock(mutex_);
   if (events.empty() || capacity_ == 0) {

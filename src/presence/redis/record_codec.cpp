@@ -1,8 +1,12 @@
-// Client records and events as the Lua scripts write them, decoded with nlohmann::json.
+// Client records and events as the Lua scripts write them. Decoding is a small scanner for the
+// one shape a record has (a flat JSON object of strings and integers): a listing decodes every
+// client, and a DOM parser cost four times as much as the rest of a listing together.
 #include "pulse/presence/redis/record_codec.hpp"
 
 #include <fmt/format.h>
 
+#include <bitset>
+#include <cctype>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -17,19 +21,154 @@ using Json = nlohmann::json;
   throw ProtocolError(fmt::format("redis: a client record {}", why));
 }
 
-const Json& member(const Json& object, const char* name) {
-  const auto it = object.find(name);
-  if (it == object.end()) bad_record(fmt::format("has no \"{}\"", name));
-  return *it;
-}
+// One JSON value of a flat object: a string (unescaped) or a number (its text).
+struct Value {
+  bool is_string = false;
+  std::string text;
+};
 
-std::string string_member(const Json& object, const char* name) {
-  const Json& value = member(object, name);
-  if (!value.is_string()) bad_record(fmt::format("has a \"{}\" that is not a string", name));
-  return value.get<std::string>();
-}
+class FlatObjectScanner {
+ public:
+  explicit FlatObjectScanner(std::string_view text) : text_(text) {}
 
-std::int64_t integer_text(const std::string& text, const char* name) {
+  // Calls on_member(key, value) for each member; throws ProtocolError on anything else.
+  template <typename OnMember>
+  void scan(OnMember&& on_member) {
+    skip_space();
+    expect('{');
+    skip_space();
+    if (peek() == '}') return finish();
+    std::string key;
+    Value value;
+    while (true) {
+      skip_space();
+      expect('"');
+      read_string(key);
+      skip_space();
+      expect(':');
+      skip_space();
+      if (peek() == '"') {
+        ++pos_;
+        value.is_string = true;
+        read_string(value.text);
+      } else {
+        value.is_string = false;
+        read_number(value.text);
+      }
+      on_member(key, value);
+      skip_space();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      expect('}');
+      return finish();
+    }
+  }
+
+ private:
+  [[nodiscard]] char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+  void expect(char c) {
+    if (peek() != c) bad_record(fmt::format("is not a flat JSON object (expected '{}' at byte {})", c, pos_ + 1));
+    ++pos_;
+  }
+  void skip_space() {
+    while (pos_ < text_.size() &&
+           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+  void finish() {
+    skip_space();
+    if (pos_ != text_.size()) bad_record("has text after its end");
+  }
+  unsigned hex4() {
+    if (pos_ + 4 > text_.size()) bad_record("ends inside a \\u escape");
+    unsigned value = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char c = text_[pos_++];
+      value <<= 4;
+      if (c >= '0' && c <= '9') {
+        value |= static_cast<unsigned>(c - '0');
+      } else if (c >= 'a' && c <= 'f') {
+        value |= static_cast<unsigned>(c - 'a' + 10);
+      } else if (c >= 'A' && c <= 'F') {
+        value |= static_cast<unsigned>(c - 'A' + 10);
+      } else {
+        bad_record("has a bad \\u escape");
+      }
+    }
+    return value;
+  }
+  static void append_utf8(std::string& out, unsigned code_point) {
+    if (code_point < 0x80) {
+      out += static_cast<char>(code_point);
+    } else if (code_point < 0x800) {
+      out += static_cast<char>(0xC0 | (code_point >> 6));
+      out += static_cast<char>(0x80 | (code_point & 0x3F));
+    } else if (code_point < 0x10000) {
+      out += static_cast<char>(0xE0 | (code_point >> 12));
+      out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (code_point & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (code_point >> 18));
+      out += static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (code_point & 0x3F));
+    }
+  }
+  // After the opening quote; leaves pos_ after the closing one.
+  void read_string(std::string& out) {
+    out.clear();
+    while (true) {
+      const std::size_t run = text_.find_first_of("\"\\", pos_);
+      if (run == std::string_view::npos) bad_record("ends inside a string");
+      out.append(text_.substr(pos_, run - pos_));
+      pos_ = run + 1;
+      if (text_[run] == '"') return;
+      if (pos_ >= text_.size()) bad_record("ends inside an escape");
+      const char escaped = text_[pos_++];
+      switch (escaped) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          unsigned code_point = hex4();
+          if (code_point >= 0xD800 && code_point <= 0xDBFF && text_.substr(pos_, 2) == "\\u") {
+            pos_ += 2;
+            const unsigned low = hex4();
+            if (low < 0xDC00 || low > 0xDFFF) bad_record("has a broken surrogate pair");
+            code_point = 0x10000 + ((code_point - 0xD800) << 10) + (low - 0xDC00);
+          }
+          append_utf8(out, code_point);
+          break;
+        }
+        default: bad_record("has an unknown escape");
+      }
+    }
+  }
+  void read_number(std::string& out) {
+    const std::size_t start = pos_;
+    while (pos_ < text_.size() &&
+           (std::isdigit(static_cast<unsigned char>(text_[pos_])) != 0 || text_[pos_] == '-' || text_[pos_] == '+' ||
+            text_[pos_] == '.' || text_[pos_] == 'e' || text_[pos_] == 'E')) {
+      ++pos_;
+    }
+    if (pos_ == start)
+      bad_record(fmt::format("has a value that is neither a string nor a number at byte {}", start + 1));
+    out.assign(text_.substr(start, pos_ - start));
+  }
+
+  std::string_view text_;
+  std::size_t pos_ = 0;
+};
+
+std::int64_t integer_text(const std::string& text, std::string_view name) {
   std::int64_t value = 0;
   const char* const end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
@@ -37,15 +176,19 @@ std::int64_t integer_text(const std::string& text, const char* name) {
   return value;
 }
 
-Time time_member(const Json& object, const char* name) {
-  return Time(std::chrono::duration_cast<Time::duration>(
-      std::chrono::microseconds(integer_text(string_member(object, name), name))));
+Time micros_value(const Value& value, std::string_view name) {
+  if (!value.is_string) bad_record(fmt::format("has a \"{}\" that is not a string of microseconds", name));
+  return Time(std::chrono::duration_cast<Time::duration>(std::chrono::microseconds(integer_text(value.text, name))));
 }
 
-std::chrono::seconds seconds_member(const Json& object, const char* name) {
-  const Json& value = member(object, name);
-  if (!value.is_number_integer()) bad_record(fmt::format("has a \"{}\" that is not whole seconds", name));
-  return std::chrono::seconds(value.get<std::int64_t>());
+std::chrono::seconds seconds_value(const Value& value, std::string_view name) {
+  if (value.is_string) bad_record(fmt::format("has a \"{}\" that is not whole seconds", name));
+  return std::chrono::seconds(integer_text(value.text, name));
+}
+
+const std::string& string_value(const Value& value, std::string_view name) {
+  if (!value.is_string) bad_record(fmt::format("has a \"{}\" that is not a string", name));
+  return value.text;
 }
 
 const std::string& field(const std::vector<Reply>& fields, std::string_view name) {
@@ -61,28 +204,82 @@ std::string to_micros_text(Time time) {
   return fmt::format("{}", std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count());
 }
 
-ClientView decode_client(std::string_view json) {
-  const Json object = Json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (!object.is_object()) bad_record("is not a JSON object");
+ClientView decode_client(std::string_view json, std::optional<std::int64_t> credit_now) {
+  // Every member but last_ok must be there; unknown ones (rate_limit_at) are skipped.
+  enum Member : std::size_t {
+    kId,
+    kState,
+    kHealth,
+    kInterval,
+    kGrace,
+    kMessage,
+    kRemoteAddr,
+    kBeats,
+    kLastBeat,
+    kNextDue,
+    kDownAt,
+    kRequired
+  };
+  static constexpr std::string_view kNames[kRequired] = {"id",        "state",    "health",      "interval",
+                                                         "grace",     "message",  "remote_addr", "beats",
+                                                         "last_beat", "next_due", "down_at"};
   ClientView client;
-  client.id = string_member(object, "id");
-  const auto state = client_state_from_string(string_member(object, "state"));
-  if (!state) bad_record("has an unknown state");
-  client.state = *state;
-  const auto health = health_from_string(string_member(object, "health"));
-  if (!health) bad_record("has an unknown health");
-  client.health = *health;
-  client.interval = seconds_member(object, "interval");
-  client.grace = seconds_member(object, "grace");
-  client.message = string_member(object, "message");
-  client.remote_addr = string_member(object, "remote_addr");
-  const std::int64_t beats = integer_text(string_member(object, "beats"), "beats");
-  if (beats < 0) bad_record("has a negative beat count");
-  client.beats = static_cast<std::uint64_t>(beats);
-  client.last_beat = time_member(object, "last_beat");
-  if (object.contains("last_ok")) client.last_ok = time_member(object, "last_ok");
-  client.next_due = time_member(object, "next_due");
-  client.down_at = time_member(object, "down_at");
+  std::bitset<kRequired> seen;
+  std::optional<std::int64_t> credit_then;
+  FlatObjectScanner(json).scan([&](const std::string& key, const Value& value) {
+    if (key == "last_ok") {
+      client.last_ok = micros_value(value, key);
+      return;
+    }
+    if (key == "credit") {
+      credit_then = integer_text(string_value(value, key), key);
+      return;
+    }
+    std::size_t member = 0;
+    while (member < kRequired && kNames[member] != key) ++member;
+    if (member == kRequired) return;
+    seen.set(member);
+    switch (static_cast<Member>(member)) {
+      case kId: client.id = string_value(value, key); break;
+      case kState: {
+        const auto state = client_state_from_string(string_value(value, key));
+        if (!state) bad_record("has an unknown state");
+        client.state = *state;
+        break;
+      }
+      case kHealth: {
+        const auto health = health_from_string(string_value(value, key));
+        if (!health) bad_record("has an unknown health");
+        client.health = *health;
+        break;
+      }
+      case kInterval: client.interval = seconds_value(value, key); break;
+      case kGrace: client.grace = seconds_value(value, key); break;
+      case kMessage: client.message = string_value(value, key); break;
+      case kRemoteAddr: client.remote_addr = string_value(value, key); break;
+      case kBeats: {
+        const std::int64_t beats = integer_text(string_value(value, key), key);
+        if (beats < 0) bad_record("has a negative beat count");
+        client.beats = static_cast<std::uint64_t>(beats);
+        break;
+      }
+      case kLastBeat: client.last_beat = micros_value(value, key); break;
+      case kNextDue: client.next_due = micros_value(value, key); break;
+      case kDownAt: client.down_at = micros_value(value, key); break;
+      case kRequired: break;
+    }
+  });
+  if (!seen.all()) {
+    for (std::size_t member = 0; member < kRequired; ++member) {
+      if (!seen.test(member)) bad_record(fmt::format("has no \"{}\"", kNames[member]));
+    }
+  }
+  if (credit_now && credit_then && client.state != ClientState::kDown && *credit_now != *credit_then) {
+    const auto earned =
+        std::chrono::duration_cast<Time::duration>(std::chrono::microseconds(*credit_now - *credit_then));
+    client.next_due += earned;
+    client.down_at += earned;
+  }
   return client;
 }
 

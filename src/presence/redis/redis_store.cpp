@@ -29,8 +29,24 @@ using redis::ProtocolError;
 using redis::Reply;
 using redis::Script;
 
-constexpr std::string_view kKeyNames[] = {"clients", "deadlines", "beaten", "events",
-                                          "stats",   "version",   "seq",    "swept_at"};
+// In the order of common.lua's KEYS.
+constexpr std::string_view kKeyNames[] = {"clients", "deadlines", "beaten",   "events",   "stats",
+                                          "version", "seq",       "swept_at", "expiries", "credit"};
+enum KeyIndex : std::size_t {
+  kClientsKey,
+  kDeadlinesKey,
+  kBeatenKey,
+  kEventsKey,
+  kStatsKey,
+  kVersionKey,
+  kSeqKey,
+  kSweptKey,
+  kExpiriesKey,
+  kCreditKey
+};
+// The counters in {prefix}stats, in the order learn_status() reads them (common.lua's STAT_FIELDS).
+constexpr std::string_view kStatFields[] = {
+    "beats_total", "transitions_total", "rate_limited_total", "rejected_full_total", "up", "late", "down", "failing"};
 // Restored records per script call: each call holds Redis for a moment only.
 constexpr std::size_t kRestoreBatch = 500;
 // A sweep that keeps finding a full batch stops after this many, and goes on at the next tick.
@@ -48,6 +64,20 @@ class NotPrimary : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// The results of a MULTI ... EXEC pipeline (`count` commands between), or why not.
+const std::vector<Reply>& transaction_results(const Connection& connection, const std::vector<Reply>& replies,
+                                              std::size_t count, std::string_view action) {
+  const Reply& results = replies.back();
+  for (const Reply& reply : replies) {
+    if (means_not_primary(reply)) throw NotPrimary(fmt::format("redis {}: {}", connection.peer(), reply.text));
+  }
+  if (means_busy(results)) throw StoreUnavailable(fmt::format("redis {}: {}", connection.peer(), results.text));
+  if (results.is_error()) throw ProtocolError(fmt::format("redis: {}: {}", action, results.text));
+  const auto& parts = results.as_array();
+  if (parts.size() != count) throw ProtocolError(fmt::format("redis: {}: a transaction of an unknown shape", action));
+  return parts;
+}
 
 std::string decimal(std::integral auto value) {
   return fmt::format("{}", value);
@@ -100,7 +130,8 @@ RedisStore::RedisStore(RedisStoreOptions options)
       std::make_unique<redis::Connector>(options_.url, options_.password, options_.sentinel_password, timeouts);
   pool_ = std::make_unique<redis::ConnectionPool>(
       options_.pool_size, [this] { return open_connection(); }, options_.command_timeout);
-  mirror_ = std::make_unique<redis::EventMirror>(options_.event_history, keys_[3], keys_[6]);
+  mirror_ = std::make_unique<redis::EventMirror>(options_.event_history, keys_[kEventsKey], keys_[kSeqKey],
+                                                 [this] { return static_cast<std::uint64_t>(now_micros()); });
 
   // Best effort, so that the first calls find the mirror primed and the beaten cursor set; when
   // Redis is away the follower and the first calls catch up later.
@@ -108,7 +139,7 @@ RedisStore::RedisStore(RedisStoreOptions options)
     auto lease = pool_->acquire();
     (void)mirror_->verify_or_prime(*lease);
     std::lock_guard lock(beaten_mutex_);
-    beaten_cursor_ = unsigned_of(lease->command({"GET", keys_[5]}));
+    beaten_cursor_ = unsigned_of(lease->command({"GET", keys_[kVersionKey]}));
   } catch (const StoreUnavailable& error) {
     base::log_warning(kConnecting, "{}: starting without it, will retry", error.what());
   } catch (const ConnectionError& error) {
@@ -353,11 +384,11 @@ BeatResult RedisStore::beat(const BeatRequest& request) {
 
 std::optional<ClientView> RedisStore::find(std::string_view id) const {
   return with_connection("finding a client", [&](Connection& connection) -> std::optional<ClientView> {
-    const Reply reply = connection.command({"HGET", keys_[0], id});
-    if (means_not_primary(reply)) throw NotPrimary(fmt::format("redis {}: {}", connection.peer(), reply.text));
-    if (reply.is_error()) throw ProtocolError(fmt::format("redis: HGET: {}", reply.text));
-    if (reply.is_nil()) return std::nullopt;
-    return redis::decode_client(reply.as_string());
+    const auto replies = connection.pipeline(
+        {{"MULTI"}, {"HGET", keys_[kClientsKey], std::string(id)}, {"GET", keys_[kCreditKey]}, {"EXEC"}});
+    const auto& parts = transaction_results(connection, replies, 2, "finding a client");
+    if (parts[0].is_nil()) return std::nullopt;
+    return redis::decode_client(parts[0].as_string(), parts[1].as_integer(0));
   });
 }
 
@@ -376,22 +407,40 @@ bool RedisStore::remove(std::string_view id) {
 Listing RedisStore::list(const ListFilter& filter) const {
   return with_connection("listing clients", [&](Connection& connection) {
     const std::uint64_t seen_before = mirror_->last_sequence();
-    const Reply reply = run_script(connection, Script::kList, {filter.prefix}, /*writes=*/false);
-    const auto& parts = reply.as_array();
-    if (parts.size() != 2) throw ProtocolError("redis: the list script answered in an unknown shape");
-    const Status status = learn_status(parts[0]);
+    // One transaction of plain reads: the clients, the version, the sequence and the counters
+    // at one instant. With a prefix the ids come too, so only matching records are decoded.
+    const bool by_prefix = !filter.prefix.empty();
+    Command stats{"HMGET", keys_[kStatsKey]};
+    stats.insert(stats.end(), std::begin(kStatFields), std::end(kStatFields));
+    const auto replies = connection.pipeline({{"MULTI"},
+                                              {by_prefix ? "HGETALL" : "HVALS", keys_[kClientsKey]},
+                                              {"GET", keys_[kVersionKey]},
+                                              {"GET", keys_[kSeqKey]},
+                                              std::move(stats),
+                                              {"GET", keys_[kCreditKey]},
+                                              {"EXEC"}});
+    const auto& parts = transaction_results(connection, replies, 5, "listing clients");
+    const long long credit = parts[4].as_integer(0);
+    Reply status;
+    status.type = Reply::Type::kArray;
+    status.elements = {parts[1], parts[2], parts[3]};
+    const Status learned = learn_status(status);
+
     Listing listing;
-    listing.version = status.version;
-    listing.sequence = status.sequence;
-    listing.counts = status.counters.clients;
-    for (const Reply& record : parts[1].as_array()) {
-      ClientView client = redis::decode_client(record.as_string());
+    listing.version = learned.version;
+    listing.sequence = learned.sequence;
+    listing.counts = learned.counters.clients;
+    const auto& records = parts[0].as_array();
+    const std::size_t step = by_prefix ? 2 : 1;
+    for (std::size_t i = 0; i + step - 1 < records.size(); i += step) {
+      if (by_prefix && !records[i].as_string().starts_with(filter.prefix)) continue;
+      ClientView client = redis::decode_client(records[i + step - 1].as_string(), credit);
       if (filter.matches(client)) listing.clients.push_back(std::move(client));
     }
     std::sort(listing.clients.begin(), listing.clients.end(),
               [](const ClientView& a, const ClientView& b) { return a.id < b.id; });
     // So that events_after(listing.sequence) works at once: a snapshot's watcher goes on from it.
-    learn_events(connection, seen_before, status, nullptr);
+    learn_events(connection, seen_before, learned, nullptr);
     return listing;
   });
 }
@@ -439,7 +488,7 @@ std::vector<ClientView> RedisStore::take_beaten(std::size_t max) {
     std::vector<ClientView> taken;
     if (!beaten_cursor_) {
       // Redis was away when this store started: begin from now.
-      beaten_cursor_ = unsigned_of(connection.command({"GET", keys_[5]}));
+      beaten_cursor_ = unsigned_of(connection.command({"GET", keys_[kVersionKey]}));
       return taken;
     }
     if (max == 0) return taken;
@@ -455,10 +504,12 @@ std::vector<ClientView> RedisStore::take_beaten(std::size_t max) {
 
 std::vector<ClientView> RedisStore::export_clients() const {
   return with_connection("exporting clients", [&](Connection& connection) {
-    const Reply reply = connection.command({"HVALS", keys_[0]});
-    if (means_not_primary(reply)) throw NotPrimary(fmt::format("redis {}: {}", connection.peer(), reply.text));
+    const auto replies =
+        connection.pipeline({{"MULTI"}, {"HVALS", keys_[kClientsKey]}, {"GET", keys_[kCreditKey]}, {"EXEC"}});
+    const auto& parts = transaction_results(connection, replies, 2, "exporting clients");
+    const long long credit = parts[1].as_integer(0);
     std::vector<ClientView> clients;
-    for (const Reply& record : reply.as_array()) clients.push_back(redis::decode_client(record.as_string()));
+    for (const Reply& record : parts[0].as_array()) clients.push_back(redis::decode_client(record.as_string(), credit));
     return clients;
   });
 }

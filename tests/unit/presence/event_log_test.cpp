@@ -72,3 +72,32 @@ TEST_CASE("the history never holds more than its capacity", "[presence][events][
   (void)none.append(event_for("a"));
   CHECK(none.size() == 0);
 }
+
+TEST_CASE("events numbered elsewhere are kept only in order", "[presence][events]") {
+  using pulse::presence::Placement;
+  EventLog log(4, 100);
+  auto numbered = [](std::uint64_t sequence) {
+    PresenceEvent event;
+    event.sequence = sequence;
+    return event;
+  };
+  CHECK(log.insert(numbered(101)) == Placement::kAppended);
+  CHECK(log.insert(numbered(101)) == Placement::kAlreadyKept);
+  CHECK(log.insert(numbered(100)) == Placement::kAlreadyKept);
+  CHECK(log.insert(numbered(103)) == Placement::kGap);
+  CHECK(log.last_sequence() == 101);
+  CHECK(log.insert(numbered(102)) == Placement::kAppended);
+  REQUIRE(log.after(100));
+  CHECK(log.after(100)->size() == 2);
+  CHECK(log.after(100)->back().sequence == 102);
+
+  // A reset forgets everything; older watchers need a snapshot, the numbering goes on.
+  log.reset(500);
+  CHECK(log.size() == 0);
+  CHECK(log.last_sequence() == 500);
+  CHECK_FALSE(log.after(102));
+  REQUIRE(log.after(500));
+  CHECK(log.after(500)->empty());
+  CHECK(log.insert(numbered(501)) == Placement::kAppended);
+  CHECK(log.append(PresenceEvent{}) == 502);
+}

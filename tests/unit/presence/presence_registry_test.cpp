@@ -400,8 +400,7 @@ TEST_CASE("the event history is bounded", "[presence][registry]") {
 TEST_CASE("the default event numbering starts at the clock in microseconds", "[presence][registry]") {
   auto clock = std::make_shared<ManualClock>();
   const PresenceRegistry registry({}, clock);
-  const auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(clock->now().time_since_epoch()).count();
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(clock->now().time_since_epoch()).count();
   CHECK(registry.last_sequence() == static_cast<std::uint64_t>(micros));
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,7 +28,11 @@ namespace pulse::presence::redis {
 
 class EventMirror {
  public:
-  EventMirror(std::size_t capacity, std::string stream_key, std::string sequence_key);
+  // `start_sequence` gives the number to begin at when Redis has never numbered an event (the
+  // store's clock in microseconds, as the memory store does): the mirror sets it in Redis, so the
+  // first event is start + 1 and events_after(last_sequence()) works from the first call.
+  EventMirror(std::size_t capacity, std::string stream_key, std::string sequence_key,
+              std::function<std::uint64_t()> start_sequence);
 
   // `events` are what the stream holds after some entry, in order, none skipped (an XREAD or
   // XRANGE reply). Returns whether the mirror changed.
@@ -64,6 +69,7 @@ class EventMirror {
   const std::size_t capacity_;
   const std::string stream_key_;
   const std::string sequence_key_;
+  const std::function<std::uint64_t()> start_sequence_;
   // Serialises every change, so a reset never interleaves with a run of inserts. Never held
   // across a round trip.
   std::mutex mutex_;

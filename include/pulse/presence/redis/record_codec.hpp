@@ -6,13 +6,17 @@
 //    "next_due":"1767225630000000","down_at":"1767225645000000","rate_limit_at":"1767225600100000"}
 // Times are microseconds since the Unix epoch, and they and the beat count are JSON strings:
 // the Lua scripts' cjson writes numbers with 14 significant digits, and a time needs 16.
-// interval and grace are whole seconds. last_ok is absent until a beat says ok.
+// interval and grace are whole seconds. last_ok is absent until a beat says ok. "credit" is the
+// cluster's outage credit when the record was written: an online client's next_due and down_at
+// are to be read moved on by the credit earned since (see scripts/common.lua).
 //
 // An event is a stream entry with id "<sequence>-0" and the fields kind (join|change|leave),
 // previous (a state, or empty), reason (signed_off|expired) and client (the record as it was
 // right after the event).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,8 +25,10 @@
 
 namespace pulse::presence::redis {
 
-// Throw ProtocolError for a record that is not one.
-[[nodiscard]] ClientView decode_client(std::string_view json);
+// Throw ProtocolError for a record that is not one. With `credit_now` (the {prefix}credit read
+// with the record), an online client's deadlines carry the credit earned since it was written;
+// without it the record is taken as written (events, and records a script just wrote).
+[[nodiscard]] ClientView decode_client(std::string_view json, std::optional<std::int64_t> credit_now = std::nullopt);
 // For restore(): the script takes records in the same form (rate_limit_at is left out).
 [[nodiscard]] std::string encode_client(const ClientView& client);
 

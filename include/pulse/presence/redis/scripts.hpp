@@ -1,5 +1,6 @@
 // The Lua scripts through which every change reaches Redis (src/presence/redis/scripts/*.lua,
-// built into the library). Each is common.lua followed by its own body.
+// built into the library). Each is common.lua followed by its own body. Listings need no script:
+// a MULTI/EXEC of plain reads is as consistent, and much cheaper for many clients.
 #pragma once
 
 #include <array>
@@ -9,10 +10,10 @@
 
 namespace pulse::presence::redis {
 
-enum class Script : std::uint8_t { kBeat, kRemove, kSweep, kList, kTakeBeaten, kRestore };
-inline constexpr std::size_t kScriptCount = 6;
-inline constexpr std::array<Script, kScriptCount> kAllScripts{Script::kBeat, Script::kRemove,     Script::kSweep,
-                                                              Script::kList, Script::kTakeBeaten, Script::kRestore};
+enum class Script : std::uint8_t { kBeat, kRemove, kSweep, kTakeBeaten, kRestore };
+inline constexpr std::size_t kScriptCount = 5;
+inline constexpr std::array<Script, kScriptCount> kAllScripts{Script::kBeat, Script::kRemove, Script::kSweep,
+                                                              Script::kTakeBeaten, Script::kRestore};
 
 [[nodiscard]] constexpr std::size_t index_of(Script script) noexcept {
   return static_cast<std::size_t>(script);

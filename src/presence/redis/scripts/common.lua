@@ -1,18 +1,27 @@
 -- common.lua: prepended to every script. The keys, the record coding, the state rule, events,
 -- the outage credit and the status every reply ends with.
 --
--- KEYS (the same for every script): 1 clients (hash: id -> record), 2 deadlines (zset: id ->
--- the microsecond of its next time-driven transition), 3 beaten (zset: id -> the version of its
--- last beat), 4 events (stream), 5 stats (hash of counters), 6 version, 7 seq, 8 swept_at.
+-- KEYS (the same for every script): 1 clients (hash: id -> record), 2 deadlines (zset: online
+-- id -> the microsecond of its next transition, late or down, in credited time: see below),
+-- 3 beaten (zset: id -> the version of its last beat), 4 events (stream), 5 stats (hash of
+-- counters), 6 version, 7 seq, 8 swept_at, 9 expiries (zset: down id -> the microsecond it is
+-- forgotten), 10 credit (the outage credit so far, microseconds).
 -- ARGV (the same first four for every script): 1 now (microseconds since the epoch, on the
 -- caller's store clock), 2 outage threshold (microseconds; 0: no outage credit), 3 event history
 -- (the stream's MAXLEN ~), 4 retention (microseconds). The script's own arguments follow.
 local K_CLIENTS, K_DEADLINES, K_BEATEN, K_EVENTS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local K_STATS, K_VERSION, K_SEQ, K_SWEPT = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local K_EXPIRIES, K_CREDIT = KEYS[9], KEYS[10]
 local now = tonumber(ARGV[1])
 local outage_threshold = tonumber(ARGV[2])
 local history = tonumber(ARGV[3])
 local retention = tonumber(ARGV[4])
+
+-- The outage credit: the total time Redis, or every replica, was away (see credit_outage).
+-- A record keeps the credit at its writing; an online client's deadlines are read moved on by
+-- whatever credit came since, so one SET credits every client at once. Its score in `deadlines`
+-- is its deadline minus the credit at writing, compared with now minus the credit now.
+local credit = tonumber(redis.call('GET', K_CREDIT) or '0')
 
 -- Lua numbers are doubles: exact for integers below 2^53 (microseconds until the year 2255),
 -- but tostring() and cjson keep only 14 digits. Every number that leaves a script goes through this.
@@ -20,22 +29,29 @@ local function int(n)
   return string.format('%d', n)
 end
 
--- Times and the beat count are strings in a record (see record_codec.hpp).
-local NUMBER_FIELDS = {'beats', 'last_beat', 'last_ok', 'next_due', 'down_at', 'rate_limit_at'}
+-- Times, the beat count and the credit are strings in a record (see record_codec.hpp).
+local NUMBER_FIELDS = {'beats', 'last_beat', 'last_ok', 'next_due', 'down_at', 'rate_limit_at', 'credit'}
 
+-- A record as it is now: an online client's deadlines carry the credit earned since it was written.
 local function decode(text)
   local c = cjson.decode(text)
   for _, f in ipairs(NUMBER_FIELDS) do
     if c[f] ~= nil then c[f] = tonumber(c[f]) end
   end
+  if c.credit ~= nil and c.state ~= 'down' and c.credit ~= credit then
+    c.next_due = c.next_due + (credit - c.credit)
+    c.down_at = c.down_at + (credit - c.credit)
+  end
+  c.credit = credit
   return c
 end
 
 local function encode(c)
   local out = {}
   for k, v in pairs(c) do out[k] = v end
+  out.credit = credit
   for _, f in ipairs(NUMBER_FIELDS) do
-    if c[f] ~= nil then out[f] = int(c[f]) end
+    if out[f] ~= nil then out[f] = int(out[f]) end
   end
   return cjson.encode(out)
 end
@@ -53,15 +69,18 @@ end
 -- Time only makes a client worse: up or failing, then late, then down.
 local SEVERITY = {up = 0, failing = 0, late = 1, down = 2}
 
--- When time alone next changes this client: late, down, or forgotten.
-local function deadline_of(c)
-  if c.state == 'down' then return c.down_at + retention end
-  if c.state == 'late' then return c.down_at end
-  return c.next_due
-end
-
+-- When time alone next changes this client: late or down (in `deadlines`), or forgotten (in
+-- `expiries`, real time: a down client's retention counts from when it went down, outage or not).
 local function schedule(c)
-  redis.call('ZADD', K_DEADLINES, int(deadline_of(c)), c.id)
+  if c.state == 'down' then
+    redis.call('ZREM', K_DEADLINES, c.id)
+    redis.call('ZADD', K_EXPIRIES, int(c.down_at + retention), c.id)
+    return
+  end
+  local deadline = c.next_due
+  if c.state == 'late' then deadline = c.down_at end
+  redis.call('ZADD', K_DEADLINES, int(deadline - credit), c.id)
+  redis.call('ZREM', K_EXPIRIES, c.id)
 end
 
 local function count(state, delta)
@@ -71,6 +90,7 @@ end
 local function forget(id)
   redis.call('HDEL', K_CLIENTS, id)
   redis.call('ZREM', K_DEADLINES, id)
+  redis.call('ZREM', K_EXPIRIES, id)
   redis.call('ZREM', K_BEATEN, id)
 end
 
@@ -93,6 +113,7 @@ local function next_sequence()
   return redis.call('INCR', K_SEQ)
 end
 
+-- `record` is encode()'s text: the client as it was right after the event.
 local function emit(kind, previous, reason, record)
   local id = int(next_sequence()) .. '-0'
   local fields = {'kind', kind, 'previous', previous, 'reason', reason, 'client', record}
@@ -111,27 +132,18 @@ local function bump_version()
   return redis.call('INCR', K_VERSION)
 end
 
--- The outage credit, run first by every script that writes. swept_at is the last instant any
+-- The outage credit, run first by every script that writes. swept_at is the latest instant any
 -- replica wrote. A gap longer than the threshold means Redis (or every replica) was away, and
 -- no client could have reached us meanwhile: every client that was not down gets its deadlines
--- moved on by the gap, so the outage never counts against it. This is the memory store's
--- restart rule ("a fresh interval plus grace, unless already down"), shifted instead of reset so
--- a client keeps exactly the time it had left.
+-- moved on by the gap (one SET: see `credit` above), so the outage never counts against it.
+-- This is the memory store's restart rule ("a fresh interval plus grace, unless already down"),
+-- shifted instead of reset so a client keeps exactly the time it had left.
 local function credit_outage()
   local swept = tonumber(redis.call('GET', K_SWEPT) or '')
   if swept ~= nil and outage_threshold > 0 and now - swept > outage_threshold then
-    local gap = now - swept
-    local all = redis.call('HGETALL', K_CLIENTS)
-    for i = 1, #all, 2 do
-      local c = decode(all[i + 1])
-      if c.state ~= 'down' then
-        c.next_due = c.next_due + gap
-        c.down_at = c.down_at + gap
-        redis.call('HSET', K_CLIENTS, c.id, encode(c))
-        schedule(c)
-      end
-    end
-    bump_version()
+    credit = credit + (now - swept)
+    redis.call('SET', K_CREDIT, int(credit))
+    bump_version()  -- listings show the new deadlines
   end
   -- Replicas' clocks differ by a little: swept_at only moves forward.
   if swept == nil or now > swept then redis.call('SET', K_SWEPT, int(now)) end

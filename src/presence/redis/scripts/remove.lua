@@ -6,6 +6,6 @@ if not text then return {0, status(), produced} end
 local c = decode(text)
 count(c.state, -1)
 bump_version()
-emit('leave', '', 'signed_off', text)
+emit('leave', '', 'signed_off', encode(c))
 forget(id)
 return {1, status(), produced}

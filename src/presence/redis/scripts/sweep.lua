@@ -1,10 +1,24 @@
--- sweep.lua: PresenceRegistry::tick() for up to ARGV 5 clients whose deadline has come.
+-- sweep.lua: PresenceRegistry::tick() for up to ARGV 5 online clients whose deadline has come
+-- and up to as many down clients whose retention is over.
 -- Compare-and-set by construction: the script is atomic and reads each record's state before
 -- it writes, and a client handled here is rescheduled past `now`, so however many replicas
 -- sweep at once, each transition happens (and is announced) once.
 -- Returns {clients handled, status, produced events}.
 credit_outage()
-local due = redis.call('ZRANGEBYSCORE', K_DEADLINES, '-inf', int(now), 'LIMIT', 0, tonumber(ARGV[5]))
+local limit = tonumber(ARGV[5])
+
+local function forget_if_expired(c)
+  if c.state == 'down' and now - c.down_at >= retention then
+    count('down', -1)
+    bump_version()
+    emit('leave', '', 'expired', encode(c))
+    forget(c.id)
+    return true
+  end
+  return false
+end
+
+local due = redis.call('ZRANGEBYSCORE', K_DEADLINES, '-inf', int(now - credit), 'LIMIT', 0, limit)
 for _, id in ipairs(due) do
   local text = redis.call('HGET', K_CLIENTS, id)
   if not text then
@@ -23,14 +37,19 @@ for _, id in ipairs(due) do
       redis.call('HSET', K_CLIENTS, id, text)
       emit('change', previous, 'signed_off', text)
     end
-    if c.state == 'down' and now - c.down_at >= retention then
-      count('down', -1)
-      bump_version()
-      emit('leave', '', 'expired', text)
-      forget(id)
-    else
-      schedule(c)
-    end
+    if not forget_if_expired(c) then schedule(c) end
   end
 end
-return {#due, status(), produced}
+
+local expired = redis.call('ZRANGEBYSCORE', K_EXPIRIES, '-inf', int(now), 'LIMIT', 0, limit)
+for _, id in ipairs(expired) do
+  local text = redis.call('HGET', K_CLIENTS, id)
+  if not text then
+    redis.call('ZREM', K_EXPIRIES, id)
+  else
+    local c = decode(text)
+    -- A replica with a longer retention scheduled it: leave it for then.
+    if not forget_if_expired(c) then schedule(c) end
+  end
+end
+return {#due + #expired, status(), produced}
