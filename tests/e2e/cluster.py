@@ -10,6 +10,7 @@ Python standard library only.
 import atexit
 import contextlib
 import ctypes
+import datetime
 import http.client
 import json
 import os
@@ -1037,7 +1038,6 @@ def make_root(directory):
 
 def parse_iso8601(text):
     """The server's '2024-05-01T12:00:00.123Z' as seconds since the epoch."""
-    import datetime
     return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
         tzinfo=datetime.timezone.utc).timestamp()
 

@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster  # noqa: E402
-from cluster import CheckFailed, ReplicaSet, check  # noqa: E402
+from cluster import ReplicaSet, check  # noqa: E402
 
 RUN_BOUND_S = 140          # the whole run, whatever happens (CTest's TIMEOUT is the outer bound)
 EVENT_TIMEOUT_S = 2.0      # an event to reach a watcher on another replica (the issue's bound)
@@ -68,19 +68,40 @@ def check_beat_listed_everywhere():
                   f"{f' (after {lag * 1000:.0f} ms)' if lag > 0.05 else ''}: beats {entry['beats']}")
 
 
+def seed_history(rs):
+    """One client joins before any watcher connects, so the cluster's event history is not empty."""
+    response = rs.replicas[0].beat("seed-0", interval=600)
+    check(response.status == 201, f"the seed beat: {response}")
+
+
+def join_seen_on_c(rs):
+    a, _, c = rs.replicas
+    (watcher,) = rs.watch([c])
+    sent = time.monotonic()
+    response = a.beat("joiner-1", interval=60)
+    check(response.status == 201, f"beat on A: {response}")
+    event = watcher.wait_for(lambda e: e.kind == "join" and e.client_id == "joiner-1" or
+                             e.kind == "snapshot" and '"id":"joiner-1"' in e.data, EVENT_TIMEOUT_S,
+                             "join of joiner-1")
+    check(event.kind == "join", f"the watcher on C got joiner-1 in a {event.kind} after {watcher.events[0].kind} "
+          f"id {watcher.events[0].id}, not in a join: {[(e.kind, e.id) for e in watcher.snapshot_events()]}")
+    check(event.id, f"the join has no id: {event}")
+    check(event.state == "up", f"the join says state {event.state!r}: {event}")
+    print(f"  join on C {1000 * (event.received - sent):.0f} ms after the beat was sent to A (id {event.id})")
+
+
 def check_join_seen_on_c():
     """An event watcher on C sees a beat's join on A within 2 s."""
     with ReplicaSet(BINARY) as rs:
-        a, _, c = rs.replicas
-        (watcher,) = rs.watch([c])
-        sent = time.monotonic()
-        response = a.beat("joiner-1", interval=60)
-        check(response.status == 201, f"beat on A: {response}")
-        event = watcher.wait_for(lambda e: e.kind == "join" and e.client_id == "joiner-1", EVENT_TIMEOUT_S,
-                                 "join of joiner-1")
-        check(event.id, f"the join has no id: {event}")
-        check(event.state == "up", f"the join says state {event.state!r}: {event}")
-        print(f"  join on C {1000 * (event.received - sent):.0f} ms after the beat was sent to A (id {event.id})")
+        seed_history(rs)
+        join_seen_on_c(rs)
+
+
+def check_first_join_on_fresh_redis():
+    """The same on a fresh Redis, whose event history is still empty when the watcher connects:
+    the first client's arrival is a join too (the stream promises snapshot, then join/change/leave)."""
+    with ReplicaSet(BINARY) as rs:
+        join_seen_on_c(rs)
 
 
 def transitions(watcher, client_id):
@@ -176,6 +197,7 @@ def check_last_event_id_on_another_replica():
     Last-Event-ID: N and gets exactly what it missed (no snapshot, no gap, no repeat)."""
     with ReplicaSet(BINARY) as rs:
         a, b, c = rs.replicas
+        seed_history(rs)
         (control,) = rs.watch([c])
         (first,) = rs.watch([a])
         for client_id in ("resume-1", "resume-2", "resume-3"):
@@ -354,6 +376,19 @@ def check_redis_stall():
                 check(state == "up", f"{replica.name} says {client_id} is {state} after the stall")
 
 
+def retrying(call, timeout=5.0):
+    """call() until it answers something other than 503 (a client told Retry-After tries again);
+    returns (response, how many 503s it took)."""
+    deadline = time.monotonic() + timeout
+    refused = 0
+    while True:
+        response = call()
+        if response.status != 503 or time.monotonic() > deadline:
+            return response, refused
+        refused += 1
+        time.sleep(0.1)
+
+
 def check_redis_restart_with_aof():
     """Redis with AOF (appendfsync always) stopped and started again on the same port and folder:
     every client is still there with its beat count, and the replicas reconnect by themselves."""
@@ -380,30 +415,62 @@ def check_redis_restart_with_aof():
         print(f"  all three replicas ready {time.monotonic() - restarted:.1f} s after Redis came back")
         check([r.pid for r in rs.replicas] == pids and all(r.alive() and r.starts == 1 for r in rs.replicas),
               "a replica was restarted or died")
+        refusals = {}
         for replica in rs.replicas:
-            clients = {c["id"]: c for c in replica.listing()["clients"]}
+            response, refusals[replica.name] = retrying(lambda r=replica: r.get("/heartbeat?limit=1000"))
+            check(response.status == 200, f"GET /heartbeat on {replica.name} after the restart: {response}")
+            clients = {c["id"]: c for c in response.json()["clients"]}
             missing = sorted(set(expected) - set(clients))
             check(not missing, f"{replica.name} lost {len(missing)} clients across the restart: {missing[:10]}")
             wrong = {i: (clients[i]["beats"], n) for i, n in expected.items() if clients[i]["beats"] != n}
             check(not wrong, f"{replica.name}: beats (listed, acknowledged) differ: {wrong}")
             check(len(clients) == 50, f"{replica.name} lists {len(clients)} clients, want 50")
         for replica in rs.replicas:
-            response = replica.beat("aof-01", interval=300)
+            response, refused = retrying(lambda r=replica: r.beat("aof-01", interval=300))
+            refusals[replica.name] += refused
             check(response.status == 200, f"a beat on {replica.name} after the restart: {response}")
             expected["aof-01"] += 1
             check(response.json()["beats"] == expected["aof-01"],
                   f"beats of aof-01 after the restart: {response.json()['beats']}, want {expected['aof-01']}")
-        print("  50 clients and their beat counts survived; beats work on every replica again")
+        print("  50 clients and their beat counts survived; beats work on every replica again"
+              + (f" (503s after /readyz said 200: {refusals})" if any(refusals.values()) else ""))
+
+
+def check_ready_means_ready_after_redis_restart():
+    """Once /readyz says 200 again after Redis restarted, heartbeat requests succeed: no 503 from
+    connections that still lead to the Redis process that is gone."""
+    with ReplicaSet(BINARY, redis_args={"appendonly": True}) as rs:
+        for replica in rs.replicas:
+            for i in range(5):
+                check(replica.beat(f"ready-{i}", interval=300).ok, f"beat on {replica.name}")
+                check(replica.get("/heartbeat").status == 200, f"list on {replica.name}")
+        rs.redis.stop()
+        rs.redis.start()
+        for replica in rs.replicas:
+            replica.wait_ready(timeout=15.0)
+        refused = {}
+        for replica in rs.replicas:
+            answers = []
+            for i in range(10):
+                answers.append(replica.get(f"/heartbeat/ready-{i % 5}"))
+                answers.append(replica.get("/heartbeat"))
+                answers.append(replica.beat(f"ready-{i % 5}", interval=300))
+            bad = [a for a in answers if not a.ok]
+            if bad:
+                refused[replica.name] = f"{len(bad)} of {len(answers)}, first: {bad[0]}"
+        check(not refused, f"requests failed after /readyz answered 200: {refused}")
 
 
 CHECKS = [
     ("beat on A listed on B and C with the same fields", check_beat_listed_everywhere),
     ("a watcher on C sees the join within 2 s", check_join_seen_on_c),
+    ("on a fresh Redis the first arrival is a join too", check_first_join_on_fresh_redis),
     ("late and down announced exactly once across all watchers", check_late_and_down_once),
     ("A killed in the grace period: no false down", check_replica_killed_mid_grace),
     ("Last-Event-ID resumes on another replica", check_last_event_id_on_another_replica),
     ("Redis SIGSTOP for 5 s: static fast, beats 503, recovery, no false down", check_redis_stall),
     ("Redis restarted with AOF loses no client", check_redis_restart_with_aof),
+    ("after a Redis restart, /readyz 200 means requests succeed", check_ready_means_ready_after_redis_restart),
 ]
 
 
