@@ -137,9 +137,10 @@ void Connection::fail(std::string_view while_doing) {
   const int code = context_->err;
   std::string why = code == 0 ? std::string("unknown error") : std::string(context_->errstr);
   // hiredis reports a receive timeout as EAGAIN's text; say what it means.
-  if (code == REDIS_ERR_IO && (why == "Resource temporarily unavailable" || why.empty())) why = "timed out";
+  const bool timed_out = code == REDIS_ERR_IO && (why == "Resource temporarily unavailable" || why.empty());
+  if (timed_out) why = "timed out";
   if (code == REDIS_ERR_EOF) why = "connection closed by Redis";
-  throw ConnectionError(fmt::format("redis {}: {} while {}", peer_, why, while_doing));
+  throw ConnectionError(fmt::format("redis {}: {} while {}", peer_, why, while_doing), timed_out);
 }
 
 Reply Connection::command(const Command& args) {

@@ -26,14 +26,15 @@ ConnectionPool::ConnectionPool(std::size_t capacity, Open open, std::chrono::mil
 
 ConnectionPool::~ConnectionPool() = default;
 
-ConnectionPool::Lease::Lease(ConnectionPool& pool, Connection connection, std::uint64_t generation)
-    : pool_(&pool), connection_(std::move(connection)), generation_(generation) {}
+ConnectionPool::Lease::Lease(ConnectionPool& pool, Connection connection, std::uint64_t generation, bool reused)
+    : pool_(&pool), connection_(std::move(connection)), generation_(generation), reused_(reused) {}
 
 ConnectionPool::Lease::Lease(Lease&& other) noexcept
     : pool_(other.pool_),
       connection_(std::move(other.connection_)),
       generation_(other.generation_),
-      discard_(other.discard_) {
+      discard_(other.discard_),
+      reused_(other.reused_) {
   other.pool_ = nullptr;
   other.connection_.reset();
 }
@@ -61,7 +62,7 @@ ConnectionPool::Lease ConnectionPool::acquire() {
         if (!idle_.empty()) {
           Connection connection = std::move(idle_.back());
           idle_.pop_back();
-          return Lease(*this, std::move(connection), generation_);
+          return Lease(*this, std::move(connection), generation_, /*reused=*/true);
         }
         if (open_count_ < capacity_) return open_new(lock, /*probing=*/false);
         if (!idle_available_.wait_for(lock, wait_for_idle_, [this] {
@@ -101,6 +102,14 @@ ConnectionPool::Lease ConnectionPool::open_new(std::unique_lock<std::mutex>& loc
 void ConnectionPool::report_failure(const std::string& why) {
   std::lock_guard lock(mutex_);
   fail_locked(why);
+  idle_available_.notify_all();
+}
+
+void ConnectionPool::drop_idle() {
+  std::lock_guard lock(mutex_);
+  ++generation_;  // leased ones of the same age are dropped when they come back
+  open_count_ -= idle_.size();
+  idle_.clear();
   idle_available_.notify_all();
 }
 

@@ -197,27 +197,38 @@ auto RedisStore::with_connection(std::string_view action, Work&& work) const {
     base::log_warning({.action = action}, "{}", why);
     pool_->report_failure(why);
   };
-  std::optional<redis::ConnectionPool::Lease> lease;
-  try {
-    lease.emplace(pool_->acquire());
-  } catch (const StoreUnavailable&) {
-    errors_total_.fetch_add(1, std::memory_order_relaxed);
-    throw;
-  }
-  try {
-    return work(**lease);
-  } catch (const ConnectionError& error) {
-    lease->discard();
-    fail(error.what());
-    throw StoreUnavailable(error.what());
-  } catch (const NotPrimary& error) {
-    lease->discard();
-    fail(error.what());
-    throw StoreUnavailable(error.what());
-  } catch (const StoreUnavailable&) {
-    // Redis answered, but could not do it now (busy, too few replicas): the link is fine.
-    errors_total_.fetch_add(1, std::memory_order_relaxed);
-    throw;
+  // A connection that died while idle (Redis restarted meanwhile) says nothing about Redis now:
+  // the call is made once more on a new connection before it counts as a failure. Redis may
+  // have run a write just before it went away, so a beat can count twice then; it is never lost.
+  for (int attempt = 0;; ++attempt) {
+    std::optional<redis::ConnectionPool::Lease> lease;
+    try {
+      lease.emplace(pool_->acquire());
+    } catch (const StoreUnavailable&) {
+      errors_total_.fetch_add(1, std::memory_order_relaxed);
+      throw;
+    }
+    try {
+      return work(**lease);
+    } catch (const ConnectionError& error) {
+      lease->discard();
+      // Not after a timeout: a stopped Redis would make the caller wait twice as long.
+      if (attempt == 0 && lease->reused() && !error.timed_out()) {
+        lease.reset();
+        pool_->drop_idle();
+        continue;
+      }
+      fail(error.what());
+      throw StoreUnavailable(error.what());
+    } catch (const NotPrimary& error) {
+      lease->discard();
+      fail(error.what());
+      throw StoreUnavailable(error.what());
+    } catch (const StoreUnavailable&) {
+      // Redis answered, but could not do it now (busy, too few replicas): the link is fine.
+      errors_total_.fetch_add(1, std::memory_order_relaxed);
+      throw;
+    }
   }
 }
 

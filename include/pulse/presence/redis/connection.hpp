@@ -44,6 +44,13 @@ struct Reply {
 class ConnectionError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+  ConnectionError(const std::string& what, bool timed_out) : std::runtime_error(what), timed_out_(timed_out) {}
+  // Redis did not answer in time (it may be stopped or overloaded), as opposed to the link
+  // being closed or refused.
+  [[nodiscard]] bool timed_out() const noexcept { return timed_out_; }
+
+ private:
+  bool timed_out_ = false;
 };
 
 // A reply of a shape the caller did not expect (a script and its caller disagreeing): a bug,

@@ -53,14 +53,17 @@ class ConnectionPool {
     [[nodiscard]] Connection* operator->() noexcept { return &*connection_; }
     // The connection must not be reused (it answered as a replica would): it is closed on return.
     void discard() noexcept { discard_ = true; }
+    // Taken from the idle connections (it may have died while idle: Redis restarted).
+    [[nodiscard]] bool reused() const noexcept { return reused_; }
 
    private:
     friend class ConnectionPool;
-    Lease(ConnectionPool& pool, Connection connection, std::uint64_t generation);
+    Lease(ConnectionPool& pool, Connection connection, std::uint64_t generation, bool reused = false);
     ConnectionPool* pool_;
     std::optional<Connection> connection_;
     std::uint64_t generation_;
     bool discard_ = false;
+    bool reused_ = false;
   };
 
   // Throws StoreUnavailable while backing off, when connecting fails, or when every connection
@@ -68,6 +71,9 @@ class ConnectionPool {
   [[nodiscard]] Lease acquire();
   // A call through a lease failed for want of Redis (`why` is said in health and in 503s).
   void report_failure(const std::string& why);
+  // An idle connection turned out dead (Redis restarted while it idled): the others idle as
+  // long are dropped too, without backing off, so the next acquire() connects afresh.
+  void drop_idle();
 
   struct Status {
     PoolState state = PoolState::kFresh;
