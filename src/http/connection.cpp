@@ -166,7 +166,10 @@ void Connection::do_read() {
 }
 
 bool Connection::nothing_unread() const noexcept {
-  return !linger_on_close_ && in_.empty() && !in_message() && (!readable_ || drained_);
+  // At shutdown, linger anyway: the process is about to exit, and in a container its network
+  // goes with it, taking data the kernel still holds for a slow reader; the client's FIN says it
+  // has everything.
+  return !linger_on_close_ && !context_.shutting_down && in_.empty() && !in_message() && (!readable_ || drained_);
 }
 
 void Connection::release_parser_if_idle() noexcept {
