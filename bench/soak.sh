@@ -20,10 +20,7 @@
 # that has not.
 set -euo pipefail
 
-readonly kHost=127.0.0.1
 readonly kMaxDuration=3600
-readonly kStartupTimeoutSeconds=15
-readonly kStopTimeoutSeconds=10
 readonly kKeepaliveTimeout=2s
 readonly kHeaderTimeout=2s
 readonly kBodyTimeout=4s
@@ -37,17 +34,18 @@ readonly kRssMarginKib=20480 # and resident memory by this much
 
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_dir=$(cd "$bench_dir/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$bench_dir/lib.sh" # PID bookkeeping, the temp dir, log and die
+lib_name=soak
 
-die() { echo "soak: $*" >&2; exit 1; }
 usage() { echo "usage: bench/soak.sh DURATION (whole seconds, 1..$kMaxDuration)" >&2; exit 2; }
-log() { echo "soak: $*" >&2; }
 
 (($# == 1)) || usage
 duration=$1
 [[ $duration =~ ^[1-9][0-9]*$ ]] || usage
 ((duration <= kMaxDuration)) || { echo "soak: DURATION above $kMaxDuration s is refused" >&2; exit 2; }
 settle=${SETTLE:-6}
-[[ $settle =~ ^[0-9]+$ ]] && ((settle <= 600)) || usage
+if ! [[ $settle =~ ^[0-9]+$ ]] || ((settle > 600)); then usage; fi
 
 for tool in ab curl python3; do
   command -v "$tool" >/dev/null || { echo "soak: skip: $tool is not installed (scripts/setup.sh all)"; exit 77; }
@@ -55,47 +53,9 @@ done
 have_wrk=0
 command -v wrk >/dev/null && have_wrk=1
 
-# --- cleanup: only the PIDs this script started, only the temp dir it made -------------------------
+# --- the temp dir; on exit, only the PIDs this script started are stopped (bench/lib.sh) -----------
 
-work_dir=$(mktemp -d "${TMPDIR:-/tmp}/pulse-soak.XXXXXX")
-started_pids=()
-
-# True while the child runs; an exited child that is not reaped yet (a zombie) does not count.
-is_running() {
-  local state
-  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)
-  [[ -n $state && $state != Z ]]
-}
-
-stop_pid() {
-  local pid=$1 waited=0
-  if is_running "$pid"; then kill -TERM "$pid" 2>/dev/null || true; fi
-  while is_running "$pid" && ((waited < kStopTimeoutSeconds * 10)); do
-    sleep 0.1
-    waited=$((waited + 1))
-  done
-  if is_running "$pid"; then
-    log "pid $pid ignored SIGTERM for ${kStopTimeoutSeconds}s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-  forget_pid "$pid"
-}
-
-# Once reaped, a PID may be reused by someone else's process: never signal it again.
-forget_pid() {
-  local kept=() p
-  for p in "${started_pids[@]}"; do [[ $p == "$1" ]] || kept+=("$p"); done
-  started_pids=("${kept[@]}")
-}
-
-cleanup() {
-  local pid
-  for pid in "${started_pids[@]}"; do stop_pid "$pid"; done
-  rm -rf -- "$work_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+lib_init soak
 
 # --- build -----------------------------------------------------------------------------------------
 
@@ -277,17 +237,8 @@ start_pulse() {
     --keepalive-timeout "$kKeepaliveTimeout" --header-timeout "$kHeaderTimeout" \
     --body-timeout "$kBodyTimeout" --write-timeout "$kWriteTimeout" >"$out" 2>"$work_dir/pulse.err" &
   pulse_pid=$!
-  started_pids+=("$pulse_pid")
-  local tries=0
-  pulse_port=
-  while ((tries < kStartupTimeoutSeconds * 10)); do
-    is_running "$pulse_pid" || break
-    pulse_port=$(sed -n 's|^pulsehttpd listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$out" | head -n1)
-    [[ -n $pulse_port ]] && break
-    sleep 0.1
-    tries=$((tries + 1))
-  done
-  if [[ -z $pulse_port ]]; then
+  track_pid "$pulse_pid"
+  if ! pulse_port=$(wait_pulse_port "$pulse_pid" "$out"); then
     cat "$out" "$work_dir/pulse.err" >&2 || true
     die "pulsehttpd did not start"
   fi
@@ -317,7 +268,7 @@ start_job() {
   local name=$1
   shift
   "$@" >"$results/$name" 2>"$results/$name.err" &
-  started_pids+=("$!")
+  track_pid "$!"
   jobs_started+=("$name:$!")
 }
 

@@ -21,3 +21,7 @@ if(PULSE_BUILD_TESTS)
   find_package(Catch2 2 REQUIRED)
   include(Catch)
 endif()
+
+# hiredis (libhiredis-dev 0.14) for the Redis presence store, found through pkg-config.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)

@@ -8,8 +8,9 @@ build_pkgs=(g++ cmake ninja-build pkg-config python3 node-llhttp libfmt-dev libc
 # Tests: real HTTP clients, sanitizer runtimes, a headless browser for the live page, and
 # Redis and Redis Sentinel, which the tests start themselves on free ports.
 test_pkgs=(curl wget apache2-utils python3 clang-14 libclang-rt-14-dev chromium redis-server redis-sentinel)
-# Benchmarks: load generators, the peers (nginx, lighttpd, h2o) and the profilers.
-bench_pkgs=(wrk nginx-light lighttpd h2o linux-perf strace)
+# Benchmarks: load generators, the peers (nginx, lighttpd, h2o), the profilers, and /usr/bin/time
+# (bench/run.sh reads the load generator's CPU time with it).
+bench_pkgs=(wrk nginx-light lighttpd h2o linux-perf strace time)
 
 want=("${build_pkgs[@]}")
 case "${1:-all}" in

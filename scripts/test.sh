@@ -9,7 +9,7 @@
 # Set PULSE_SKIP_CONTAINER=1 to skip step 5 while iterating.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh test
+scripts/setup.sh all
 
 step() { printf '\n==== %s ====\n' "$*"; }
 configure_and_build() {  # dir, extra cmake args...

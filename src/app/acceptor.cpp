@@ -1,4 +1,5 @@
-// Acceptor: drains the accept queue on each readiness event (level-triggered listening socket).
+// Acceptor: drains the accept queue on each readiness event (level-triggered listening socket,
+// shared by every worker with EPOLLEXCLUSIVE).
 #include "pulse/app/acceptor.hpp"
 
 #include <fcntl.h>
@@ -17,8 +18,11 @@ namespace {
 constexpr std::string_view kBusyResponse =
     "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain; charset=utf-8\r\n"
     "Content-Length: 20\r\nConnection: close\r\n\r\nserver at capacity.\n";
-// Accepts per readiness event before letting the loop serve other events.
-constexpr int kMaxAcceptsPerEvent = 256;
+// Accepts per readiness event before letting the loop serve other events (and, the socket being
+// level-triggered, leaving the rest of a burst to whichever worker wakes next).
+constexpr int kMaxAcceptsPerEvent = 64;
+// One wake-up per connection for one of the workers waiting, not a thundering herd.
+constexpr std::uint32_t kListenEvents = EPOLLIN | EPOLLEXCLUSIVE;
 
 }  // namespace
 
@@ -34,7 +38,7 @@ Acceptor::Acceptor(net::EventLoop& loop, base::UniqueFd listen_fd, std::size_t m
 Acceptor::~Acceptor() = default;
 
 void Acceptor::start() {
-  loop_.add(listen_fd_.get(), EPOLLIN, this);
+  loop_.add(listen_fd_.get(), kListenEvents, this);
   listening_ = true;
 }
 
@@ -140,7 +144,7 @@ void Acceptor::pause_accepting() {
   loop_.remove(listen_fd_.get());
   loop_.timers().schedule(loop_.now() + kAcceptPause, [this] {
     paused_ = false;
-    if (listening_) loop_.add(listen_fd_.get(), EPOLLIN, this);
+    if (listening_) loop_.add(listen_fd_.get(), kListenEvents, this);
   });
 }
 

@@ -24,6 +24,8 @@ constexpr milliseconds kMaxDuration = std::chrono::hours(24 * 3650);
 // Digits a duration may have, leading zeros included (ten years in milliseconds has 12): longer
 // text is refused whatever its value, as the flags have always done.
 constexpr std::size_t kMaxDurationDigits = 12;
+// A key prefix long enough for "team-env-pulse:", short enough that keys stay small.
+constexpr std::size_t kMaxPresencePrefixBytes = 64;
 
 struct DurationUnit {
   std::string_view suffix;
@@ -146,6 +148,33 @@ std::vector<std::string> collect_tokens(const TokenFlags& flags) {
   return tokens;
 }
 
+// --presence and its companions, checked together: one line naming the flag at fault.
+void parse_presence(const std::string& presence_flag, Config& config) {
+  auto& settings = config.presence;
+  if (const char* password = std::getenv("PULSE_REDIS_PASSWORD"); password != nullptr && *password != '\0') {
+    settings.password = password;
+  }
+  if (settings.prefix.empty() || settings.prefix.size() > kMaxPresencePrefixBytes ||
+      !std::all_of(settings.prefix.begin(), settings.prefix.end(), [](char c) { return c > ' ' && c < 0x7f; })) {
+    throw ConfigError(fmt::format("--presence-prefix: must be 1 to {} printable characters without spaces",
+                                  kMaxPresencePrefixBytes));
+  }
+  if (presence_flag == "memory") {
+    if (settings.wait_replicas != 0) throw ConfigError("--presence-wait-replicas: needs a Redis --presence");
+    return;
+  }
+  try {
+    settings.redis = presence::parse_redis_url(presence_flag);
+  } catch (const presence::RedisUrlError& error) {
+    throw ConfigError(fmt::format("--presence: {}", error.what()));
+  }
+  if (config.heartbeat.state_file) {
+    throw ConfigError(
+        "--heartbeat-state: belongs to --presence memory; with Redis, presence persists in Redis itself "
+        "(turn on its appendonly file)");
+  }
+}
+
 }  // namespace
 
 std::optional<milliseconds> parse_duration(const std::string& text) {
@@ -249,6 +278,22 @@ Config parse_config(int argc, const char* const* argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
   app.add_option("--heartbeat-state", state_file, "Keep the heartbeat registry in this file across restarts")
       ->envname("PULSE_HEARTBEAT_STATE");
+  std::string presence = "memory";
+  app.add_option("--presence", presence,
+                 "Where presence lives: memory (this process), or a Redis shared by replicas: "
+                 "redis://[:PASSWORD@]HOST:PORT[/DB], unix:///PATH[?db=N], "
+                 "redis+sentinel://HOST:PORT,HOST:PORT/MASTER (password also from PULSE_REDIS_PASSWORD)")
+      ->envname("PULSE_PRESENCE")
+      ->capture_default_str();
+  app.add_option("--presence-prefix", config.presence.prefix, "Prefix of every Redis key (replicas that share it are one server)")
+      ->envname("PULSE_PRESENCE_PREFIX")
+      ->capture_default_str();
+  app.add_option("--presence-wait-replicas", config.presence.wait_replicas,
+                 "With Redis: acknowledge a beat only once this many Redis replicas have it (WAIT), so a failover "
+                 "loses none")
+      ->envname("PULSE_PRESENCE_WAIT_REPLICAS")
+      ->check(CLI::Range(0u, 16u))
+      ->capture_default_str();
   TokenFlags heartbeat_tokens{.flag = "--heartbeat-token", .env = "PULSE_HEARTBEAT_TOKEN"};
   add_token_flags(app, heartbeat_tokens, "beats and sign-offs (POST, PUT, DELETE under /heartbeat)");
   TokenFlags read_tokens{.flag = "--read-token", .env = "PULSE_READ_TOKEN"};
@@ -295,6 +340,7 @@ Config parse_config(int argc, const char* const* argv) {
   beats.default_interval = std::chrono::duration_cast<std::chrono::seconds>(interval);
   beats.retention = std::chrono::duration_cast<std::chrono::seconds>(retention);
   if (!state_file.empty()) beats.state_file = state_file;
+  parse_presence(presence, config);
   if (config.access_log.empty()) throw ConfigError("--access-log: must be off, stdout or a file path");
   if (limits.header_timeout.count() <= 0) throw ConfigError("--header-timeout: must be positive");
   if (limits.keepalive_timeout.count() <= 0) throw ConfigError("--keepalive-timeout: must be positive");

@@ -1,5 +1,7 @@
-// Server: start-up order (handlers, socket, workers, acceptor) and the shutdown sequence.
+// Server: start-up order (handlers, socket, workers with their acceptors) and the shutdown sequence.
 #include "pulse/app/server.hpp"
+
+#include <fcntl.h>
 
 #include <algorithm>
 #include <csignal>
@@ -9,9 +11,11 @@
 #include <fmt/format.h>
 
 #include "pulse/base/log.hpp"
+#include "pulse/base/system_error.hpp"
 #include "pulse/handlers/health.hpp"
 #include "pulse/handlers/metrics.hpp"
 #include "pulse/handlers/token_gate.hpp"
+#include "pulse/presence/redis_store.hpp"
 
 namespace pulse::app {
 namespace {
@@ -24,6 +28,23 @@ std::shared_ptr<const handlers::AccessTokens> access_tokens(const Config& config
   tokens->write = http::TokenSet(config.heartbeat_tokens);
   tokens->read = http::TokenSet(config.read_tokens);
   return tokens;
+}
+
+// The embedded registry, or a Redis shared with other replicas (which never blocks start-up:
+// an unreachable Redis leaves the server up, not ready, and connecting in the background).
+std::unique_ptr<handlers::heartbeat::HeartbeatService> make_heartbeat_service(const Config& config) {
+  if (!config.presence.redis) return std::make_unique<handlers::heartbeat::HeartbeatService>(config.heartbeat);
+  presence::RedisStoreOptions options;
+  options.url = *config.presence.redis;
+  options.password = config.presence.password;
+  options.prefix = config.presence.prefix;
+  options.default_interval = config.heartbeat.default_interval;
+  options.retention = config.heartbeat.retention;
+  options.max_clients = config.heartbeat.max_clients;
+  options.wait_replicas = static_cast<int>(config.presence.wait_replicas);
+  base::log_info({.action = "starting up"}, "presence: {} (key prefix {})", options.url.redacted(), options.prefix);
+  return std::make_unique<handlers::heartbeat::HeartbeatService>(
+      config.heartbeat, std::make_shared<presence::RedisStore>(std::move(options)));
 }
 
 }  // namespace
@@ -39,7 +60,8 @@ Server::Server(Config config) : config_(std::move(config)) {
   access_log_ = AccessLog::open(config_.access_log);
 
   router_.add_exact("/healthz", std::make_shared<handlers::Health>());
-  heartbeat_ = std::make_unique<handlers::heartbeat::HeartbeatService>(config_.heartbeat);
+  heartbeat_ = make_heartbeat_service(config_);
+  router_.add_exact("/readyz", std::make_shared<handlers::Readiness>(heartbeat_->store()));
   // The tokens guard the whole heartbeat API and /metrics; /healthz and static files stay open.
   const auto tokens = access_tokens(config_);
   auto heartbeat_api = handlers::guard(heartbeat_->api_handler(), tokens);
@@ -59,15 +81,16 @@ Server::Server(Config config) : config_(std::move(config)) {
                       address_.to_string());
   }
 
+  // Accepted sockets inherit TCP_NODELAY from the listening socket (Linux): no setsockopt per
+  // connection.
+  net::set_tcp_nodelay(listen_fd.get());
   for (unsigned i = 0; i < config_.threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(router_, config_.limits, stats_, access_log_.get()));
+    // Each worker accepts for itself on its own descriptor of the one socket.
+    base::UniqueFd own(::fcntl(listen_fd.get(), F_DUPFD_CLOEXEC, 0));
+    if (!own) base::throw_last_error("fcntl(F_DUPFD_CLOEXEC) of the listening socket");
+    workers_.back()->listen(std::move(own), config_.limits.max_connections);
   }
-  acceptor_ = std::make_unique<Acceptor>(main_loop_, std::move(listen_fd), config_.limits.max_connections, stats_,
-                                         [this](base::UniqueFd fd, const net::SocketAddress& peer) {
-                                           net::set_tcp_nodelay(fd.get());
-                                           workers_[next_worker_]->add_connection(std::move(fd), peer.host());
-                                           next_worker_ = (next_worker_ + 1) % workers_.size();
-                                         });
 }
 
 Server::~Server() {
@@ -81,8 +104,6 @@ Server::~Server() {
 int Server::run() {
   heartbeat_->start();
   for (auto& worker : workers_) worker->start();
-  // Queued rather than called: run() may be on another thread than the constructor (tests).
-  main_loop_.post([this] { acceptor_->start(); });
   main_loop_.run();
   // Workers finish in-flight responses within the grace period, then their loops end.
   for (auto& worker : workers_) worker->join();
@@ -95,7 +116,7 @@ void Server::stop() {
 
 void Server::begin_shutdown() {
   if (stopping_.exchange(true)) return;
-  acceptor_->stop();
+  for (auto& worker : workers_) worker->stop_accepting();
   // Event streams end first so that their connections can close within the grace period.
   heartbeat_->stop();
   for (auto& worker : workers_) worker->begin_shutdown(config_.limits.shutdown_timeout);

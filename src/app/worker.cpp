@@ -24,12 +24,22 @@ Worker::~Worker() {
   join();
 }
 
+void Worker::listen(base::UniqueFd listen_fd, std::size_t max_connections) {
+  acceptor_ = std::make_unique<Acceptor>(*loop_, std::move(listen_fd), max_connections, *context_.stats,
+                                         [this](base::UniqueFd fd, const net::SocketAddress& peer) {
+                                           add_connection_in_loop(std::move(fd), peer.host());
+                                         });
+}
+
 void Worker::start() {
   thread_ = std::thread([this] {
     if (access_log_ != nullptr) schedule_log_flush();
+    // Queued: the loop belongs to this thread only once it runs.
+    if (acceptor_) loop_->post([this] { acceptor_->start(); });
     loop_->run();
-    // The loop is over: release connections on this thread, where they live.
+    // The loop is over: release connections (and the listening descriptor) on this thread.
     connections_.clear();
+    if (acceptor_) acceptor_->stop();
     flush_log();
   });
 }
@@ -74,12 +84,19 @@ void Worker::on_connection_closed(std::uint64_t id) {
   });
 }
 
+void Worker::stop_accepting() {
+  loop_->post([this] {
+    if (acceptor_) acceptor_->stop();
+  });
+}
+
 void Worker::begin_shutdown(std::chrono::milliseconds grace) {
   loop_->post([this, grace] { begin_shutdown_in_loop(grace); });
 }
 
 void Worker::begin_shutdown_in_loop(std::chrono::milliseconds grace) {
   loop_->assert_in_loop_thread();
+  if (acceptor_) acceptor_->stop();
   context_.shutting_down = true;
   std::vector<std::shared_ptr<http::Connection>> snapshot;
   snapshot.reserve(connections_.size());

@@ -31,8 +31,8 @@ class Exposition {
 
 }  // namespace
 
-std::string render_metrics(const presence::StoreCounters& presence, std::size_t event_streams,
-                           const http::ServerStats& stats) {
+std::string render_metrics(const presence::StoreCounters& presence, const presence::StoreHealth& store,
+                           std::size_t event_streams, const http::ServerStats& stats) {
   Exposition out;
   out.family("pulse_heartbeat_clients", "gauge", "Heartbeat clients currently known, by state.");
   for (const presence::ClientState state : presence::kAllClientStates) {
@@ -46,6 +46,11 @@ std::string render_metrics(const presence::StoreCounters& presence, std::size_t 
   out.family("pulse_heartbeat_rejected_beats_total", "counter", "Heartbeats refused, by reason.");
   out.sample("pulse_heartbeat_rejected_beats_total", "reason", "rate_limited", presence.rate_limited_total);
   out.sample("pulse_heartbeat_rejected_beats_total", "reason", "registry_full", presence.rejected_full_total);
+  out.family("pulse_presence_store_ready", "gauge", "1 while the presence store can be reached (see /readyz), else 0.");
+  out.sample("pulse_presence_store_ready", store.ready ? 1 : 0);
+  out.family("pulse_presence_store_errors_total", "counter",
+             "Presence store calls that failed because the store could not be reached in time.");
+  out.sample("pulse_presence_store_errors_total", store.errors_total);
   out.family("pulse_heartbeat_event_streams", "gauge", "Open /heartbeat/events streams.");
   out.sample("pulse_heartbeat_event_streams", event_streams);
 
@@ -75,7 +80,7 @@ http::Response MetricsHandler::handle(const http::Request& request) {
     response.set_header("Allow", "GET, HEAD");
     return response;
   }
-  auto response = http::Response::text(200, render_metrics(store_->counters(), streams_->size(), stats_),
+  auto response = http::Response::text(200, render_metrics(store_->counters(), store_->health(), streams_->size(), stats_),
                                        std::string(kPrometheusContentType));
   response.set_header("Cache-Control", "no-store");
   return response;

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "pulse/base/log.hpp"
+#include "pulse/http/deferred_response.hpp"
 #include "pulse/http/response_plan.hpp"
 #include "pulse/http/response_stream.hpp"
 #include "pulse/net/io.hpp"
@@ -24,6 +25,18 @@ constexpr int kMaxRoundsPerPump = 16;
 constexpr std::size_t kMaxStreamBacklogBytes = 1024 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
+// A completed deferred response on its way to the connection's loop. Should it never arrive
+// (the connection or its loop went first, or the loop's queue is torn down), its event stream
+// is detached, so that the producer's writes fail and it lets go.
+struct ResponseInFlight {
+  explicit ResponseInFlight(Response r) : response(std::move(r)) {}
+  ResponseInFlight(const ResponseInFlight&) = delete;
+  ResponseInFlight& operator=(const ResponseInFlight&) = delete;
+  ~ResponseInFlight() { discard_response(response); }  // a no-op once the response was moved out
+
+  Response response;
+};
+
 }  // namespace
 
 Connection::Connection(ConnectionContext& context, base::UniqueFd fd, std::string remote_addr, std::uint64_t id)
@@ -36,6 +49,7 @@ Connection::Connection(ConnectionContext& context, base::UniqueFd fd, std::strin
 
 Connection::~Connection() {
   if (stream_) stream_->detach();
+  if (auto awaited = awaited_.lock()) awaited->detach();
 }
 
 void Connection::start() {
@@ -47,7 +61,8 @@ void Connection::start() {
 }
 
 bool Connection::idle() const noexcept {
-  return is_serving(state_) && !is_streaming(state_) && !parser_.in_message() && in_.empty() && out_.empty();
+  return is_serving(state_) && !is_streaming(state_) && !is_awaiting_response(state_) && !parser_.in_message() &&
+         in_.empty() && out_.empty();
 }
 
 void Connection::transition(ConnectionEvent event) {
@@ -58,6 +73,12 @@ void Connection::transition(ConnectionEvent event) {
   if (is_streaming(from) && !is_streaming(to)) {
     stream_->detach();  // the producer's later writes return false
     stream_.reset();
+  }
+  if (is_awaiting_response(from) && !is_awaiting_response(to)) {
+    // Answered, or closed first: a later complete() is refused and calls nothing.
+    if (auto awaited = awaited_.lock()) awaited->detach();
+    awaited_.reset();
+    awaited_request_ = {};
   }
   if (to == State::kLingering) {
     net::shutdown_write(fd_.get());
@@ -86,6 +107,11 @@ bool Connection::want_read() const noexcept {
   // Streaming: nothing more is expected, but reading notices the watcher leaving. Lingering:
   // read and discard until EOF. Every other state has read its last byte.
   if (state_ == State::kOpen) return !out_.paused() && in_.size() < kReadChunkBytes;
+  // Awaiting a deferred response: read to notice the peer leaving (EOF, a reset) and to buffer
+  // what it pipelines, but stop at the first pipelined byte: an EOF read ahead of requests still
+  // buffered would cost them their answers (after a half-close, only the response in progress
+  // is sent). A reset still shows as EPOLLERR.
+  if (state_ == State::kAwaitingResponse) return in_.empty();
   return state_ == State::kStreaming || state_ == State::kLingering;
 }
 
@@ -161,6 +187,11 @@ void Connection::process_input() {
         in_.clear();  // the stream cannot be re-synchronised after a framing error
         return;
     }
+    if (is_awaiting_response(state_)) {
+      // Strict order: what was pipelined behind it waits, unparsed, for the deferred answer.
+      in_.shrink_if_consumed();
+      return;
+    }
     if (state_ != State::kOpen) {
       // Nothing after a closing (or streaming) response is answered: drop what was pipelined.
       in_.clear();
@@ -187,7 +218,43 @@ void Connection::on_request(Request request) {
     base::log_error({.connection_id = id_, .peer = remote_addr_, .action = action}, "handler failed: {}", e.what());
     response = Response::error(500);
   }
+  respond(std::move(request), std::move(response));
+}
+
+void Connection::respond(Request request, Response response) {
+  if (response.deferred) return await_response(std::move(request), std::move(response.deferred));
   queue_response(request, std::move(response));
+}
+
+void Connection::await_response(Request request, std::shared_ptr<DeferredResponse> deferred) {
+  request.body = {};  // handled already; only the head matters for queuing the answer
+  awaited_request_ = std::move(request);
+  awaited_ = deferred;
+  transition(ConnectionEvent::kResponseDeferred);
+  // As for a stream: the producer completes from any thread, so hop onto our loop, and only
+  // if the loop and the connection still exist.
+  deferred->attach(
+      [weak_loop = std::weak_ptr<net::EventLoop>(context_.loop), weak_self = weak_from_this()](Response response) {
+        auto in_flight = std::make_shared<ResponseInFlight>(std::move(response));  // a Task must be copyable
+        if (auto loop = weak_loop.lock()) {
+          loop->post([weak_self, in_flight] {
+            if (auto self = weak_self.lock()) self->on_response_ready(std::move(in_flight->response));
+          });
+        }
+      });
+  // `deferred` goes out of scope here: if the handler kept no reference for a producer, this
+  // was the last one and the destructor has just answered 503 (posted, so it arrives later).
+}
+
+void Connection::on_response_ready(Response response) {
+  loop_.assert_in_loop_thread();
+  if (!is_awaiting_response(state_)) return discard_response(response);  // closed while it was on its way
+  Request request = std::move(awaited_request_);
+  transition(ConnectionEvent::kResponseReady);
+  respond(std::move(request), std::move(response));
+  // As in process_input: nothing pipelined after a closing (or streaming) response is answered.
+  if (state_ != State::kOpen && !is_awaiting_response(state_)) in_.clear();
+  pump();  // write it, then parse what was pipelined behind it
 }
 
 void Connection::on_parse_error() {
@@ -298,7 +365,8 @@ void Connection::begin_shutdown() {
   if (idle()) return transition(ConnectionEvent::kCloseNow);
   finish_stream();
   // Between requests: close once what is queued is out. A request still arriving is answered
-  // with "Connection: close" (context.shutting_down).
+  // with "Connection: close" (context.shutting_down), and so is a deferred response still
+  // awaited (the state table keeps it waiting), if it comes within the grace period.
   if (!parser_.in_message() && in_.empty()) transition(ConnectionEvent::kNoMoreRequests);
   pump();
 }

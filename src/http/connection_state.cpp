@@ -10,6 +10,9 @@ std::string_view to_string(ConnectionState state) noexcept {
     case ConnectionState::kPeerHalfClosed: return "peer half-closed";
     case ConnectionState::kStreaming: return "streaming";
     case ConnectionState::kStreamingToHalfClosedPeer: return "streaming to a half-closed peer";
+    case ConnectionState::kAwaitingResponse: return "awaiting a deferred response";
+    case ConnectionState::kAwaitingResponseToHalfClosedPeer:
+      return "awaiting a deferred response to a half-closed peer";
     case ConnectionState::kLingering: return "lingering";
     case ConnectionState::kClosed: return "closed";
   }
@@ -21,6 +24,8 @@ std::string_view to_string(ConnectionEvent event) noexcept {
     case ConnectionEvent::kNoMoreRequests: return "no more requests";
     case ConnectionEvent::kStreamStarted: return "stream started";
     case ConnectionEvent::kStreamFinished: return "stream finished";
+    case ConnectionEvent::kResponseDeferred: return "response deferred";
+    case ConnectionEvent::kResponseReady: return "deferred response ready";
     case ConnectionEvent::kPeerEof: return "peer EOF";
     case ConnectionEvent::kOutputFlushed: return "output flushed";
     case ConnectionEvent::kCloseNow: return "close now";
@@ -39,6 +44,7 @@ ConnectionState next_state(ConnectionState state, ConnectionEvent event) noexcep
         case Event::kStreamStarted: return State::kStreaming;
         // The peer may have half-closed right after its last request: answer, then close.
         case Event::kPeerEof: return State::kPeerHalfClosed;
+        case Event::kResponseDeferred: return State::kAwaitingResponse;
         default: return state;
       }
     case State::kClosingAfterFlush:
@@ -56,6 +62,7 @@ ConnectionState next_state(ConnectionState state, ConnectionEvent event) noexcep
         case Event::kStreamStarted: return State::kStreamingToHalfClosedPeer;
         // The peer has nothing more to send, so nothing can be reset: no lingering.
         case Event::kOutputFlushed: return State::kClosed;
+        case Event::kResponseDeferred: return State::kAwaitingResponseToHalfClosedPeer;
         default: return state;
       }
     case State::kStreaming:
@@ -67,6 +74,21 @@ ConnectionState next_state(ConnectionState state, ConnectionEvent event) noexcep
     case State::kStreamingToHalfClosedPeer:
       switch (event) {
         case Event::kStreamFinished: return State::kPeerHalfClosed;
+        default: return state;
+      }
+    case State::kAwaitingResponse:
+      switch (event) {
+        // Back to answering: queuing the response decides what follows (keep-alive, close, a
+        // stream), exactly as if the handler had returned it. Shutdown (kNoMoreRequests) waits
+        // for it too: the response then says "Connection: close".
+        case Event::kResponseReady: return State::kOpen;
+        // A client may half-close right after its request: it still gets its answer.
+        case Event::kPeerEof: return State::kAwaitingResponseToHalfClosedPeer;
+        default: return state;
+      }
+    case State::kAwaitingResponseToHalfClosedPeer:
+      switch (event) {
+        case Event::kResponseReady: return State::kPeerHalfClosed;
         default: return state;
       }
     case State::kLingering:

@@ -23,6 +23,9 @@ Deadline next_deadline(const DeadlineInput& input, const Limits& limits) noexcep
   // The producer's keep-alive comments keep an event stream busy; a dead reader shows as a
   // write that makes no progress.
   if (is_streaming(input.state)) return {};
+  // A deferred response is the producer's to bound (a store call has its own timeout, and a
+  // dropped one answers 503), so neither a request nor a keep-alive timeout runs meanwhile.
+  if (is_awaiting_response(input.state)) return {};
   if (input.request_in_progress) {
     // From the first byte of a request: progress does not extend it (defeats slowloris).
     if (!input.headers_complete) return {times.request_started + limits.header_timeout, TimeoutAction::kRequestTimeout};

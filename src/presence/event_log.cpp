@@ -10,11 +10,31 @@ EventLog::EventLog(std::size_t capacity, std::uint64_t start_sequence)
 
 std::uint64_t EventLog::append(PresenceEvent event) {
   std::lock_guard lock(mutex_);
-  event.sequence = ++last_sequence_;
-  if (capacity_ == 0) return event.sequence;
+  event.sequence = last_sequence_ + 1;
+  keep(std::move(event));
+  return last_sequence_;
+}
+
+Placement EventLog::insert(PresenceEvent event) {
+  std::lock_guard lock(mutex_);
+  if (event.sequence <= last_sequence_) return Placement::kAlreadyKept;
+  if (event.sequence != last_sequence_ + 1) return Placement::kGap;
+  keep(std::move(event));
+  return Placement::kAppended;
+}
+
+void EventLog::keep(PresenceEvent event) {
+  last_sequence_ = event.sequence;
+  if (capacity_ == 0) return;
   if (events_.size() == capacity_) events_.pop_front();
   events_.push_back(std::move(event));
-  return last_sequence_;
+}
+
+void EventLog::reset(std::uint64_t last_sequence) {
+  std::lock_guard lock(mutex_);
+  events_.clear();
+  start_sequence_ = last_sequence;
+  last_sequence_ = last_sequence;
 }
 
 std::optional<std::vector<PresenceEvent>> EventLog::after(std::uint64_t sequence) const {

@@ -1,5 +1,8 @@
-// Acceptor: accepts on the listening socket (main thread) and hands each connection to the
-// next worker. Survives EMFILE with a spare descriptor; refuses politely over --max-connections.
+// Acceptor: accepts on the listening socket from one worker's loop and hands each connection to
+// that worker, on the same thread: no cross-thread hand-off per connection. Every worker has one,
+// all on the same socket, registered with EPOLLEXCLUSIVE so that a new connection wakes one
+// worker, not all. Survives EMFILE with a spare descriptor; refuses politely over
+// --max-connections (counted across all workers).
 #pragma once
 
 #include <chrono>
@@ -24,7 +27,7 @@ class Acceptor final : public net::IoHandler {
            OnAccept on_accept);
   ~Acceptor() override;
 
-  // Loop thread: starts accepting.
+  // Loop thread: starts accepting. `listen_fd` may be a dup() of a socket other acceptors share.
   void start();
   // Loop thread: stops accepting and closes the listening socket. Idempotent.
   void stop();

@@ -12,6 +12,7 @@
 #include "pulse/handlers/heartbeat/service.hpp"
 #include "pulse/handlers/static/static_files.hpp"
 #include "pulse/http/limits.hpp"
+#include "pulse/presence/redis_url.hpp"
 
 namespace pulse::app {
 
@@ -31,6 +32,14 @@ struct BeatOptions {
   std::string token;        // sent as Authorization: Bearer (PULSE_HEARTBEAT_TOKEN); empty: none
 };
 
+// Where presence lives: in this process (the default), or in a Redis shared by replicas.
+struct PresenceConfig {
+  std::optional<presence::RedisUrl> redis;  // nullopt: --presence memory
+  std::string prefix = "pulse:";            // every Redis key starts with it
+  std::optional<std::string> password;      // PULSE_REDIS_PASSWORD (a password in the URL wins)
+  unsigned wait_replicas = 0;               // a write is acknowledged once this many Redis replicas have it
+};
+
 struct Config {
   Command command = Command::kServe;
   std::string bind = "127.0.0.1";
@@ -40,6 +49,7 @@ struct Config {
   http::Limits limits;
   handlers::static_files::StaticFilesOptions static_files;
   handlers::heartbeat::HeartbeatOptions heartbeat;
+  PresenceConfig presence;
   // Bearer tokens (--heartbeat-token, --read-token, and their -file forms), each a b64token;
   // empty: that kind of access is open. Heartbeat tokens allow reads too.
   std::vector<std::string> heartbeat_tokens;

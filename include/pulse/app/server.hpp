@@ -1,4 +1,5 @@
-// Server: wires config, handlers, acceptor and workers together, and runs until shutdown.
+// Server: wires config, handlers and workers (each accepting for itself) together, and runs until
+// shutdown.
 #pragma once
 
 #include <atomic>
@@ -29,7 +30,8 @@ class Server {
 
   // The address actually bound (the port picked for --port 0).
   [[nodiscard]] const net::SocketAddress& local_address() const noexcept { return address_; }
-  // Runs the workers and the acceptor on the calling thread until shutdown; returns the exit status.
+  // Runs the workers, and signal handling on the calling thread, until shutdown; returns the exit
+  // status.
   int run();
   // Any thread, any number of times: the same as SIGTERM.
   void stop();
@@ -46,10 +48,8 @@ class Server {
   http::Router router_;
   net::EventLoop main_loop_;
   net::SocketAddress address_;
-  std::unique_ptr<Acceptor> acceptor_;
   std::unique_ptr<net::SignalFd> signals_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::size_t next_worker_ = 0;
   std::atomic<bool> stopping_{false};
 };
 

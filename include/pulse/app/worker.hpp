@@ -1,5 +1,5 @@
-// Worker: one thread, one EventLoop, and the connections handed to it. Connections never move
-// between workers, so nothing on the request path takes a lock.
+// Worker: one thread, one EventLoop, its own acceptor and the connections it accepted.
+// Connections never move between workers, so nothing on the request path takes a lock.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "pulse/app/access_log.hpp"
+#include "pulse/app/acceptor.hpp"
 #include "pulse/base/unique_fd.hpp"
 #include "pulse/http/connection.hpp"
 #include "pulse/net/event_loop.hpp"
@@ -25,10 +26,15 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
   ~Worker();
 
+  // Before start(): the worker accepts its own connections on `listen_fd` (its own descriptor,
+  // usually a dup() of the socket every worker shares).
+  void listen(base::UniqueFd listen_fd, std::size_t max_connections);
   void start();
   // Any thread: the worker adopts the accepted socket.
   void add_connection(base::UniqueFd fd, std::string remote_addr);
-  // Any thread: closes idle connections, lets the others finish their current response, and
+  // Any thread: closes the listening descriptor; connections already accepted carry on.
+  void stop_accepting();
+  // Any thread: stops accepting, closes idle connections, lets the others finish their current response, and
   // ends the loop when none is left or `grace` has passed.
   void begin_shutdown(std::chrono::milliseconds grace);
   void join();
@@ -50,6 +56,7 @@ class Worker {
   std::unordered_map<std::uint64_t, std::shared_ptr<http::Connection>> connections_;
   std::uint64_t next_id_ = 1;
   std::string log_buffer_;
+  std::unique_ptr<Acceptor> acceptor_;  // created before start(), used on the loop thread
 };
 
 }  // namespace pulse::app

@@ -1,5 +1,6 @@
 // Metrics: GET /metrics in the Prometheus text format 0.0.4, names prefixed pulse_: heartbeat
-// clients per state and beat/transition counters, HTTP responses per status, connections, bytes.
+// clients per state and beat/transition counters (cluster-wide with a shared store), the store's
+// reachability, HTTP responses per status, connections, bytes (this process).
 #pragma once
 
 #include <cstddef>
@@ -19,14 +20,15 @@ inline constexpr std::string_view kPrometheusContentType = "text/plain; version=
 
 // The exposition: every metric with its HELP and TYPE lines, every label value always present
 // (a state with no clients is 0, not missing), so dashboards and alerts never see gaps.
-[[nodiscard]] std::string render_metrics(const presence::StoreCounters& presence, std::size_t event_streams,
-                                         const http::ServerStats& stats);
+[[nodiscard]] std::string render_metrics(const presence::StoreCounters& presence, const presence::StoreHealth& store,
+                                         std::size_t event_streams, const http::ServerStats& stats);
 
 class MetricsHandler final : public http::Handler {
  public:
   MetricsHandler(std::shared_ptr<const presence::PresenceStore> store,
                  std::shared_ptr<const heartbeat::EventStreams> streams, const http::ServerStats& stats);
-  // Any worker thread: relaxed atomic counters, plus a brief look at the event-stream list.
+  // Any worker thread: relaxed atomic counters, plus a brief look at the event-stream list. A
+  // shared store answers counters() and health() from what it last learned, without blocking.
   [[nodiscard]] http::Response handle(const http::Request& request) override;
 
  private:

@@ -1,6 +1,7 @@
 // Connection: one client socket on one worker thread. Reads bytes into a buffer it owns across
 // requests, parses them one message at a time and queues the responses in request order. Its
 // phases are ConnectionState (connection_state.hpp), its deadlines next_deadline (deadline.hpp).
+// A handler may answer later (DeferredResponse): the connection then waits, parsing nothing more.
 #pragma once
 
 #include <cstdint>
@@ -68,7 +69,7 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
 
   [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
   [[nodiscard]] State state() const noexcept { return state_; }
-  // No request in progress, nothing queued, not streaming.
+  // No request in progress, nothing queued, not streaming, no deferred response awaited.
   [[nodiscard]] bool idle() const noexcept;
 
  private:
@@ -78,6 +79,11 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   void do_read();
   void process_input();
   void on_request(Request request);
+  // Queues `response`, or waits for it when it is deferred.
+  void respond(Request request, Response response);
+  void await_response(Request request, std::shared_ptr<DeferredResponse> deferred);
+  // Loop thread: the deferred response arrived (posted by its producer's complete()).
+  void on_response_ready(Response response);
   void on_parse_error();
   // Answers a request that could not be parsed or did not arrive in time.
   void queue_error_and_close(int status, std::string_view detail);
@@ -117,6 +123,12 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
 
   std::shared_ptr<ResponseStream> stream_;  // set exactly while is_streaming(state_)
   bool stream_chunked_ = false;
+
+  // While is_awaiting_response(state_): the request to answer (what queue_response and record
+  // need; its body is dropped), and the producer's object, not owned: dropping the last
+  // producer reference must be able to answer 503 (deferred_response.hpp).
+  Request awaited_request_;
+  std::weak_ptr<DeferredResponse> awaited_;
 
   ActivityTimes times_;
   Deadline deadline_;

@@ -29,7 +29,7 @@ struct ActivityTimes {
 };
 
 struct DeadlineInput {
-  ConnectionState state = ConnectionState::kOpen;
+  ConnectionState state = ConnectionState::kOpen;  // awaiting a deferred response: only the write timeout
   bool output_queued = false;
   // Part of a request has arrived: the parser is inside a message or bytes wait unparsed.
   bool request_in_progress = false;

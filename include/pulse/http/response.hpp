@@ -15,6 +15,7 @@
 
 namespace pulse::http {
 
+class DeferredResponse;
 class ResponseStream;
 
 // A byte range of an open file, sent with sendfile(). The fd is shared so that a cache may
@@ -42,6 +43,11 @@ struct Response {
   // A streaming response (server-sent events): sent with chunked encoding; the handler keeps
   // the other end and writes to it from any thread. The connection serves nothing after it.
   std::shared_ptr<ResponseStream> stream;
+  // The answer comes later (deferred_response.hpp): when set, every other field is ignored. The
+  // handler hands the other end to a producer, which completes it from any thread with the real
+  // response (any of the kinds above, an event stream included). The connection parses nothing
+  // more until then, so pipelined responses stay in order.
+  std::shared_ptr<DeferredResponse> deferred;
   // Force "Connection: close" after this response (e.g. after a protocol error).
   bool close_connection = false;
   // For HEAD: the Content-Length a GET would have had. Set by handlers that answer HEAD

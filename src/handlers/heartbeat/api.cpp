@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "pulse/base/parse.hpp"
+#include "pulse/base/task_pool.hpp"
 #include "pulse/handlers/heartbeat/json.hpp"
+#include "pulse/http/deferred_response.hpp"
 #include "pulse/http/conditional.hpp"
 #include "pulse/presence/limits.hpp"
 #include "pulse/presence/validation.hpp"
@@ -125,10 +127,12 @@ std::string_view without_line_end(std::string_view text) {
 
 }  // namespace
 
-HeartbeatApi::HeartbeatApi(presence::PresenceStore& store, EventStreams& streams, std::function<void()> on_change)
+HeartbeatApi::HeartbeatApi(presence::PresenceStore& store, EventStreams& streams, std::function<void()> on_change,
+                           base::TaskPool* store_calls)
     : store_(store),
       streams_(streams),
       on_change_(std::move(on_change)),
+      store_calls_(store_calls),
       etag_epoch_(fmt::format(
           "{:x}", std::chrono::duration_cast<std::chrono::microseconds>(store_.now().time_since_epoch()).count())) {}
 
@@ -137,6 +141,34 @@ std::string HeartbeatApi::list_etag(std::uint64_t version) const {
 }
 
 Response HeartbeatApi::handle(const Request& request) {
+  // A store in this process answers at once; one across the network is asked on a store thread,
+  // and the connection waits for the answer without holding up its worker's loop.
+  if (store_calls_ == nullptr) return handle_guarded(request);
+  auto deferred = std::make_shared<http::DeferredResponse>();
+  const bool queued = store_calls_->try_submit(
+      [this, copy = request, deferred] { deferred->complete(handle_guarded(copy)); });
+  if (!queued) {
+    return with_retry_after(
+        json_error(503, "store_busy", "too many heartbeat requests are waiting for the presence store; try again"),
+        kStoreUnavailableRetryAfter);
+  }
+  Response response;
+  response.deferred = std::move(deferred);
+  return response;
+}
+
+Response HeartbeatApi::handle_guarded(const Request& request) {
+  try {
+    return route(request);
+  } catch (const presence::StoreUnavailable& error) {
+    // Nothing was recorded: the client's next try (curl --retry honours Retry-After) counts.
+    return with_retry_after(
+        json_error(503, "store_unavailable", fmt::format("the presence store cannot be reached: {}", error.what())),
+        kStoreUnavailableRetryAfter);
+  }
+}
+
+Response HeartbeatApi::route(const Request& request) {
   // A parameter that cannot be decoded must not silently fall back to its default.
   if (!request.query_is_well_formed()) {
     return json_error(400, "invalid_query", "the query string contains a malformed %-escape");

@@ -1,15 +1,17 @@
-// HeartbeatService: owns the registry, the event streams and the handlers, and runs the sweeper
+// HeartbeatService: owns the store, the event streams and the handlers, and runs the sweeper
 // thread (transitions, event fan-out, keep-alives, state-file saves).
 #include "pulse/handlers/heartbeat/service.hpp"
 
 #include <algorithm>
 #include <condition_variable>
 #include <exception>
+#include <stdexcept>
 #include <mutex>
 #include <thread>
 #include <utility>
 
 #include "pulse/base/log.hpp"
+#include "pulse/base/task_pool.hpp"
 #include "pulse/handlers/heartbeat/api.hpp"
 #include "pulse/handlers/heartbeat/events.hpp"
 #include "pulse/presence/presence_registry.hpp"
@@ -20,7 +22,7 @@ namespace {
 
 constexpr base::LogContext kLoading{.action = "loading the heartbeat state file"};
 constexpr base::LogContext kSaving{.action = "saving the heartbeat state file"};
-constexpr base::LogContext kSweeping{.action = "sweeping the heartbeat registry"};
+constexpr base::LogContext kSweeping{.action = "sweeping the presence store"};
 
 presence::RegistryOptions registry_options(const HeartbeatOptions& options) {
   presence::RegistryOptions registry;
@@ -30,15 +32,23 @@ presence::RegistryOptions registry_options(const HeartbeatOptions& options) {
   return registry;
 }
 
+std::unique_ptr<base::TaskPool> store_threads(const presence::PresenceStore& store) {
+  if (!store.may_block()) return nullptr;
+  return std::make_unique<base::TaskPool>(kStoreThreads, kStoreQueueCapacity, "pulse-store");
+}
+
 }  // namespace
 
 struct HeartbeatService::Impl {
-  Impl(HeartbeatOptions heartbeat_options, std::shared_ptr<presence::Clock> clock_in)
+  Impl(HeartbeatOptions heartbeat_options, std::shared_ptr<presence::PresenceStore> store_in)
       : options(std::move(heartbeat_options)),
-        clock(clock_in ? std::move(clock_in) : std::make_shared<presence::SystemClock>()),
-        registry(registry_options(options), clock),
-        streams(registry, options.streams),
-        api(registry, streams, [this] { request_publish(); }) {}
+        store(std::move(store_in)),
+        store_calls(store_threads(*store)),
+        streams(*store, options.streams),
+        api(*store, streams, [this] { request_publish(); }, store_calls.get()) {
+    // Another replica's changes reach this one's watchers as soon as the store learns of them.
+    store->set_event_listener([this] { request_publish(); });
+  }
 
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
@@ -54,8 +64,8 @@ struct HeartbeatService::Impl {
   void save_state(bool force);
 
   const HeartbeatOptions options;
-  const std::shared_ptr<presence::Clock> clock;
-  presence::PresenceRegistry registry;
+  const std::shared_ptr<presence::PresenceStore> store;
+  std::unique_ptr<base::TaskPool> store_calls;  // when the store's calls may block
   EventStreams streams;
   HeartbeatApi api;
 
@@ -90,6 +100,9 @@ void HeartbeatService::Impl::stop() {
   }
   wake.notify_all();
   if (sweeper.joinable()) sweeper.join();
+  // Requests still queued for the store are answered 503 as their tasks are dropped.
+  if (store_calls) store_calls->stop();
+  store->set_event_listener({});
   streams.close_all();
   // Never save a registry that was not loaded first: that would overwrite the file with nothing.
   if (was_started && options.state_file) save_state(/*force=*/true);
@@ -104,10 +117,10 @@ void HeartbeatService::Impl::request_publish() {
 }
 
 void HeartbeatService::Impl::sweep(bool with_digest) {
-  registry.tick();
+  store->tick();
   streams.publish();
   // Nobody to tell: leave the list (bounded by the number of clients) for the next stream.
-  if (with_digest && streams.size() > 0) streams.publish_beats(registry.take_beaten(kMaxBeatDigestClients));
+  if (with_digest && streams.size() > 0) streams.publish_beats(store->take_beaten(kMaxBeatDigestClients));
 }
 
 void HeartbeatService::Impl::run_sweeper() {
@@ -117,6 +130,7 @@ void HeartbeatService::Impl::run_sweeper() {
   auto next_digest = started_at + kBeatDigestPeriod;
   auto next_keep_alive = started_at + kEventKeepAlivePeriod;
   auto next_save = started_at + kStateSavePeriod;
+  bool store_away = false;
 
   std::unique_lock lock(mutex);
   while (!stopped) {
@@ -144,6 +158,14 @@ void HeartbeatService::Impl::run_sweeper() {
         if (options.state_file) save_state(/*force=*/false);
         next_save = now + kStateSavePeriod;
       }
+      if (store_away) {
+        base::log_info(kSweeping, "the presence store answers again");
+        store_away = false;
+      }
+    } catch (const presence::StoreUnavailable& error) {
+      // Said once per outage, not four times a second; /readyz and /metrics tell the rest.
+      if (!store_away) base::log_warning(kSweeping, "the presence store cannot be reached: {}", error.what());
+      store_away = true;
     } catch (const std::exception& error) {
       base::log_error(kSweeping, "{}", error.what());
     }
@@ -153,7 +175,7 @@ void HeartbeatService::Impl::run_sweeper() {
 
 void HeartbeatService::Impl::load_state() {
   const auto loaded =
-      presence::load_state_file(*options.state_file, registry.now(), options.max_clients);
+      presence::load_state_file(*options.state_file, store->now(), options.max_clients);
   // No file yet is how every first start begins; anything else lost clients.
   const bool first_start = loaded.status == presence::LoadStatus::kMissing;
   for (const auto& problem : loaded.problems) {
@@ -164,29 +186,40 @@ void HeartbeatService::Impl::load_state() {
     }
   }
   if (loaded.status == presence::LoadStatus::kLoaded) {
-    const std::size_t restored = registry.restore(loaded.clients);
+    const std::size_t restored = store->restore(loaded.clients);
     base::log_info(kLoading, "{}: restored {} of {} clients", options.state_file->string(), restored,
                    loaded.clients.size());
   }
   std::lock_guard lock(save_mutex);
-  saved_version = registry.version();
+  saved_version = store->version();
 }
 
 void HeartbeatService::Impl::save_state(bool force) {
   std::lock_guard lock(save_mutex);
   // Read before exporting: a change during the export leaves the file marked dirty, not clean.
-  const std::uint64_t version = registry.version();
+  const std::uint64_t version = store->version();
   if (!force && version == saved_version) return;
   try {
-    presence::save_state_file(*options.state_file, registry.export_clients(), registry.now());
+    presence::save_state_file(*options.state_file, store->export_clients(), store->now());
     saved_version = version;
   } catch (const std::exception& error) {
     base::log_error(kSaving, "{}", error.what());
   }
 }
 
-HeartbeatService::HeartbeatService(HeartbeatOptions options, std::shared_ptr<presence::Clock> clock)
-    : impl_(std::make_shared<Impl>(std::move(options), std::move(clock))) {}
+HeartbeatService::HeartbeatService(HeartbeatOptions options, std::shared_ptr<presence::Clock> clock) {
+  auto registry = std::make_shared<presence::PresenceRegistry>(
+      registry_options(options), clock ? std::move(clock) : std::make_shared<presence::SystemClock>());
+  impl_ = std::make_shared<Impl>(std::move(options), std::move(registry));
+}
+
+HeartbeatService::HeartbeatService(HeartbeatOptions options, std::shared_ptr<presence::PresenceStore> store) {
+  if (!store) throw std::invalid_argument("HeartbeatService: no presence store");
+  if (options.state_file) {
+    throw std::invalid_argument("a heartbeat state file belongs to the embedded store; a shared store keeps its own data");
+  }
+  impl_ = std::make_shared<Impl>(std::move(options), std::move(store));
+}
 
 HeartbeatService::~HeartbeatService() {
   stop();
@@ -198,7 +231,7 @@ std::shared_ptr<http::Handler> HeartbeatService::api_handler() {
 }
 
 std::shared_ptr<const presence::PresenceStore> HeartbeatService::store() const {
-  return {impl_, &impl_->registry};
+  return {impl_, impl_->store.get()};
 }
 
 std::shared_ptr<const EventStreams> HeartbeatService::event_streams() const {

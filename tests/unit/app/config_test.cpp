@@ -305,3 +305,44 @@ TEST_CASE("beat sends the heartbeat token from the environment", "[config][token
   CHECK(config.command == Command::kBeat);
   CHECK(config.beat.token == "client-token");
 }
+
+TEST_CASE("presence lives in memory unless --presence names a Redis", "[config][presence]") {
+  const auto memory = parse({});
+  CHECK_FALSE(memory.presence.redis);
+  CHECK(memory.presence.prefix == "pulse:");
+  CHECK(memory.presence.wait_replicas == 0);
+
+  const auto redis = parse({"--presence", "redis://127.0.0.1:6390/2", "--presence-prefix", "team-a:",
+                            "--presence-wait-replicas", "1"});
+  REQUIRE(redis.presence.redis);
+  CHECK(redis.presence.redis->transport == pulse::presence::RedisTransport::kTcp);
+  CHECK(redis.presence.redis->db == 2);
+  CHECK(redis.presence.prefix == "team-a:");
+  CHECK(redis.presence.wait_replicas == 1);
+
+  ScopedEnv url("PULSE_PRESENCE", "redis+sentinel://127.0.0.1:26379,127.0.0.1:26380/main");
+  ScopedEnv password("PULSE_REDIS_PASSWORD", "s3cret");
+  const auto sentinel = parse({});
+  REQUIRE(sentinel.presence.redis);
+  CHECK(sentinel.presence.redis->transport == pulse::presence::RedisTransport::kSentinel);
+  CHECK(sentinel.presence.redis->master_name == "main");
+  CHECK(sentinel.presence.password == "s3cret");
+}
+
+TEST_CASE("bad presence settings are one-line errors naming the flag", "[config][presence]") {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--presence", "postgres://db"}, "--presence"},
+      {{"--presence", "redis://:pw@127.0.0.1:99999"}, "--presence"},
+      {{"--presence-prefix", ""}, "--presence-prefix"},
+      {{"--presence-prefix", "has space"}, "--presence-prefix"},
+      {{"--presence-wait-replicas", "1"}, "--presence-wait-replicas"},
+      {{"--presence", "redis://127.0.0.1:6379", "--heartbeat-state", "/tmp/state.json"}, "--heartbeat-state"},
+  };
+  for (const auto& [args, name] : cases) {
+    const auto message = error_of(args);
+    INFO(message);
+    CHECK(message.find(name) != std::string::npos);
+    CHECK(message.find('\n') == std::string::npos);
+    CHECK(message.find("pw") == std::string::npos);  // a password never shows in an error
+  }
+}

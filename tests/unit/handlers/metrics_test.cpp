@@ -28,7 +28,8 @@ TEST_CASE("the exposition is valid Prometheus text with every label present", "[
   stats.on_connection_closed();
   stats.add_bytes_sent(4096);
 
-  const std::string text = pulse::handlers::render_metrics(presence, 3, stats);
+  const pulse::presence::StoreHealth store{.ready = false, .errors_total = 9, .detail = "connection refused"};
+  const std::string text = pulse::handlers::render_metrics(presence, store, 3, stats);
   const auto parsed = parse_prometheus_text(text);
   INFO(text);
   for (const auto& error : parsed.errors) FAIL_CHECK(error);
@@ -42,6 +43,8 @@ TEST_CASE("the exposition is valid Prometheus text with every label present", "[
   CHECK(parsed.value("pulse_heartbeat_rejected_beats_total", {{"reason", "rate_limited"}}) == 7);
   CHECK(parsed.value("pulse_heartbeat_rejected_beats_total", {{"reason", "registry_full"}}) == 0);
   CHECK(parsed.value("pulse_heartbeat_event_streams") == 3);
+  CHECK(parsed.value("pulse_presence_store_ready") == 0);
+  CHECK(parsed.value("pulse_presence_store_errors_total") == 9);
   CHECK(parsed.value("pulse_http_requests_total", {{"code", "200"}}) == 3);
   CHECK(parsed.value("pulse_http_requests_total", {{"code", "404"}}) == 1);
   CHECK(parsed.value("pulse_http_requests_total", {{"code", "503"}}) == 0);

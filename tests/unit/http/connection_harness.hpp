@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "pulse/http/connection.hpp"
+#include "pulse/http/deferred_response.hpp"
 #include "pulse/http/handler.hpp"
 #include "pulse/http/response_stream.hpp"
 #include "pulse/http/router.hpp"
@@ -40,7 +42,9 @@ constexpr auto kTestBudget = 5s;
 constexpr std::size_t kBigBodyBytes = 256 * 1024;
 
 // "/echo/..." answers its target; "/big/N" a large body starting with "N\n"; "/stream" opens an
-// event stream the test writes to; "/throw" fails.
+// event stream the test writes to; "/throw" fails. "/deferred" answers later: the test takes the
+// DeferredResponse and completes it; "/deferred-now" completes its own before returning it;
+// "/deferred-abandoned" keeps no reference to it (so the connection's was the last).
 class TestHandler final : public Handler {
  public:
   Response handle(const Request& request) override {
@@ -58,6 +62,17 @@ class TestHandler final : public Handler {
       return response;
     }
     if (request.path == "/throw") throw std::runtime_error("boom");
+    if (request.path.starts_with("/deferred")) {
+      Response response;
+      response.deferred = std::make_shared<DeferredResponse>();
+      if (request.path == "/deferred-now") {
+        response.deferred->complete(Response::text(200, "now"));
+      } else if (request.path == "/deferred") {
+        const std::lock_guard lock(mutex_);
+        deferred_.push_back(response.deferred);
+      }
+      return response;
+    }
     return Response::text(200, request.target);
   }
 
@@ -65,10 +80,19 @@ class TestHandler final : public Handler {
     const std::lock_guard lock(mutex_);
     return stream_;
   }
+  // The oldest "/deferred" response not yet taken, or nullptr; the handler keeps no reference.
+  std::shared_ptr<DeferredResponse> take_deferred() {
+    const std::lock_guard lock(mutex_);
+    if (deferred_.empty()) return nullptr;
+    auto deferred = std::move(deferred_.front());
+    deferred_.pop_front();
+    return deferred;
+  }
 
  private:
   std::mutex mutex_;
   std::shared_ptr<ResponseStream> stream_;
+  std::deque<std::shared_ptr<DeferredResponse>> deferred_;
 };
 
 struct ParsedResponse {
@@ -98,6 +122,7 @@ class ConnectionHarness {
     router_.add_prefix("/big/", handler_);
     router_.add_exact("/stream", handler_);
     router_.add_exact("/throw", handler_);
+    router_.add_prefix("/deferred", handler_);
     context_.loop = loop_;
     context_.router = &router_;
     context_.stats = &stats_;
@@ -133,6 +158,13 @@ class ConnectionHarness {
     }
   }
   void shutdown_write() { ::shutdown(client_.get(), SHUT_WR); }
+  // Closes the client's socket. With bytes it has not read, the server sees a reset.
+  void close_client() { client_.reset(); }
+  // True when the server's bytes are waiting, without reading them.
+  bool readable_within(std::chrono::milliseconds wait) {
+    pollfd pfd{client_.get(), POLLIN, 0};
+    return ::poll(&pfd, 1, static_cast<int>(std::min(wait, remaining()).count())) == 1;
+  }
 
   std::string read_exactly(std::size_t n) {
     while (buffer_.size() < n) {
@@ -181,6 +213,14 @@ class ConnectionHarness {
     if (future.wait_for(remaining()) != std::future_status::ready) FAIL("the loop did not run the task");
     return future.get();
   }
+  // What the worker does at shutdown: the flag every later response reads, then the connection's turn.
+  void begin_shutdown() {
+    on_loop([this](Connection& connection) {
+      context_.shutting_down = true;
+      connection.begin_shutdown();
+      return 0;
+    });
+  }
   ConnectionState state() {
     return on_loop([](Connection& connection) { return connection.state(); });
   }
@@ -196,6 +236,24 @@ class ConnectionHarness {
     return statuses_;
   }
   [[nodiscard]] TestHandler& handler() { return *handler_; }
+  // Waits for the handler to have deferred a response, and takes it.
+  std::shared_ptr<DeferredResponse> wait_for_deferred() {
+    while (Clock::now() < deadline_) {
+      if (auto deferred = handler_->take_deferred()) return deferred;
+      std::this_thread::sleep_for(1ms);
+    }
+    FAIL("no request was deferred in time");
+    return nullptr;
+  }
+  // Polls the connection's state until it is `state`.
+  bool reaches_state(ConnectionState state, std::chrono::milliseconds wait) {
+    const auto until = std::min(deadline_, Clock::now() + wait);
+    while (this->state() != state) {
+      if (Clock::now() >= until) return false;
+      std::this_thread::sleep_for(2ms);
+    }
+    return true;
+  }
 
  private:
   [[nodiscard]] std::chrono::milliseconds remaining() const {

@@ -32,13 +32,24 @@ TEST_CASE("connection state transitions", "[connection_state]") {
       {S::kStreaming, E::kStreamFinished, S::kClosingAfterFlush},
       {S::kStreaming, E::kPeerEof, S::kClosed},
       {S::kStreamingToHalfClosedPeer, E::kStreamFinished, S::kPeerHalfClosed},
+      {S::kOpen, E::kResponseDeferred, S::kAwaitingResponse},
+      {S::kPeerHalfClosed, E::kResponseDeferred, S::kAwaitingResponseToHalfClosedPeer},
+      {S::kAwaitingResponse, E::kResponseReady, S::kOpen},
+      {S::kAwaitingResponse, E::kPeerEof, S::kAwaitingResponseToHalfClosedPeer},
+      {S::kAwaitingResponseToHalfClosedPeer, E::kResponseReady, S::kPeerHalfClosed},
       {S::kLingering, E::kPeerEof, S::kClosed},
   };
-  const S states[] = {S::kOpen,      S::kClosingAfterFlush,         S::kPeerHalfClosed,
-                      S::kStreaming, S::kStreamingToHalfClosedPeer, S::kLingering,
+  const S states[] = {S::kOpen,
+                      S::kClosingAfterFlush,
+                      S::kPeerHalfClosed,
+                      S::kStreaming,
+                      S::kStreamingToHalfClosedPeer,
+                      S::kAwaitingResponse,
+                      S::kAwaitingResponseToHalfClosedPeer,
+                      S::kLingering,
                       S::kClosed};
-  const E events[] = {E::kNoMoreRequests, E::kStreamStarted, E::kStreamFinished,
-                      E::kPeerEof,        E::kOutputFlushed, E::kCloseNow};
+  const E events[] = {E::kNoMoreRequests, E::kStreamStarted, E::kStreamFinished, E::kResponseDeferred,
+                      E::kResponseReady,  E::kPeerEof,       E::kOutputFlushed,  E::kCloseNow};
   for (const S from : states) {
     for (const E event : events) {
       INFO(to_string(from) << " + " << to_string(event));
@@ -53,8 +64,14 @@ TEST_CASE("connection state transitions", "[connection_state]") {
 
 TEST_CASE("connection states and events have distinct names", "[connection_state]") {
   using S = ConnectionState;
-  const S states[] = {S::kOpen,      S::kClosingAfterFlush,         S::kPeerHalfClosed,
-                      S::kStreaming, S::kStreamingToHalfClosedPeer, S::kLingering,
+  const S states[] = {S::kOpen,
+                      S::kClosingAfterFlush,
+                      S::kPeerHalfClosed,
+                      S::kStreaming,
+                      S::kStreamingToHalfClosedPeer,
+                      S::kAwaitingResponse,
+                      S::kAwaitingResponseToHalfClosedPeer,
+                      S::kLingering,
                       S::kClosed};
   std::vector<std::string_view> names;
   for (const S state : states) names.push_back(to_string(state));
@@ -83,4 +100,12 @@ TEST_CASE("state predicates name the conditions the connection checks", "[connec
   CHECK_FALSE(is_serving(S::kLingering));
   CHECK_FALSE(is_serving(S::kClosed));
   CHECK(is_serving(S::kStreaming));
+  // Awaiting a deferred response: parse nothing more, and never close on an empty queue.
+  using pulse::http::is_awaiting_response;
+  CHECK(is_awaiting_response(S::kAwaitingResponse));
+  CHECK(is_awaiting_response(S::kAwaitingResponseToHalfClosedPeer));
+  CHECK_FALSE(is_awaiting_response(S::kOpen));
+  CHECK_FALSE(parses_requests(S::kAwaitingResponse));
+  CHECK_FALSE(closes_when_flushed(S::kAwaitingResponseToHalfClosedPeer));
+  CHECK(is_serving(S::kAwaitingResponse));
 }

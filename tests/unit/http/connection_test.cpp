@@ -1,8 +1,11 @@
 // The real Connection over a socketpair (ConnectionHarness): keep-alive, pipelining, closing
-// rules, parse errors, back-pressure, timeouts, half-close, event streams and shutdown.
+// rules, parse errors, back-pressure, timeouts, half-close, event streams, deferred responses
+// and shutdown.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,11 +15,16 @@
 #include "connection_harness.hpp"
 #include "pulse/http/connection.hpp"
 #include "pulse/http/connection_state.hpp"
+#include "pulse/http/deferred_response.hpp"
+#include "pulse/http/response_stream.hpp"
 
 using namespace std::chrono_literals;
 using pulse::http::Connection;
 using pulse::http::ConnectionState;
+using pulse::http::DeferredResponse;
 using pulse::http::Limits;
+using pulse::http::Response;
+using pulse::http::ResponseStream;
 using pulse::http::testing::Clock;
 using pulse::http::testing::kBigBodyBytes;
 using Harness = pulse::http::testing::ConnectionHarness;
@@ -288,4 +296,186 @@ TEST_CASE("shutdown closes an idle connection at once", "[connection]") {
   });
   CHECK(harness.read_to_eof().empty());
   CHECK(harness.state() == ConnectionState::kClosed);
+}
+
+TEST_CASE("a deferred response completed from another thread is written, and the connection goes on",
+          "[connection][deferred]") {
+  Harness harness;
+  harness.send(get("/deferred"));
+  auto deferred = harness.wait_for_deferred();
+  CHECK(harness.state() == ConnectionState::kAwaitingResponse);
+  CHECK_FALSE(harness.on_loop([](Connection& connection) { return connection.idle(); }));
+  std::atomic<bool> accepted{false};  // checked here: Catch's assertions are not thread-safe
+  std::thread producer([deferred = std::move(deferred), &accepted] {
+    std::this_thread::sleep_for(20ms);
+    accepted = deferred->complete(Response::text(201, "later"));
+  });
+  const auto response = harness.read_response();
+  producer.join();
+  CHECK(accepted);
+  CHECK(response.status == 201);
+  CHECK(response.body == "later");
+  CHECK_FALSE(response.header("Connection").has_value());
+  CHECK(harness.state() == ConnectionState::kOpen);
+  harness.send(get("/echo/after"));
+  CHECK(harness.read_response().body == "/echo/after");
+  CHECK(harness.statuses() == std::vector<int>{201, 200});
+}
+
+TEST_CASE("requests pipelined behind a deferred one are answered after it, in order", "[connection][deferred]") {
+  Harness harness;
+  harness.send(get("/echo/first") + get("/deferred") + get("/echo/third") + get("/echo/fourth"));
+  CHECK(harness.read_response().body == "/echo/first");
+  auto deferred = harness.wait_for_deferred();
+  CHECK_FALSE(harness.closes_within(100ms));
+  CHECK(harness.statuses() == std::vector<int>{200});  // nothing behind it was even parsed
+  bool accepted = false;
+  std::thread([deferred, &accepted] { accepted = deferred->complete(Response::text(202, "second")); }).join();
+  CHECK(accepted);
+  CHECK(harness.read_response().body == "second");
+  CHECK(harness.read_response().body == "/echo/third");
+  CHECK(harness.read_response().body == "/echo/fourth");
+  CHECK(harness.statuses() == std::vector<int>{200, 202, 200, 200});
+}
+
+TEST_CASE("a deferred response to HTTP/1.0 closes the connection after it", "[connection][deferred]") {
+  Harness harness;
+  harness.send("GET /deferred HTTP/1.0\r\n\r\n" + get("/echo/ignored"));
+  auto deferred = harness.wait_for_deferred();
+  CHECK(deferred->complete(Response::text(200, "old")));
+  const auto response = harness.read_response();
+  CHECK(response.body == "old");
+  CHECK(response.header("Connection") == "close");
+  CHECK(harness.read_to_eof().empty());
+  CHECK(harness.state() == ConnectionState::kLingering);
+  CHECK(harness.statuses() == std::vector<int>{200});
+}
+
+TEST_CASE("HEAD of a deferred response gets GET's headers", "[connection][deferred]") {
+  Harness harness;
+  harness.send("HEAD /deferred HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(harness.wait_for_deferred()->complete(Response::text(200, "hello")));
+  const auto head = harness.read_response(true);
+  CHECK(head.status == 200);
+  CHECK(head.header("Content-Length") == "5");
+  harness.send(get("/echo/next"));
+  CHECK(harness.read_response().body == "/echo/next");  // no body bytes were sent in between
+}
+
+TEST_CASE("a peer that half-closes while its response is deferred still gets it", "[connection][deferred]") {
+  Harness harness;
+  harness.send(get("/deferred"));
+  harness.shutdown_write();
+  auto deferred = harness.wait_for_deferred();
+  CHECK(harness.reaches_state(ConnectionState::kAwaitingResponseToHalfClosedPeer, 2s));
+  CHECK_FALSE(harness.server_closed_within(100ms));  // the EOF does not close it while it waits
+  CHECK(deferred->complete(Response::text(200, "for you")));
+  CHECK(harness.read_response().body == "for you");
+  CHECK(harness.read_to_eof().empty());
+  CHECK(harness.server_closed_within(2s));  // no lingering: the peer already sent its EOF
+}
+
+TEST_CASE("a peer that resets while its response is deferred closes it; a late complete() is refused",
+          "[connection][deferred]") {
+  auto harness = std::make_unique<Harness>();
+  harness->send(get("/echo/unread") + get("/deferred"));
+  auto deferred = harness->wait_for_deferred();
+  REQUIRE(harness->readable_within(2s));  // the first response waits, unread, in our socket
+  harness->close_client();                // closing with unread bytes: the server sees a reset
+  CHECK(harness->server_closed_within(2s));
+  CHECK(harness->state() == ConnectionState::kClosed);
+  auto stream = std::make_shared<ResponseStream>();
+  Response late;
+  late.stream = stream;
+  CHECK_FALSE(deferred->complete(std::move(late)));
+  CHECK_FALSE(stream->write("data: nobody\n\n"));  // the producer learns that nobody reads it
+
+  // And once the connection and its loop are gone altogether.
+  auto second = std::make_unique<Harness>();
+  second->send(get("/deferred"));
+  auto orphan = second->wait_for_deferred();
+  second.reset();
+  CHECK_FALSE(orphan->complete(Response::text(200, "too late")));
+  orphan.reset();  // and its destructor has nobody to answer
+}
+
+TEST_CASE("a deferred response completed with an event stream streams", "[connection][deferred]") {
+  Harness harness;
+  harness.send(get("/deferred"));
+  auto stream = std::make_shared<ResponseStream>();
+  Response response;
+  response.headers.push_back({"Content-Type", "text/event-stream"});
+  response.stream = stream;
+  CHECK(harness.wait_for_deferred()->complete(std::move(response)));
+  const auto head = harness.read_response(true);
+  CHECK(head.status == 200);
+  CHECK(head.header("Transfer-Encoding") == "chunked");
+  CHECK(harness.reaches_state(ConnectionState::kStreaming, 2s));
+  CHECK(stream->write("data: 1\n\n"));
+  CHECK(harness.read_exactly(14) == "9\r\ndata: 1\n\n\r\n");
+  stream->close();
+  CHECK(harness.read_to_eof() == "0\r\n\r\n");
+}
+
+TEST_CASE("a deferred response dropped unanswered is answered 503, and the connection goes on",
+          "[connection][deferred]") {
+  Harness harness;
+  harness.send(get("/deferred"));
+  auto deferred = harness.wait_for_deferred();
+  CHECK_FALSE(harness.closes_within(50ms));
+  deferred.reset();  // the producer let go (its queue was torn down) without completing it
+  CHECK(harness.read_response().status == 503);
+  harness.send(get("/echo/after"));
+  CHECK(harness.read_response().body == "/echo/after");
+  CHECK(harness.statuses() == std::vector<int>{503, 200});
+}
+
+TEST_CASE("a deferred response completed early or kept by nobody is still answered", "[connection][deferred]") {
+  Harness harness;
+  harness.send(get("/deferred-now") + get("/deferred-abandoned") + get("/echo/after"));
+  CHECK(harness.read_response().body == "now");  // completed before the handler returned it
+  CHECK(harness.read_response().status == 503);  // the connection held the last reference
+  CHECK(harness.read_response().body == "/echo/after");
+}
+
+TEST_CASE("no request or keep-alive timeout runs while a response is awaited", "[connection][deferred]") {
+  Harness harness(short_timeouts());  // 150 ms header and keep-alive timeouts
+  harness.send(get("/deferred"));
+  auto deferred = harness.wait_for_deferred();
+  CHECK_FALSE(harness.closes_within(400ms));
+  CHECK(deferred->complete(Response::text(200, "patient")));
+  CHECK(harness.read_response().body == "patient");
+  const auto start = Clock::now();
+  CHECK(harness.read_to_eof().empty());  // after the answer, the keep-alive timeout again
+  CHECK(Clock::now() - start >= 100ms);
+  CHECK(harness.statuses() == std::vector<int>{200});
+}
+
+TEST_CASE("shutdown waits for an awaited response, which then closes the connection", "[connection][deferred]") {
+  Harness harness;
+  harness.send(get("/deferred"));
+  auto deferred = harness.wait_for_deferred();
+  harness.begin_shutdown();
+  CHECK_FALSE(harness.closes_within(100ms));
+  CHECK(harness.state() == ConnectionState::kAwaitingResponse);
+  CHECK(deferred->complete(Response::text(200, "last")));
+  const auto response = harness.read_response();
+  CHECK(response.body == "last");
+  CHECK(response.header("Connection") == "close");
+  CHECK(harness.read_to_eof().empty());
+}
+
+TEST_CASE("abort() ends the wait for a deferred response", "[connection][deferred]") {
+  Harness harness;
+  harness.send(get("/deferred"));
+  auto deferred = harness.wait_for_deferred();
+  harness.begin_shutdown();
+  harness.on_loop([](Connection& connection) {
+    connection.abort();  // the grace period is over
+    return 0;
+  });
+  CHECK(harness.read_to_eof().empty());
+  CHECK(harness.state() == ConnectionState::kClosed);
+  CHECK_FALSE(deferred->complete(Response::text(200, "too late")));
+  CHECK(harness.statuses().empty());
 }

@@ -93,6 +93,15 @@ TEST_CASE("deadline table", "[deadline]") {
       {S::kStreaming, false, false, false, false, std::nullopt, A::kNone},
       {S::kStreaming, false, true, false, false, std::nullopt, A::kNone},
       {S::kStreamingToHalfClosedPeer, false, false, false, false, std::nullopt, A::kNone},
+      // Awaiting a deferred response: the producer bounds it, so no request or keep-alive timeout,
+      // even with a pipelined request half-buffered behind it; only a stuck write still counts.
+      {S::kAwaitingResponse, false, false, false, true, std::nullopt, A::kNone},
+      {S::kAwaitingResponse, false, false, false, false, std::nullopt, A::kNone},
+      {S::kAwaitingResponse, false, true, false, false, std::nullopt, A::kNone},
+      {S::kAwaitingResponse, false, true, true, false, std::nullopt, A::kNone},
+      {S::kAwaitingResponseToHalfClosedPeer, false, false, false, false, std::nullopt, A::kNone},
+      {S::kAwaitingResponse, true, false, false, false, write, A::kClose},
+      {S::kAwaitingResponseToHalfClosedPeer, true, false, false, false, write, A::kClose},
       // A request arriving: from its first byte until headers complete, then from last activity.
       {S::kOpen, false, true, false, false, header_from_start, A::kRequestTimeout},
       {S::kOpen, false, true, false, true, header_from_start, A::kRequestTimeout},

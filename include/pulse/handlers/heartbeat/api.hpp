@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 
+#include "pulse/base/task_pool.hpp"
 #include "pulse/handlers/heartbeat/events.hpp"
 #include "pulse/http/handler.hpp"
 #include "pulse/presence/clock.hpp"
@@ -26,6 +27,7 @@ namespace pulse::handlers::heartbeat {
 inline constexpr std::chrono::seconds kRateLimitedRetryAfter{1};
 inline constexpr std::chrono::seconds kRegistryFullRetryAfter{60};
 inline constexpr std::chrono::seconds kStreamsBusyRetryAfter{5};
+inline constexpr std::chrono::seconds kStoreUnavailableRetryAfter{2};
 // The whole list is rendered at most once per registry version, and again at most this often
 // while the registry does not change (its server_time moves on), whatever the request rate.
 inline constexpr std::chrono::milliseconds kListMaxAge{1000};
@@ -36,9 +38,13 @@ class HeartbeatApi final : public http::Handler {
  public:
   // `on_change` runs after a request changed presence (a new client, a transition, a sign-off):
   // the service pushes the event to the streams at once instead of at its next tick.
-  HeartbeatApi(presence::PresenceStore& store, EventStreams& streams, std::function<void()> on_change);
+  // `store_calls`: where requests run when the store's calls may block (nullptr: on the calling
+  // thread); it must outlive the handler's use.
+  HeartbeatApi(presence::PresenceStore& store, EventStreams& streams, std::function<void()> on_change,
+               base::TaskPool* store_calls = nullptr);
 
-  // Any worker thread.
+  // Any worker thread. With `store_calls`, answers with a deferred response completed on a store
+  // thread, or 503 at once when too many requests wait already.
   [[nodiscard]] http::Response handle(const http::Request& request) override;
 
   // W/"<epoch>-<version>": weak, because the body also carries server_time, which moves on its
@@ -55,6 +61,9 @@ class HeartbeatApi final : public http::Handler {
   };
   [[nodiscard]] std::shared_ptr<const RenderedList> whole_list() const;
 
+  // The request, answered on this thread; StoreUnavailable becomes 503 with Retry-After.
+  [[nodiscard]] http::Response handle_guarded(const http::Request& request);
+  [[nodiscard]] http::Response route(const http::Request& request);
   [[nodiscard]] http::Response handle_list(const http::Request& request) const;
   [[nodiscard]] http::Response handle_events(const http::Request& request);
   [[nodiscard]] http::Response handle_beat(const http::Request& request, std::string id);
@@ -64,6 +73,7 @@ class HeartbeatApi final : public http::Handler {
   presence::PresenceStore& store_;
   EventStreams& streams_;
   const std::function<void()> on_change_;
+  base::TaskPool* const store_calls_;
   const std::string etag_epoch_;
   mutable std::mutex list_mutex_;                           // one render at a time
   mutable std::shared_ptr<const RenderedList> list_cache_;  // guarded by list_mutex_

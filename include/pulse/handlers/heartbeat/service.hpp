@@ -1,5 +1,6 @@
-// HeartbeatService: the /heartbeat API and its server-sent events, wired to one presence
-// registry. The app builds one at start-up and stops it at shutdown.
+// HeartbeatService: the /heartbeat API and its server-sent events, wired to one presence store
+// (the embedded registry, or a shared store such as Redis). The app builds one at start-up and
+// stops it at shutdown.
 #pragma once
 
 #include <chrono>
@@ -19,9 +20,15 @@ struct HeartbeatOptions {
   std::chrono::seconds default_interval = presence::kDefaultInterval;
   std::chrono::seconds retention = presence::kDefaultRetention;
   std::size_t max_clients = presence::kDefaultMaxClients;
-  std::optional<std::filesystem::path> state_file;  // nullopt: registry lives in memory only
+  std::optional<std::filesystem::path> state_file;  // the embedded registry only; nullopt: memory only
   StreamLimits streams;
 };
+
+// Requests to a store whose calls may block run on this many store threads, and at most this
+// many wait for one; beyond that a request gets 503 at once. Each thread waits on one round trip
+// at a time, so a few keep a local Redis busy; the queue bounds memory and waiting when it is slow.
+inline constexpr std::size_t kStoreThreads = 4;
+inline constexpr std::size_t kStoreQueueCapacity = 1024;
 
 // The sweeper's rhythm. Time-based transitions are detected within one sweep; changes a request
 // makes (new clients, status changes, sign-offs) are pushed to event streams at once. The state
@@ -37,8 +44,13 @@ inline constexpr std::size_t kMaxBeatDigestClients = 1000;  // per "beats" event
 // server's main loop); the handlers on any worker thread; sweep() on any thread.
 class HeartbeatService {
  public:
-  // `clock` defaults to the system clock (tests inject a ManualClock).
+  // The embedded registry, built from `options`; `clock` defaults to the system clock (tests
+  // inject a ManualClock).
   explicit HeartbeatService(HeartbeatOptions options, std::shared_ptr<presence::Clock> clock = nullptr);
+  // Another store (Redis), built by the caller with its own limits and clock. `options` gives
+  // the event-stream limits; a state file is refused (std::invalid_argument): such a store
+  // keeps its own data.
+  HeartbeatService(HeartbeatOptions options, std::shared_ptr<presence::PresenceStore> store);
   ~HeartbeatService();
   HeartbeatService(const HeartbeatService&) = delete;
   HeartbeatService& operator=(const HeartbeatService&) = delete;

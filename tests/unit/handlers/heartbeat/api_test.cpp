@@ -1,12 +1,18 @@
 // The /heartbeat API with hand-made requests and a ManualClock: status codes, JSON bodies,
 // validation messages, limits, filters, ETag/304, sign-off, and transitions over time.
 #include <catch2/catch.hpp>
+#include <future>
 #include <memory>
+#include <stdexcept>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "pulse/handlers/heartbeat/service.hpp"
+#include "pulse/http/deferred_response.hpp"
+#include "pulse/http/response_stream.hpp"
+#include "support/flaky_store.hpp"
 
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -420,4 +426,81 @@ TEST_CASE("limit= and after= page through the list in id order", "[handlers][hea
     CHECK(response.status == 400);
     CHECK(body_of(response)["error"] == "invalid_limit");
   }
+}
+
+namespace {
+
+// The response to `request`, waiting (bounded) for a deferred one to be completed.
+Response answer(pulse::http::Handler& handler, const Request& request) {
+  Response response = handler.handle(request);
+  if (!response.deferred) return response;
+  auto promise = std::make_shared<std::promise<Response>>();
+  auto future = promise->get_future();
+  response.deferred->attach([promise](Response completed) { promise->set_value(std::move(completed)); });
+  response.deferred.reset();
+  REQUIRE(future.wait_for(10s) == std::future_status::ready);
+  return future.get();
+}
+
+Request beat_request(std::string target) {
+  Request request = Request::make(Method::kPost, std::move(target));
+  request.remote_addr = "192.0.2.1";
+  return request;
+}
+
+}  // namespace
+
+TEST_CASE("a store whose calls may block is asked on store threads, and the answer comes later",
+          "[handlers][heartbeat][store]") {
+  auto store = std::make_shared<pulse::testing::FlakyStore>(std::make_shared<ManualClock>());
+  HeartbeatService service({}, store);
+  const auto handler = service.api_handler();
+
+  const Response deferred = handler->handle(beat_request("/heartbeat/web-1"));
+  CHECK(deferred.deferred != nullptr);
+  const Response created = answer(*handler, beat_request("/heartbeat/web-2"));
+  CHECK(created.status == 201);
+  CHECK(body_of(created)["id"] == "web-2");
+  const Response listed = answer(*handler, Request::make(Method::kGet, "/heartbeat"));
+  CHECK(listed.status == 200);
+  CHECK(body_of(listed)["total"] == 2);
+
+  const auto threads = store->call_threads();
+  REQUIRE_FALSE(threads.empty());
+  for (const auto& id : threads) CHECK(id != std::this_thread::get_id());
+
+  // The event stream opens on a store thread too, and is handed over as the deferred answer.
+  const Response events = answer(*handler, Request::make(Method::kGet, "/heartbeat/events"));
+  REQUIRE(events.stream != nullptr);
+  CHECK(events.stream->take().text().find("event: snapshot") != std::string::npos);
+}
+
+TEST_CASE("an unreachable store answers 503 with Retry-After and a JSON error, and records nothing",
+          "[handlers][heartbeat][store]") {
+  auto store = std::make_shared<pulse::testing::FlakyStore>(std::make_shared<ManualClock>());
+  HeartbeatService service({}, store);
+  const auto handler = service.api_handler();
+
+  store->set_reachable(false);
+  for (const auto& request : {beat_request("/heartbeat/db-1"), Request::make(Method::kGet, "/heartbeat"),
+                              Request::make(Method::kGet, "/heartbeat/db-1"),
+                              Request::make(Method::kDelete, "/heartbeat/db-1")}) {
+    INFO(request.method_name << " " << request.target);
+    const Response refused = answer(*handler, request);
+    CHECK(refused.status == 503);
+    CHECK(refused.header("Retry-After") == "2");
+    CHECK(body_of(refused)["error"] == "store_unavailable");
+  }
+  CHECK(store->health().errors_total == 4);
+
+  store->set_reachable(true);
+  CHECK(answer(*handler, Request::make(Method::kGet, "/heartbeat/db-1")).status == 404);
+  CHECK(answer(*handler, beat_request("/heartbeat/db-1")).status == 201);
+}
+
+TEST_CASE("a shared store refuses the embedded registry's state file", "[handlers][heartbeat][store]") {
+  HeartbeatOptions options;
+  options.state_file = "/tmp/never-written.json";
+  auto store = std::make_shared<pulse::testing::FlakyStore>(std::make_shared<ManualClock>());
+  CHECK_THROWS_AS(HeartbeatService(options, store), std::invalid_argument);
 }

@@ -1,0 +1,12 @@
+-- take_beaten.lua: up to ARGV 6 clients that beat after version ARGV 5 (the caller's cursor).
+-- Reads only. Returns {records, the version of the last one taken (or the cursor)}.
+local cursor = ARGV[5]
+local taken = redis.call('ZRANGEBYSCORE', K_BEATEN, '(' .. cursor, '+inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[6]))
+local records = {}
+local last = cursor
+for i = 1, #taken, 2 do
+  local text = redis.call('HGET', K_CLIENTS, taken[i])
+  if text then records[#records + 1] = text end
+  last = taken[i + 1]
+end
+return {records, last}
