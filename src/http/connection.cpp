@@ -40,12 +40,7 @@ struct ResponseInFlight {
 }  // namespace
 
 Connection::Connection(ConnectionContext& context, base::UniqueFd fd, std::string remote_addr, std::uint64_t id)
-    : context_(context),
-      loop_(*context.loop),
-      fd_(std::move(fd)),
-      remote_addr_(std::move(remote_addr)),
-      id_(id),
-      parser_(context.limits) {}
+    : context_(context), loop_(*context.loop), fd_(std::move(fd)), remote_addr_(std::move(remote_addr)), id_(id) {}
 
 Connection::~Connection() {
   if (stream_) stream_->detach();
@@ -61,8 +56,8 @@ void Connection::start() {
 }
 
 bool Connection::idle() const noexcept {
-  return is_serving(state_) && !is_streaming(state_) && !is_awaiting_response(state_) && !parser_.in_message() &&
-         in_.empty() && out_.empty();
+  return is_serving(state_) && !is_streaming(state_) && !is_awaiting_response(state_) && !in_message() && in_.empty() &&
+         out_.empty();
 }
 
 void Connection::transition(ConnectionEvent event) {
@@ -78,14 +73,15 @@ void Connection::transition(ConnectionEvent event) {
     // Answered, or closed first: a later complete() is refused and calls nothing.
     if (auto awaited = awaited_.lock()) awaited->detach();
     awaited_.reset();
-    awaited_request_ = {};
+    awaited_request_.reset();
   }
   if (to == State::kLingering) {
     net::shutdown_write(fd_.get());
     times_.linger_until = loop_.now() + kLingerTimeout;
     readable_ = true;  // drain whatever is already buffered
   } else if (to == State::kClosed) {
-    loop_.remove(fd_.get());
+    // No EPOLL_CTL_DEL: fd_ is the socket's only descriptor, and closing it takes it out of the
+    // epoll set. A stale event for it later in this batch finds the state closed.
     timer_.cancel(loop_.timers());
     fd_.reset();
     out_.clear();
@@ -121,7 +117,8 @@ void Connection::pump() {
     if (state_ == State::kClosed) return;
     process_input();
     if (writable_ && !out_.empty()) do_write();
-    if (ready_to_close()) transition(ConnectionEvent::kOutputFlushed);
+    if (ready_to_close())
+      transition(nothing_unread() ? ConnectionEvent::kFlushedNothingUnread : ConnectionEvent::kOutputFlushed);
     if (state_ == State::kClosed) return;
     if (readable_ && want_read()) {
       do_read();
@@ -153,6 +150,9 @@ void Connection::do_read() {
   thread_local std::array<char, kReadChunkBytes> scratch;
   const auto result = net::read_some(fd_.get(), scratch.data(), scratch.size());
   if (state_ != State::kLingering) in_.append(scratch.data(), result.bytes);  // lingering discards
+  // A TCP read that did not fill the buffer emptied the receive queue at that moment; anything
+  // arriving later raises a new edge-triggered event.
+  drained_ = result.would_block || (result.ok() && !result.eof && result.bytes < scratch.size());
   if (result.would_block) {
     readable_ = false;
   } else if (!result.ok()) {
@@ -165,26 +165,44 @@ void Connection::do_read() {
   }
 }
 
+bool Connection::nothing_unread() const noexcept {
+  return !linger_on_close_ && in_.empty() && !in_message() && (!readable_ || drained_);
+}
+
+void Connection::release_parser_if_idle() noexcept {
+  // Between requests the parser holds nothing worth keeping: an idle keep-alive connection then
+  // costs its Connection object alone, not a parser and a request too (issue 12, S5).
+  if (parser_ && !parser_->in_message() && in_.empty()) parser_.reset();
+}
+
 void Connection::process_input() {
+  parse_buffered();
+  release_parser_if_idle();
+}
+
+void Connection::parse_buffered() {
   while (parses_requests(state_) && !in_.empty() && !out_.update_backpressure()) {
-    const bool was_in_message = parser_.in_message();
-    const bool had_headers = parser_.headers_complete();
-    const auto result = parser_.feed(in_.unparsed());
+    if (!parser_) parser_ = std::make_unique<RequestParser>(context_.limits);
+    RequestParser& parser = *parser_;
+    const bool was_in_message = parser.in_message();
+    const bool had_headers = parser.headers_complete();
+    const auto result = parser.feed(in_.unparsed());
     in_.consume(result.consumed);
     // Only bytes of a message count as activity: empty lines between requests (which llhttp
     // skips) must not keep a connection alive past its timeouts.
-    if (parser_.in_message() || result.event != RequestParser::Event::kNeedMore) {
+    if (parser.in_message() || result.event != RequestParser::Event::kNeedMore) {
       if (!was_in_message) times_.request_started = loop_.now();
-      if (parser_.headers_complete() && (!had_headers || !was_in_message)) times_.body_started = loop_.now();
+      if (parser.headers_complete() && (!had_headers || !was_in_message)) times_.body_started = loop_.now();
       times_.last_activity = loop_.now();
     }
     switch (result.event) {
       case RequestParser::Event::kNeedMore: return;
-      case RequestParser::Event::kRequest: on_request(parser_.take_request()); break;
+      case RequestParser::Event::kRequest: on_request(parser.take_request()); break;
       case RequestParser::Event::kExpectContinue: out_.append(kContinue); break;
       case RequestParser::Event::kError:
         on_parse_error();
         in_.clear();  // the stream cannot be re-synchronised after a framing error
+        parser_.reset();
         return;
     }
     if (is_awaiting_response(state_)) {
@@ -193,7 +211,9 @@ void Connection::process_input() {
       return;
     }
     if (state_ != State::kOpen) {
-      // Nothing after a closing (or streaming) response is answered: drop what was pipelined.
+      // Nothing after a closing (or streaming) response is answered: drop what was pipelined,
+      // and read what else comes before closing (it must not reset the response away).
+      if (!in_.empty()) linger_on_close_ = true;
       in_.clear();
       return;
     }
@@ -228,7 +248,7 @@ void Connection::respond(Request request, Response response) {
 
 void Connection::await_response(Request request, std::shared_ptr<DeferredResponse> deferred) {
   request.body = {};  // handled already; only the head matters for queuing the answer
-  awaited_request_ = std::move(request);
+  awaited_request_ = std::make_unique<Request>(std::move(request));
   awaited_ = deferred;
   transition(ConnectionEvent::kResponseDeferred);
   // As for a stream: the producer completes from any thread, so hop onto our loop, and only
@@ -249,17 +269,20 @@ void Connection::await_response(Request request, std::shared_ptr<DeferredRespons
 void Connection::on_response_ready(Response response) {
   loop_.assert_in_loop_thread();
   if (!is_awaiting_response(state_)) return discard_response(response);  // closed while it was on its way
-  Request request = std::move(awaited_request_);
+  Request request = awaited_request_ ? std::move(*awaited_request_) : Request{};
   transition(ConnectionEvent::kResponseReady);
   respond(std::move(request), std::move(response));
   // As in process_input: nothing pipelined after a closing (or streaming) response is answered.
-  if (state_ != State::kOpen && !is_awaiting_response(state_)) in_.clear();
+  if (state_ != State::kOpen && !is_awaiting_response(state_)) {
+    if (!in_.empty()) linger_on_close_ = true;
+    in_.clear();
+  }
   pump();  // write it, then parse what was pipelined behind it
 }
 
 void Connection::on_parse_error() {
   ++requests_served_;
-  queue_error_and_close(parser_.error_status(), parser_.error_reason());
+  queue_error_and_close(parser_->error_status(), parser_->error_reason());
 }
 
 void Connection::queue_error_and_close(int status, std::string_view detail) {
@@ -268,6 +291,9 @@ void Connection::queue_error_and_close(int status, std::string_view detail) {
   request.target = "-";
   auto response = Response::error(status, detail);
   response.close_connection = true;
+  // The client may still be sending (a body, the rest of a request that timed out): read it
+  // before closing, or the kernel's reset could destroy the error response.
+  linger_on_close_ = true;
   queue_response(request, std::move(response));
 }
 
@@ -367,15 +393,15 @@ void Connection::begin_shutdown() {
   // Between requests: close once what is queued is out. A request still arriving is answered
   // with "Connection: close" (context.shutting_down), and so is a deferred response still
   // awaited (the state table keeps it waiting), if it comes within the grace period.
-  if (!parser_.in_message() && in_.empty()) transition(ConnectionEvent::kNoMoreRequests);
+  if (!in_message() && in_.empty()) transition(ConnectionEvent::kNoMoreRequests);
   pump();
 }
 
 Deadline Connection::compute_deadline() const noexcept {
   return next_deadline({.state = state_,
                         .output_queued = !out_.empty(),
-                        .request_in_progress = parser_.in_message() || !in_.empty(),
-                        .headers_complete = parser_.headers_complete(),
+                        .request_in_progress = in_message() || !in_.empty(),
+                        .headers_complete = parser_ && parser_->headers_complete(),
                         .first_request = requests_served_ == 0,
                         .times = times_},
                        context_.limits);

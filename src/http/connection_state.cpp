@@ -28,6 +28,7 @@ std::string_view to_string(ConnectionEvent event) noexcept {
     case ConnectionEvent::kResponseReady: return "deferred response ready";
     case ConnectionEvent::kPeerEof: return "peer EOF";
     case ConnectionEvent::kOutputFlushed: return "output flushed";
+    case ConnectionEvent::kFlushedNothingUnread: return "output flushed, nothing unread";
     case ConnectionEvent::kCloseNow: return "close now";
   }
   return "?";
@@ -55,13 +56,17 @@ ConnectionState next_state(ConnectionState state, ConnectionEvent event) noexcep
         // Half-close first and read what the client still sends: closing with unread input
         // would make the kernel send a reset that can destroy the response just written.
         case Event::kOutputFlushed: return State::kLingering;
+        // Nothing was left unread (a plain request with Connection: close): close at once,
+        // saving the shutdown, the wait for the client's FIN and the read that sees it.
+        case Event::kFlushedNothingUnread: return State::kClosed;
         default: return state;
       }
     case State::kPeerHalfClosed:
       switch (event) {
         case Event::kStreamStarted: return State::kStreamingToHalfClosedPeer;
         // The peer has nothing more to send, so nothing can be reset: no lingering.
-        case Event::kOutputFlushed: return State::kClosed;
+        case Event::kOutputFlushed:
+        case Event::kFlushedNothingUnread: return State::kClosed;
         case Event::kResponseDeferred: return State::kAwaitingResponseToHalfClosedPeer;
         default: return state;
       }

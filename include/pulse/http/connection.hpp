@@ -78,6 +78,12 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   void pump();
   void do_read();
   void process_input();
+  void parse_buffered();
+  void release_parser_if_idle() noexcept;
+  [[nodiscard]] bool in_message() const noexcept { return parser_ && parser_->in_message(); }
+  // Closing now cannot reset the response away: nothing is buffered or half-received, the last
+  // read emptied the socket, and nothing asked for a lingering close (an error, dropped input).
+  [[nodiscard]] bool nothing_unread() const noexcept;
   void on_request(Request request);
   // Queues `response`, or waits for it when it is deferred.
   void respond(Request request, Response response);
@@ -112,12 +118,14 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   State state_ = State::kOpen;
 
   InputBuffer in_;
-  RequestParser parser_;
+  std::unique_ptr<RequestParser> parser_;  // while a request is being read; none between requests
   std::uint64_t requests_served_ = 0;
   OutputQueue out_;
 
   // Edge-triggered readiness not yet consumed.
   bool readable_ = false;
+  bool drained_ = false;          // the last read emptied the socket's receive queue
+  bool linger_on_close_ = false;  // half-close and drain before closing, whatever was read
   bool writable_ = true;
   bool pump_scheduled_ = false;
 
@@ -127,7 +135,7 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   // While is_awaiting_response(state_): the request to answer (what queue_response and record
   // need; its body is dropped), and the producer's object, not owned: dropping the last
   // producer reference must be able to answer 503 (deferred_response.hpp).
-  Request awaited_request_;
+  std::unique_ptr<Request> awaited_request_;  // only while awaiting: an idle connection holds none
   std::weak_ptr<DeferredResponse> awaited_;
 
   ActivityTimes times_;

@@ -19,14 +19,15 @@ enum class ConnectionState {
 };
 
 enum class ConnectionEvent {
-  kNoMoreRequests,    // the response just queued is the last, or shutdown came between requests
-  kStreamStarted,     // the head of an event-stream response is queued
-  kStreamFinished,    // the producer closed the stream, or the server is shutting down
-  kResponseDeferred,  // the handler returned a DeferredResponse
-  kResponseReady,     // the DeferredResponse was completed; its response is queued next
-  kPeerEof,           // read() returned 0
-  kOutputFlushed,     // everything queued is written
-  kCloseNow,          // I/O error or reset, a deadline passed, a slow stream reader, idle at shutdown, abort()
+  kNoMoreRequests,        // the response just queued is the last, or shutdown came between requests
+  kStreamStarted,         // the head of an event-stream response is queued
+  kStreamFinished,        // the producer closed the stream, or the server is shutting down
+  kResponseDeferred,      // the handler returned a DeferredResponse
+  kResponseReady,         // the DeferredResponse was completed; its response is queued next
+  kPeerEof,               // read() returned 0
+  kOutputFlushed,         // everything queued is written
+  kFlushedNothingUnread,  // the same, and no input is left unread: closing cannot reset anything
+  kCloseNow,              // I/O error or reset, a deadline passed, a slow stream reader, idle at shutdown, abort()
 };
 
 [[nodiscard]] std::string_view to_string(ConnectionState state) noexcept;

@@ -27,8 +27,10 @@ TEST_CASE("connection state transitions", "[connection_state]") {
       {S::kClosingAfterFlush, E::kStreamStarted, S::kStreaming},
       {S::kClosingAfterFlush, E::kPeerEof, S::kPeerHalfClosed},
       {S::kClosingAfterFlush, E::kOutputFlushed, S::kLingering},
+      {S::kClosingAfterFlush, E::kFlushedNothingUnread, S::kClosed},
       {S::kPeerHalfClosed, E::kStreamStarted, S::kStreamingToHalfClosedPeer},
       {S::kPeerHalfClosed, E::kOutputFlushed, S::kClosed},
+      {S::kPeerHalfClosed, E::kFlushedNothingUnread, S::kClosed},
       {S::kStreaming, E::kStreamFinished, S::kClosingAfterFlush},
       {S::kStreaming, E::kPeerEof, S::kClosed},
       {S::kStreamingToHalfClosedPeer, E::kStreamFinished, S::kPeerHalfClosed},
@@ -48,8 +50,9 @@ TEST_CASE("connection state transitions", "[connection_state]") {
                       S::kAwaitingResponseToHalfClosedPeer,
                       S::kLingering,
                       S::kClosed};
-  const E events[] = {E::kNoMoreRequests, E::kStreamStarted, E::kStreamFinished, E::kResponseDeferred,
-                      E::kResponseReady,  E::kPeerEof,       E::kOutputFlushed,  E::kCloseNow};
+  const E events[] = {E::kNoMoreRequests,   E::kStreamStarted,        E::kStreamFinished,
+                      E::kResponseDeferred, E::kResponseReady,        E::kPeerEof,
+                      E::kOutputFlushed,    E::kFlushedNothingUnread, E::kCloseNow};
   for (const S from : states) {
     for (const E event : events) {
       INFO(to_string(from) << " + " << to_string(event));

@@ -76,14 +76,26 @@ TEST_CASE("pipelined requests in one send are answered in order", "[connection]"
   CHECK_FALSE(harness.closes_within(50ms));
 }
 
-TEST_CASE("HTTP/1.0 closes after the response, lingering until the client closes", "[connection]") {
+TEST_CASE("HTTP/1.0 closes after the response, at once when nothing is left unread", "[connection]") {
   Harness harness;
   harness.send("GET /echo/old HTTP/1.0\r\n\r\n");
   const auto response = harness.read_response();
   CHECK(response.body == "/echo/old");
   CHECK(response.header("Connection") == "close");
   CHECK(harness.read_to_eof().empty());
-  // SHUT_WR sent; the server reads until our EOF so that it cannot reset its own response.
+  // Nothing was pipelined or half-sent: no half-close, no waiting for the client's EOF.
+  CHECK(harness.server_closed_within(2s));
+  CHECK(harness.state() == ConnectionState::kClosed);
+}
+
+TEST_CASE("a close with input left unread lingers until the client closes", "[connection]") {
+  Harness harness;
+  // The second request is never answered; closing at once with it unread would reset the first
+  // response away, so the server half-closes and reads to the client's EOF first.
+  harness.send("GET /echo/old HTTP/1.0\r\n\r\nGET /echo/unread HTTP/1.0\r\n\r\n");
+  const auto response = harness.read_response();
+  CHECK(response.body == "/echo/old");
+  CHECK(harness.read_to_eof().empty());
   CHECK(harness.state() == ConnectionState::kLingering);
   CHECK_FALSE(harness.server_closed_within(50ms));
   harness.shutdown_write();
@@ -214,7 +226,7 @@ TEST_CASE("a client that stops reading is dropped at the write timeout", "[conne
 
 TEST_CASE("a lingering close ends at the linger timeout when the client never closes", "[connection]") {
   Harness harness;
-  harness.send("GET /echo/old HTTP/1.0\r\n\r\n");
+  harness.send("GET /echo/old HTTP/1.0\r\n\r\nGET /echo/unread HTTP/1.0\r\n\r\n");
   CHECK(harness.read_response().status == 200);
   const auto start = Clock::now();
   CHECK(harness.state() == ConnectionState::kLingering);
@@ -259,7 +271,8 @@ TEST_CASE("an event stream to a 1.1 client is chunked and its end closes the con
   CHECK(stream->write("data: 2\n\n"));
   stream->close();
   CHECK(harness.read_to_eof() == "9\r\ndata: 2\n\n\r\n0\r\n\r\n");
-  CHECK(harness.state() == ConnectionState::kLingering);
+  // The watcher sent nothing after its request: the server closes without lingering.
+  CHECK(harness.server_closed_within(2s));
 }
 
 TEST_CASE("an event stream to a 1.0 client is sent raw and ended by the close", "[connection]") {
