@@ -7,7 +7,8 @@
 # locally with debootstrap (cached per day) and podman gets its own storage and configuration in
 # a temporary folder; nothing under /etc is touched and everything is removed on exit. The
 # compose step's bridge network (which podman-compose always creates) adds firewall rules while it
-# runs; podman removes them with the containers and the network.
+# runs; they go with its containers, and the bridge with the network. CNI keeps its empty top-level
+# chains (CNI-FORWARD, CNI-HOSTPORT-DNAT, ...) for the next network, as it does everywhere.
 #
 # Usage: tests/container/run.sh            (as root, or with passwordless sudo)
 # Environment: PULSE_CONTAINER_CACHE  where the debootstrap base is cached
