@@ -4,7 +4,8 @@
 #   2. ASan+UBSan: unit and integration tests;
 #   3. TSan: unit and integration tests;
 #   4. libFuzzer drivers, a bounded time each (scripts/fuzz.sh);
-#   5. the container image, built and run with podman (tests/container/run.sh).
+#   5. the container image, built and run with podman, then deploy/compose.yaml (two replicas
+#      sharing one Redis) with podman-compose (tests/container/run.sh).
 # Set PULSE_SKIP_CONTAINER=1 to skip step 5 while iterating.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Builds the Pulse container image with podman and runs it for real: static file, heartbeat,
-# health check, and a `podman stop` that must let an in-flight download finish and exit 0.
+# health check, and a `podman stop` that must let an in-flight download finish and exit 0. Then
+# deploy/compose.yaml runs with podman-compose on the same image: two replicas sharing one Redis.
 #
 # No registry is reachable and no Docker engine runs here, so the Debian base images are made
 # locally with debootstrap (cached per day) and podman gets its own storage and configuration in
-# a temporary folder; nothing under /etc is touched and everything is removed on exit.
+# a temporary folder; nothing under /etc is touched and everything is removed on exit. The
+# compose step's bridge network (which podman-compose always creates) adds firewall rules while it
+# runs; they go with its containers, and the bridge with the network. CNI keeps its empty top-level
+# chains (CNI-FORWARD, CNI-HOSTPORT-DNAT, ...) for the next network, as it does everywhere.
 #
 # Usage: tests/container/run.sh            (as root, or with passwordless sudo)
 # Environment: PULSE_CONTAINER_CACHE  where the debootstrap base is cached
@@ -18,15 +22,23 @@ readonly cache_dir="${PULSE_CONTAINER_CACHE:-/var/cache/pulse-container}"
 readonly suite=bookworm
 readonly image=localhost/pulse:container-test
 readonly container=pulse-container-test
+# The Redis stand-in of the compose step (docker.io/library/redis:7 cannot be pulled here).
+readonly redis_image=localhost/pulse-redis:container-test
+# The compose project names a bridge network and a dnsname folder under /run, which are global to
+# the host: the process id keeps concurrent runs apart.
+readonly compose_project="pulse-compose-test-$$"
 
 # Time bounds, in seconds. The image build compiles the project and runs its unit tests.
 readonly kInstallTimeout=600
 readonly kDebootstrapTimeout=900
 readonly kBuildTimeout=2400
+readonly kRedisBuildTimeout=600   # the Redis stand-in: one apt-get install
 readonly kPodmanTimeout=90
 readonly kStartTimeout=30
 readonly kStopTimeout=10          # what `docker stop` grants before SIGKILL
 readonly kCurlTimeout=30
+readonly kComposeTimeout=120      # one podman-compose up or down
+readonly kReadyTimeout=30         # a replica's /readyz following Redis going or coming back
 
 # The in-flight download: large enough, slow enough, that it is still running when the stop comes,
 # short enough to finish well inside the stop timeout.
@@ -46,8 +58,11 @@ fi
 
 # --- tools (issue step 1) ----------------------------------------------------------------------
 # The test container uses slirp4netns networking: it forwards the published port without touching
-# the host's firewall, which podman's default bridge network would need.
-readonly tools=(podman buildah runc debootstrap debian-archive-keyring slirp4netns curl python3)
+# the host's firewall, which podman's default bridge network would need. podman-compose 1.0.3 puts
+# every service on a bridge network of its own and finds the others by service name; with the CNI
+# backend of Debian's podman 4.3, those names resolve only through the dnsname plugin.
+readonly tools=(podman buildah runc debootstrap debian-archive-keyring slirp4netns curl python3
+                podman-compose golang-github-containernetworking-plugin-dnsname)
 missing=()
 for p in "${tools[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -69,8 +84,26 @@ curl_pid=
 # it afterwards if this run is what created it.
 blob_cache=/var/lib/containers
 [ -e "$blob_cache" ] && blob_cache=
+# The dnsname plugin keeps its dnsmasq state under here, whatever the configuration says.
+dnsname_run=/run/containers
+[ -e "$dnsname_run" ] && dnsname_run=
+compose_up=0
+port_a=
+port_b=
 
 pm() { timeout --kill-after=5 "$kPodmanTimeout" podman "$@"; }
+# podman-compose on deploy/compose.yaml, with the images and ports of this run.
+compose() {
+  PULSE_IMAGE="$image" PULSE_REDIS_IMAGE="$redis_image" \
+  PULSE_A_PORT="127.0.0.1:$port_a" PULSE_B_PORT="127.0.0.1:$port_b" \
+    timeout --kill-after=5 "$kComposeTimeout" \
+    podman-compose -f "$repo_root/deploy/compose.yaml" -p "$compose_project" "$@"
+}
+compose_down() {
+  compose down -v >>"$work/compose.log" 2>&1
+  # podman-compose 1.0.3 leaves the network behind; removing it deletes its bridge interface.
+  pm network rm --force "${compose_project}_default" >/dev/null 2>&1
+}
 
 cleanup() {
   local rc=$?
@@ -81,12 +114,26 @@ cleanup() {
     echo "---- container log (last 40 lines) ----" >&2
     pm logs --tail 40 "$container" >&2
   fi
+  if [ "$compose_up" = 1 ]; then
+    if [ "$rc" -ne 0 ]; then
+      echo "---- podman-compose (last 20 lines) ----" >&2
+      tail -n 20 "$work/compose.log" >&2
+      for s in redis pulse-a pulse-b; do
+        echo "---- ${compose_project}_${s}_1 log (last 20 lines) ----" >&2
+        pm logs --tail 20 "${compose_project}_${s}_1" >&2
+      done
+    fi
+    compose_down
+  fi
   if [ -f "$work/conf/containers.conf" ]; then
     pm rm --force --time 0 --ignore "$container" >/dev/null 2>&1
     # Removes every image, container and layer of this private storage, then its folders.
     pm system reset --force >/dev/null 2>&1
   fi
   [ -n "$blob_cache" ] && rm -rf --one-file-system "$blob_cache"
+  # Only empty folders: another run's dnsname state, if any, stays.
+  [ -n "$dnsname_run" ] &&
+    rmdir "$dnsname_run/cni/dnsname" "$dnsname_run/cni" "$dnsname_run" 2>/dev/null
   # A crashed podman may leave overlay mounts behind; never delete through a live mount.
   grep -F " $work/" /proc/mounts | cut -d' ' -f2 | sort -r | while read -r m; do umount -l "$m"; done
   if [ "${PULSE_CONTAINER_KEEP:-0}" = 1 ]; then
@@ -289,3 +336,102 @@ exit_code="$(pm inspect --format '{{.State.ExitCode}}' "$container")"
   fail "container exit code $exit_code after podman stop, want 0 ($(grep -o 'StopSignal.*' "$work/stop.err"))"
 [ "$stop_took" -lt "$kStopTimeout" ] || fail "stop took ${stop_took}s: not drained in time"
 step "check: in-flight download completed, exit code 0, stopped in ${stop_took}s"
+
+# --- several replicas: deploy/compose.yaml with podman-compose (step 6) ------------------------
+# The image above, a Redis stand-in built on the same Debian base, and the compose file as users
+# run it: only the images and host ports come from the environment.
+step "compose: building the Redis stand-in (redis-server from Debian, laid out as redis:7)"
+mkdir -p "$work/redis-context"
+timeout --kill-after=10 "$kRedisBuildTimeout" nice -n 10 podman build --pull=never --format docker \
+  --network host "${proxy_args[@]}" --tag "$redis_image" \
+  --file "$repo_root/tests/container/redis.Containerfile" "$work/redis-context" \
+  >"$work/redis-build.log" 2>&1 || { tail -n 20 "$work/redis-build.log" >&2; fail "podman build (redis)"; }
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+port_a="$(free_port)"
+port_b="$(free_port)"
+while [ "$port_b" = "$port_a" ]; do port_b="$(free_port)"; done
+url_a="http://127.0.0.1:$port_a"
+url_b="http://127.0.0.1:$port_b"
+redis_container="${compose_project}_redis_1"
+
+step "compose: up -d (project $compose_project, pulse-a on $port_a, pulse-b on $port_b)"
+compose_up=1
+# --no-build: the image under test is the one built above; the project is not compiled twice.
+compose up -d --no-build >"$work/compose.log" 2>&1 || fail "podman-compose up"
+
+http_code() {  # URL [curl args...]: the status code, 000 when nothing answered
+  local url=$1; shift
+  curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "$@" "$url" 2>/dev/null || true
+}
+# Waits until URL answers CODE; every compose container must stay up meanwhile.
+wait_for_code() {  # URL CODE WHAT
+  local deadline=$((SECONDS + kReadyTimeout)) got
+  until got="$(http_code "$1")"; [ "$got" = "$2" ]; do
+    for s in pulse-a pulse-b; do
+      [ "$(pm inspect --format '{{.State.Running}}' "${compose_project}_${s}_1")" = true ] ||
+        fail "$s exited"
+    done
+    [ "$SECONDS" -lt "$deadline" ] || fail "$3: $1 answers $got, want $2 within ${kReadyTimeout}s"
+    sleep 0.5
+  done
+}
+wait_for_code "$url_a/readyz" 200 "pulse-a not ready"
+wait_for_code "$url_b/readyz" 200 "pulse-b not ready"
+step "compose: both replicas answer /readyz 200 through Redis"
+
+health="$(pm healthcheck run "$redis_container" 2>&1)" || fail "Redis health check: $health"
+aof="$(pm exec "$redis_container" redis-cli config get appendonly | tail -n 1)"
+[ "$aof" = yes ] || fail "Redis runs with appendonly '$aof': the compose command was not applied"
+step "check: Redis healthy (redis-cli ping), appendonly yes"
+
+# One client's fields as "id beats", from GET /heartbeat/{id} on one replica.
+client_fields() {  # URL ID
+  curl -fsS --max-time "$kCurlTimeout" "$1/heartbeat/$2" >"$work/client.json" ||
+    fail "GET $1/heartbeat/$2 did not answer 2xx"
+  python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); print(c["id"], c["beats"])' \
+    "$work/client.json" || fail "GET $1/heartbeat/$2: no id and beats in $(cat "$work/client.json")"
+}
+beat_id=compose-1
+code="$(http_code "$url_a/heartbeat/$beat_id?interval=30" -X POST)"
+[ "$code" = 201 ] || fail "POST $url_a/heartbeat/$beat_id returned $code, want 201"
+got_a="$(client_fields "$url_a" "$beat_id")"
+got_b="$(client_fields "$url_b" "$beat_id")"
+[ "$got_a" = "$beat_id 1" ] || fail "pulse-a shows '$got_a', want '$beat_id 1'"
+[ "$got_b" = "$got_a" ] || fail "pulse-b shows '$got_b', pulse-a '$got_a': presence is not shared"
+step "check: a beat through pulse-a is listed by pulse-b ($got_b)"
+
+# Redis away: readiness goes, beats are refused rather than acknowledged, static files stay.
+pm stop --time 10 "$redis_container" >/dev/null 2>"$work/stop.err" ||
+  { cat "$work/stop.err" >&2; fail "podman stop redis"; }
+wait_for_code "$url_a/readyz" 503 "pulse-a still ready without Redis"
+wait_for_code "$url_b/readyz" 503 "pulse-b still ready without Redis"
+code="$(http_code "$url_a/heartbeat/$beat_id?interval=30" -X POST -D "$work/beat.headers")"
+[ "$code" = 503 ] || fail "a beat without Redis returned $code, want 503"
+grep -qi '^retry-after:' "$work/beat.headers" || fail "the 503 to a beat has no Retry-After"
+code="$(http_code "$url_b/healthz")"
+[ "$code" = 200 ] || fail "/healthz without Redis returned $code, want 200"
+step "check: Redis stopped -> /readyz 503, beats 503 with Retry-After, /healthz 200"
+
+# Redis back (its address on the network may change): both replicas reconnect by themselves, the
+# client is still there (the AOF on the volume) and beats count on both again.
+pm start "$redis_container" >/dev/null 2>"$work/start.err" ||
+  { cat "$work/start.err" >&2; fail "podman start redis"; }
+wait_for_code "$url_a/readyz" 200 "pulse-a not ready after Redis returned"
+wait_for_code "$url_b/readyz" 200 "pulse-b not ready after Redis returned"
+code="$(http_code "$url_b/heartbeat/$beat_id?interval=30" -X POST)"
+[ "$code" = 200 ] || fail "POST $url_b/heartbeat/$beat_id after the restart returned $code, want 200"
+got_a="$(client_fields "$url_a" "$beat_id")"
+[ "$got_a" = "$beat_id 2" ] || fail "after the restart pulse-a shows '$got_a', want '$beat_id 2'"
+step "check: Redis started -> /readyz 200 on both, $beat_id kept, a beat through pulse-b counted"
+
+compose_up=0
+compose_down
+left="$(pm ps --all --quiet --filter "label=io.podman.compose.project=$compose_project")"
+[ -z "$left" ] || fail "containers left after podman-compose down: $left"
+left="$(pm volume ls --quiet --filter "label=io.podman.compose.project=$compose_project")"
+[ -z "$left" ] || fail "volumes left after podman-compose down -v: $left"
+! pm network exists "${compose_project}_default" || fail "network ${compose_project}_default left"
+step "compose: down -v removed the containers, the volume and the network"
