@@ -51,7 +51,9 @@ void Connection::start() {
   loop_.assert_in_loop_thread();
   times_.last_activity = loop_.now();
   times_.last_write_progress = times_.last_activity;
-  loop_.add(fd_.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
+  // Not EPOLLOUT yet: every ACK that frees send-buffer space would wake the loop for nothing.
+  // It is asked for only once a write would block (see do_write).
+  loop_.add(fd_.get(), kReadEvents, this);
   update_deadline();
 }
 
@@ -94,6 +96,7 @@ void Connection::handle_events(std::uint32_t events) {
   if (state_ == State::kClosed) return;  // a stale event in the batch that closed us
   if ((events & EPOLLERR) != 0) return transition(ConnectionEvent::kCloseNow);
   if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0) readable_ = true;
+  if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0) peer_closed_ = true;
   if ((events & EPOLLOUT) != 0) writable_ = true;
   pump();
 }
@@ -155,6 +158,12 @@ void Connection::do_read() {
   drained_ = result.would_block || (result.ok() && !result.eof && result.bytes < scratch.size());
   if (result.would_block) {
     readable_ = false;
+  } else if (drained_ && !peer_closed_) {
+    // Nothing more to read now: waiting for the next edge saves the read that would say EAGAIN
+    // (about one system call in four on small keep-alive requests). Once the peer's FIN has
+    // been seen there is no next edge, so the read that returns EOF is still made.
+    readable_ = false;
+    if (is_streaming(state_)) in_.clear();
   } else if (!result.ok()) {
     transition(ConnectionEvent::kCloseNow);  // reset by peer: nothing left to answer
   } else if (result.eof) {
@@ -377,7 +386,14 @@ void Connection::do_write() {
   }
   switch (result.outcome) {
     case WriteOutcome::kDrained: break;
-    case WriteOutcome::kWouldBlock: writable_ = false; break;
+    case WriteOutcome::kWouldBlock:
+      writable_ = false;
+      if (!watching_writable_) {
+        // MOD reports the socket at once if it became writable meanwhile: no wake-up is lost.
+        loop_.modify(fd_.get(), kReadEvents | EPOLLOUT, this);
+        watching_writable_ = true;
+      }
+      break;
     case WriteOutcome::kFileTruncated:
       // The promised length can no longer be met: the only honest end is to close.
       base::log_warning({.connection_id = id_, .peer = remote_addr_, .action = "sending a file"},

@@ -25,6 +25,7 @@ TimerWheel::TimerId TimerWheel::schedule(base::MonotonicClock::time_point deadli
   const std::uint64_t tick = std::max(tick_of(deadline), current_tick_);
   slots_[tick % slots_.size()].push_back(id);
   timers_.emplace(id, Timer{deadline, std::move(callback)});
+  if (first_busy_tick_ && tick < *first_busy_tick_) first_busy_tick_ = tick;
   return id;
 }
 
@@ -55,6 +56,9 @@ void TimerWheel::advance(base::MonotonicClock::time_point now) {
     slot.erase(keep, slot.end());
   }
   current_tick_ = target + 1 > current_tick_ ? target : current_tick_;
+  // Slots past `last` were not touched, and ids kept for a later revolution come back only one
+  // revolution on, after the known first busy tick: it stays right unless it was processed now.
+  if (first_busy_tick_ && *first_busy_tick_ <= last) first_busy_tick_.reset();
 
   std::sort(due.begin(), due.end());
   for (const auto& [deadline, id] : due) {
@@ -70,9 +74,17 @@ std::optional<std::chrono::milliseconds> TimerWheel::time_until_next(base::Monot
   if (timers_.empty()) return std::nullopt;
   // Find the first non-empty slot from the current tick on: O(slots) at worst, independent of
   // the number of timers. A slot may hold only cancelled ids; waking for it is harmless.
-  for (std::uint64_t step = 0; step < slots_.size(); ++step) {
-    const std::uint64_t tick = current_tick_ + step;
-    if (slots_[tick % slots_.size()].empty()) continue;
+  if (!first_busy_tick_) {
+    for (std::uint64_t step = 0; step < slots_.size(); ++step) {
+      const std::uint64_t tick = current_tick_ + step;
+      if (!slots_[tick % slots_.size()].empty()) {
+        first_busy_tick_ = tick;
+        break;
+      }
+    }
+  }
+  if (first_busy_tick_) {
+    const std::uint64_t tick = std::max(*first_busy_tick_, current_tick_);
     const auto at = origin_ + tick * tick_;
     if (at <= now) return std::chrono::milliseconds(0);
     return std::chrono::ceil<std::chrono::milliseconds>(at - now);

@@ -110,6 +110,8 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   // Everything queued is out and the connection is to close.
   [[nodiscard]] bool ready_to_close() const noexcept { return closes_when_flushed(state_) && out_.empty(); }
 
+  static constexpr std::uint32_t kReadEvents = EPOLLIN | EPOLLRDHUP | EPOLLET;
+
   ConnectionContext& context_;
   net::EventLoop& loop_;
   base::UniqueFd fd_;
@@ -124,7 +126,9 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
 
   // Edge-triggered readiness not yet consumed.
   bool readable_ = false;
-  bool drained_ = false;          // the last read emptied the socket's receive queue
+  bool drained_ = false;
+  bool peer_closed_ = false;  // EPOLLRDHUP or EPOLLHUP seen: an EOF is there to read
+  bool watching_writable_ = false;  // EPOLLOUT asked for (after the first write that would block)          // the last read emptied the socket's receive queue
   bool linger_on_close_ = false;  // half-close and drain before closing, whatever was read
   bool writable_ = true;
   bool pump_scheduled_ = false;

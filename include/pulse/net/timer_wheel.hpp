@@ -53,6 +53,10 @@ class TimerWheel {
   std::vector<std::vector<TimerId>> slots_;
   std::unordered_map<TimerId, Timer> timers_;
   std::uint64_t current_tick_ = 0;  // every tick < current_tick_ has been processed
+  // The first tick from current_tick_ on whose slot is not empty, when known: time_until_next()
+  // runs before every epoll_wait, and scanning up to 1024 empty slots each time (keep-alive
+  // deadlines lie 15 s, 1500 ticks, ahead) was 3% of the CPU of a short-connection load.
+  mutable std::optional<std::uint64_t> first_busy_tick_;
   TimerId next_id_ = 1;
 };
 
