@@ -184,7 +184,9 @@ bool Connection::nothing_unread() const noexcept {
 void Connection::release_parser_if_idle() noexcept {
   // Between requests the parser holds nothing worth keeping: an idle keep-alive connection then
   // costs its Connection object alone, not a parser and a request too (issue 12, S5).
-  if (parser_ && !parser_->in_message() && in_.empty()) parser_.reset();
+  // Only right after a whole request: between two messages the parser may hold the half of an
+  // empty line ("\r" now, "\n" in the next read), which a fresh parser would take for a bare LF.
+  if (parser_ && parser_at_boundary_ && !parser_->in_message() && in_.empty()) parser_.reset();
 }
 
 void Connection::process_input() {
@@ -200,6 +202,11 @@ void Connection::parse_buffered() {
     const bool had_headers = parser.headers_complete();
     const auto result = parser.feed(in_.unparsed());
     in_.consume(result.consumed);
+    if (result.event == RequestParser::Event::kRequest) {
+      parser_at_boundary_ = true;
+    } else if (result.consumed > 0) {
+      parser_at_boundary_ = false;
+    }
     // Only bytes of a message count as activity: empty lines between requests (which llhttp
     // skips) must not keep a connection alive past its timeouts.
     if (parser.in_message() || result.event != RequestParser::Event::kNeedMore) {

@@ -127,6 +127,7 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   // Edge-triggered readiness not yet consumed.
   bool readable_ = false;
   bool drained_ = false;
+  bool parser_at_boundary_ = false;  // the parser's last input ended exactly with a whole request
   bool peer_closed_ = false;  // EPOLLRDHUP or EPOLLHUP seen: an EOF is there to read
   bool watching_writable_ = false;  // EPOLLOUT asked for (after the first write that would block)          // the last read emptied the socket's receive queue
   bool linger_on_close_ = false;  // half-close and drain before closing, whatever was read

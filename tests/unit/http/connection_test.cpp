@@ -492,3 +492,15 @@ TEST_CASE("abort() ends the wait for a deferred response", "[connection][deferre
   CHECK_FALSE(deferred->complete(Response::text(200, "too late")));
   CHECK(harness.statuses().empty());
 }
+
+TEST_CASE("an empty line split between two reads before a request is still one CRLF", "[connection]") {
+  // Found by the connection fuzzer: the parser is dropped between requests, but not while it
+  // holds the "\r" of a CRLF whose "\n" is in the next read.
+  Harness harness;
+  harness.send("\r");
+  CHECK_FALSE(harness.closes_within(50ms));
+  harness.send("\n" + get("/echo/after-crlf"));
+  const auto response = harness.read_response();
+  CHECK(response.status == 200);
+  CHECK(response.body == "/echo/after-crlf");
+}
