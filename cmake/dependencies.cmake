@@ -25,3 +25,5 @@ endif()
 # hiredis (libhiredis-dev 0.14) for the Redis presence store, found through pkg-config.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+# Outgoing HTTP (pulsehttpd beat, webhooks): TLS, proxies, timeouts and connection reuse.
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)

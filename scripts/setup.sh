@@ -4,10 +4,10 @@
 set -euo pipefail
 
 # Build: compiler, CMake, Ninja and the libraries Pulse links against.
-build_pkgs=(g++ cmake ninja-build pkg-config python3 node-llhttp libfmt-dev libcli11-dev nlohmann-json3-dev catch2 libhiredis-dev)
+build_pkgs=(g++ cmake ninja-build pkg-config python3 node-llhttp libfmt-dev libcli11-dev nlohmann-json3-dev catch2 libhiredis-dev libcurl4-openssl-dev)
 # Tests: real HTTP clients, sanitizer runtimes, a headless browser for the live page, and
 # Redis and Redis Sentinel, which the tests start themselves on free ports.
-test_pkgs=(curl wget apache2-utils python3 clang-14 libclang-rt-14-dev chromium redis-server redis-sentinel)
+test_pkgs=(curl wget apache2-utils python3 clang-14 libclang-rt-14-dev chromium redis-server redis-sentinel openssl ca-certificates)
 # Benchmarks: load generators, the peers (nginx, lighttpd, h2o), the profilers, and /usr/bin/time
 # (bench/run.sh reads the load generator's CPU time with it).
 bench_pkgs=(wrk nginx-light lighttpd h2o linux-perf strace time)

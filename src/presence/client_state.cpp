@@ -13,6 +13,7 @@ std::string_view to_string(ClientState state) noexcept {
     case ClientState::kLate: return "late";
     case ClientState::kDown: return "down";
     case ClientState::kFailing: return "failing";
+    case ClientState::kPaused: return "paused";
   }
   return "unknown";
 }

@@ -70,6 +70,7 @@ Time PresenceRegistry::next_transition(const ClientView& client) const noexcept 
     case ClientState::kUp:
     case ClientState::kFailing: return client.next_due;
     case ClientState::kLate: return client.down_at;
+    case ClientState::kPaused: return Time::max();  // until its next beat
     case ClientState::kDown: break;
   }
   // Far-future times saturate rather than overflow.
@@ -138,7 +139,7 @@ BeatResult PresenceRegistry::beat(const BeatRequest& request) {
 
   ClientView& client = record.view;
   if (!created) result.previous = client.state;
-  client.health = request.health;
+  client.health = request.health.value_or(Health::kOk);
   client.interval = interval;
   client.grace = grace;
   client.message = request.message;
@@ -146,7 +147,7 @@ BeatResult PresenceRegistry::beat(const BeatRequest& request) {
   client.remote_addr = request.remote_addr.substr(0, kMaxRemoteAddrBytes);
   client.beats += 1;
   client.last_beat = now;
-  if (request.health == Health::kOk) client.last_ok = now;
+  if (client.health == Health::kOk) client.last_ok = now;
   client.next_due = now + interval;
   client.down_at = client.next_due + grace;
   const ClientState state = state_at(now, client.next_due, client.down_at, client.health);
@@ -176,6 +177,13 @@ std::optional<ClientView> PresenceRegistry::find(std::string_view id) const {
   const auto it = shard.clients.find(id);
   if (it == shard.clients.end()) return std::nullopt;
   return it->second.view;
+}
+
+// BASE-BRANCH PLACEHOLDER (issue 11): replaced by the real log and history.
+std::optional<ClientDetail> PresenceRegistry::detail(std::string_view id) const {
+  auto client = find(id);
+  if (!client) return std::nullopt;
+  return ClientDetail{std::move(*client), {}, {}};
 }
 
 bool PresenceRegistry::remove(std::string_view id) {

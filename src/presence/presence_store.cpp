@@ -12,8 +12,27 @@ std::string_view to_string(BeatOutcome outcome) noexcept {
     case BeatOutcome::kRateLimited: return "rate_limited";
     case BeatOutcome::kFull: return "full";
     case BeatOutcome::kInvalid: return "invalid";
+    case BeatOutcome::kNotFound: return "not_found";
   }
   return "unknown";
+}
+
+std::string_view to_string(Signal signal) noexcept {
+  switch (signal) {
+    case Signal::kBeat: return "beat";
+    case Signal::kStart: return "start";
+    case Signal::kFail: return "fail";
+    case Signal::kExit: return "exit";
+    case Signal::kPause: return "pause";
+    case Signal::kHold: return "hold";
+    case Signal::kAlive: return "alive";
+    case Signal::kRelease: return "release";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(HistoryKind kind) noexcept {
+  return kind == HistoryKind::kRun ? "run" : "change";
 }
 
 std::string_view to_string(EventKind kind) noexcept {

@@ -47,6 +47,10 @@ class FlakyStore final : public presence::PresenceStore {
     enter();
     return inner_.find(id);
   }
+  [[nodiscard]] std::optional<presence::ClientDetail> detail(std::string_view id) const override {
+    enter();
+    return inner_.detail(id);
+  }
   bool remove(std::string_view id) override {
     enter();
     return inner_.remove(id);

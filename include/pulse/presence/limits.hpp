@@ -11,6 +11,20 @@ using namespace std::chrono_literals;
 
 inline constexpr std::size_t kMaxIdBytes = 64;
 inline constexpr std::size_t kMaxMessageBytes = 256;
+// A beat's body is kept as the client's last log, cut to this on a UTF-8 boundary.
+inline constexpr std::size_t kMaxLogBytes = 10 * 1024;
+// rid=, which tells overlapping runs of one job apart.
+inline constexpr std::size_t kMaxRunIdBytes = 64;
+// Runs open at once per client; a start beyond this forgets the oldest.
+inline constexpr std::size_t kMaxOpenRuns = 4;
+// State changes and runs kept per client for GET /heartbeat/{id}/history (--heartbeat-history).
+inline constexpr std::size_t kDefaultHistoryLength = 10;
+inline constexpr std::size_t kMaxHistoryLength = 1000;
+// A held client (GET /heartbeat/{id}/hold) is refreshed by the server holding the connection
+// every kHoldRefresh / 3; if that server vanishes, the client goes late after kHoldRefresh. When
+// the connection drops, it is late at once and down after kHoldGrace.
+inline constexpr std::chrono::seconds kHoldRefresh = 15s;
+inline constexpr std::chrono::seconds kHoldGrace = 5s;
 // The peer address the server recorded (an IPv6 address is at most 45 characters; room for a zone).
 inline constexpr std::size_t kMaxRemoteAddrBytes = 64;
 

@@ -31,6 +31,8 @@ struct RegistryOptions {
   std::size_t max_clients = kDefaultMaxClients;
   unsigned max_beats_per_second = kDefaultMaxBeatsPerSecond;  // per id; 0 disables the limit
   std::size_t event_history = kDefaultEventHistory;
+  // State changes and runs kept per client (detail().history); 0 keeps none.
+  std::size_t history_length = kDefaultHistoryLength;
   // Event numbering starts after this. Default: the wall clock in microseconds at construction,
   // so numbers keep increasing across restarts and an id from an earlier run is never mistaken
   // for one of ours (it is too old, and the watcher gets a snapshot).
@@ -45,6 +47,7 @@ class PresenceRegistry final : public PresenceStore {
   [[nodiscard]] Time now() const override;
   [[nodiscard]] BeatResult beat(const BeatRequest& request) override;
   [[nodiscard]] std::optional<ClientView> find(std::string_view id) const override;
+  [[nodiscard]] std::optional<ClientDetail> detail(std::string_view id) const override;
   bool remove(std::string_view id) override;
   [[nodiscard]] Listing list(const ListFilter& filter) const override;
   std::vector<PresenceEvent> tick() override;

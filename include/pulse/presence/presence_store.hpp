@@ -19,8 +19,17 @@
 
 namespace pulse::presence {
 
+// A job's run that began (POST /heartbeat/{id}/start) and has not ended yet.
+struct OpenRun {
+  std::string rid;  // the start's rid=, empty when it gave none
+  Time started{};
+
+  friend bool operator==(const OpenRun&, const OpenRun&) = default;
+};
+
 // Everything known about one client, as of one instant. Times are on the store's clock (see
-// PresenceStore::now()).
+// PresenceStore::now()). The last log and the history are not here (a listing copies every
+// view): PresenceStore::detail() returns them.
 struct ClientView {
   std::string id;
   ClientState state = ClientState::kUp;
@@ -35,40 +44,78 @@ struct ClientView {
   Time next_due{};              // late from here
   Time down_at{};               // down from here (next_due + grace)
 
+  bool paused = false;  // POST /pause, until the next beat: state is kPaused
+  bool held = false;    // a hold connection (GET /heartbeat/{id}/hold) keeps it fresh
+  // Runs begun by /start and not ended yet, oldest first; at most kMaxOpenRuns.
+  std::vector<OpenRun> runs;
+  // The last run's duration, from its start to the signal that ended it.
+  std::optional<std::chrono::milliseconds> last_duration;
+  std::optional<std::uint8_t> exit_code;  // the last exit status reported (/heartbeat/{id}/{0-255})
+  std::size_t log_bytes = 0;              // the size of the last log kept (0: none)
+
   friend bool operator==(const ClientView&, const ClientView&) = default;
 };
 
-// One beat, as the API parsed it. Unset interval/grace take the store's defaults.
+// One line of a client's history (GET /heartbeat/{id}/history): a state change or a run that
+// ended. The store keeps the last RegistryOptions::history_length of them per client.
+enum class HistoryKind : std::uint8_t { kChange, kRun };
+[[nodiscard]] std::string_view to_string(HistoryKind kind) noexcept;
+
+struct HistoryEntry {
+  Time at{};
+  HistoryKind kind = HistoryKind::kChange;
+  std::optional<ClientState> from;  // kChange: the state left; nullopt when the client joined
+  ClientState to = ClientState::kUp;  // kChange: the state entered
+  // kRun: how it ended (ok or fail), its exit status if one was reported, and how long it took.
+  Health result = Health::kOk;
+  std::optional<std::uint8_t> exit_code;
+  std::chrono::milliseconds duration{0};
+
+  friend bool operator==(const HistoryEntry&, const HistoryEntry&) = default;
+};
+
+// One client with what only a detail view needs.
+struct ClientDetail {
+  ClientView client;
+  std::string log;                    // the last beat body kept, at most kMaxLogBytes
+  std::vector<HistoryEntry> history;  // oldest first
+
+  friend bool operator==(const ClientDetail&, const ClientDetail&) = default;
+};
+
+// What a request to /heartbeat/{id}[/signal] says. Every signal but kPause, kAlive and kRelease
+// is a beat: it unpauses the client, counts in `beats`, and sets its deadlines from its interval.
+enum class Signal : std::uint8_t {
+  kBeat,   // POST /heartbeat/{id}: with status=, that health (and it ends the oldest or the rid=
+           // run); without, "still alive": health stays, an open run goes on (health ok when no
+           // run is open)
+  kStart,  // /start: a run begins (rid= names it); health stays
+  kFail,   // /fail: health fail; ends a run
+  kExit,   // /{0-255}: exit_code 0 is ok, anything else fail with the message "exit N" unless
+           // msg= says more; ends a run
+  kPause,  // /pause: a known client is paused until its next beat; kNotFound for a new id
+  kHold,   // a hold connection opened: a beat, but its deadlines come from kHoldRefresh and
+           // kHoldGrace, its health and settings stay, and `held` is set
+  kAlive,  // the holding server refreshes a held client: deadlines only (not a beat: no count,
+           // no unpausing); ignored (kUpdated, nothing changes) unless the client is held
+  kRelease,  // the hold connection dropped: `held` cleared, late now, down after kHoldGrace
+};
+[[nodiscard]] std::string_view to_string(Signal signal) noexcept;
+
+// One request, as the API parsed it. Settings are sticky: unset interval and grace keep what
+// the client said last; a new id takes the store's default interval. An interval without a
+// grace takes default_grace(interval).
 struct BeatRequest {
   std::string id;
+  Signal signal = Signal::kBeat;
   std::optional<std::chrono::seconds> interval;
   std::optional<std::chrono::seconds> grace;
-  Health health = Health::kOk;
+  std::optional<Health> health;  // kBeat: status=, if given
+  std::optional<std::uint8_t> exit_code;  // kExit
+  std::string run_id;                     // rid=: which run a start begins or an end ends
   std::string message;
+  std::optional<std::string> log;  // the body, already cut to kMaxLogBytes; unset keeps the last
   std::string remote_addr;
-};
-
-enum class BeatOutcome : std::uint8_t {
-  kCreated,      // a new id
-  kUpdated,      // a known id
-  kRateLimited,  // this id beats faster than allowed; nothing recorded
-  kFull,         // a new id while the store holds its maximum; nothing recorded
-  kInvalid,      // id, interval, grace or message out of bounds; nothing recorded
-};
-[[nodiscard]] std::string_view to_string(BeatOutcome outcome) noexcept;
-
-struct BeatResult {
-  BeatOutcome outcome = BeatOutcome::kInvalid;
-  std::optional<ClientState> previous;  // state before the beat (known ids only)
-  ClientView client;                    // after the beat (kCreated, kUpdated only)
-
-  [[nodiscard]] bool accepted() const noexcept {
-    return outcome == BeatOutcome::kCreated || outcome == BeatOutcome::kUpdated;
-  }
-  // A new client or a different state: something server-sent-event clients are told about.
-  [[nodiscard]] bool changed() const noexcept {
-    return outcome == BeatOutcome::kCreated || (accepted() && previous != client.state);
-  }
 };
 
 // A change worth telling watchers about: never a plain beat.
@@ -89,13 +136,43 @@ struct PresenceEvent {
   ClientView client;                             // as it was right after the event
 };
 
+enum class BeatOutcome : std::uint8_t {
+  kCreated,      // a new id
+  kUpdated,      // a known id
+  kRateLimited,  // this id beats faster than allowed; nothing recorded
+  kFull,         // a new id while the store holds its maximum; nothing recorded
+  kInvalid,      // id, interval, grace or message out of bounds; nothing recorded
+  kNotFound,     // kPause, kAlive or kRelease for an id the store does not hold; nothing recorded
+};
+[[nodiscard]] std::string_view to_string(BeatOutcome outcome) noexcept;
+
+struct BeatResult {
+  BeatOutcome outcome = BeatOutcome::kInvalid;
+  std::optional<ClientState> previous;  // state before the beat (known ids only)
+  ClientView client;                    // after the beat (kCreated, kUpdated only)
+  std::optional<std::chrono::milliseconds> run_duration;  // the run this request ended, if any
+  // The event this request appended (a join, or a change of state), if any: each event is
+  // returned by exactly one call on one replica, so alerts built from these go out once.
+  std::optional<PresenceEvent> event;
+
+  [[nodiscard]] bool accepted() const noexcept {
+    return outcome == BeatOutcome::kCreated || outcome == BeatOutcome::kUpdated;
+  }
+  // A new client or a different state: something server-sent-event clients are told about.
+  [[nodiscard]] bool changed() const noexcept {
+    return outcome == BeatOutcome::kCreated || (accepted() && previous != client.state);
+  }
+};
+
 // Clients per state.
 struct StateCounts {
   std::array<std::size_t, kClientStateCount> by_state{};
 
   [[nodiscard]] std::size_t operator[](ClientState state) const noexcept { return by_state[index_of(state)]; }
   [[nodiscard]] std::size_t total() const noexcept;
-  [[nodiscard]] std::size_t online() const noexcept { return total() - (*this)[ClientState::kDown]; }
+  [[nodiscard]] std::size_t online() const noexcept {
+    return total() - (*this)[ClientState::kDown] - (*this)[ClientState::kPaused];
+  }
 };
 
 struct ListFilter {
@@ -144,7 +221,7 @@ class PresenceStore {
   virtual ~PresenceStore() = default;
 
   // Every method is safe to call from any thread. A store whose calls may_block() does network
-  // I/O in beat(), find(), remove(), list(), tick(), take_beaten(), export_clients() and
+  // I/O in beat(), find(), detail(), remove(), list(), tick(), take_beaten(), export_clients() and
   // restore(): never call those on an event loop's thread. They throw StoreUnavailable when the
   // store cannot be reached. The rest (now, events_after, last_sequence, version, counters,
   // health) never block and never throw StoreUnavailable: a shared store answers them from what
@@ -163,6 +240,8 @@ class PresenceStore {
   [[nodiscard]] virtual BeatResult beat(const BeatRequest& request) = 0;
   // No side effect.
   [[nodiscard]] virtual std::optional<ClientView> find(std::string_view id) const = 0;
+  // find() with the client's last log and history. No side effect.
+  [[nodiscard]] virtual std::optional<ClientDetail> detail(std::string_view id) const = 0;
   // Signs `id` off: it disappears (it is not "down"). False when unknown.
   virtual bool remove(std::string_view id) = 0;
   [[nodiscard]] virtual Listing list(const ListFilter& filter) const = 0;

@@ -84,6 +84,8 @@ struct RedisStoreOptions {
   std::size_t max_clients = kDefaultMaxClients;
   unsigned max_beats_per_second = kDefaultMaxBeatsPerSecond;  // per id; 0 disables the limit
   std::size_t event_history = kDefaultEventHistory;           // the stream's MAXLEN ~, and the local mirror
+  // State changes and runs kept per client (detail().history); 0 keeps none.
+  std::size_t history_length = kDefaultHistoryLength;
 
   // Durability: after each write, WAIT until this many replicas have it (at most wait_timeout);
   // fewer is a StoreUnavailable (a 503, which the client retries). With 1, an acknowledged beat
@@ -115,6 +117,7 @@ class RedisStore final : public PresenceStore {
 
   [[nodiscard]] BeatResult beat(const BeatRequest& request) override;
   [[nodiscard]] std::optional<ClientView> find(std::string_view id) const override;
+  [[nodiscard]] std::optional<ClientDetail> detail(std::string_view id) const override;
   bool remove(std::string_view id) override;
   [[nodiscard]] Listing list(const ListFilter& filter) const override;
   std::vector<PresenceEvent> tick() override;

@@ -258,6 +258,7 @@ Response HeartbeatApi::handle_beat(const Request& request, std::string id) {
                                          "working, new ones must wait for a sign-off or an expiry"),
                               kRegistryFullRetryAfter);
     case presence::BeatOutcome::kInvalid: return json_error(400, "invalid_beat", "the beat is out of bounds");
+    case presence::BeatOutcome::kNotFound: return json_error(404, "not_found", "no client with this id");
   }
   if (result.changed() && on_change_) on_change_();
 

@@ -367,7 +367,7 @@ BeatResult RedisStore::beat(const BeatRequest& request) {
     const std::uint64_t seen_before = mirror_->last_sequence();
     const Reply reply = run_script(
         connection, Script::kBeat,
-        {request.id, decimal(interval.count()), decimal(grace.count()), std::string(to_string(request.health)),
+        {request.id, decimal(interval.count()), decimal(grace.count()), std::string(to_string(request.health.value_or(Health::kOk))),
          request.message, request.remote_addr.substr(0, kMaxRemoteAddrBytes), decimal(options_.max_clients),
          decimal(rate_emission_us_), decimal(rate_tolerance_us_)},
         /*writes=*/true);
@@ -401,6 +401,13 @@ std::optional<ClientView> RedisStore::find(std::string_view id) const {
     if (parts[0].is_nil()) return std::nullopt;
     return redis::decode_client(parts[0].as_string(), parts[1].as_integer(0));
   });
+}
+
+// BASE-BRANCH PLACEHOLDER (issue 11): replaced by the real log and history.
+std::optional<ClientDetail> RedisStore::detail(std::string_view id) const {
+  auto client = find(id);
+  if (!client) return std::nullopt;
+  return ClientDetail{std::move(*client), {}, {}};
 }
 
 bool RedisStore::remove(std::string_view id) {

@@ -243,7 +243,7 @@ TEST_CASE("the list: counts, sorting and filters", "[handlers][heartbeat]") {
   CHECK(all["server_time"] == "2026-01-01T00:00:06.000Z");
   CHECK(all["total"] == 5);
   CHECK(all["online"] == 5);
-  CHECK(all["counts"] == json{{"up", 3}, {"late", 1}, {"down", 0}, {"failing", 1}});
+  CHECK(all["counts"] == json{{"up", 3}, {"late", 1}, {"down", 0}, {"failing", 1}, {"paused", 0}});
   std::vector<std::string> ids;
   for (const auto& client : all["clients"]) ids.push_back(client["id"]);
   CHECK(ids == std::vector<std::string>{"batch", "cache", "db-1", "web-1", "web-2"});

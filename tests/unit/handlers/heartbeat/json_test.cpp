@@ -86,7 +86,7 @@ TEST_CASE("a listing has counts for every state", "[handlers][heartbeat][json]")
   CHECK(document["total"] == 6);
   CHECK(document["online"] == 3);
   CHECK(document["offline"] == 3);
-  CHECK(document["counts"] == pulse::handlers::heartbeat::Json{{"up", 2}, {"late", 1}, {"down", 3}, {"failing", 0}});
+  CHECK(document["counts"] == pulse::handlers::heartbeat::Json{{"up", 2}, {"late", 1}, {"down", 3}, {"failing", 0}, {"paused", 0}});
   REQUIRE(document["clients"].size() == 1);
   CHECK(document["clients"][0]["id"] == "web-1");
 }
