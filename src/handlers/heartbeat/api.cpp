@@ -13,6 +13,7 @@
 #include "pulse/base/parse.hpp"
 #include "pulse/base/task_pool.hpp"
 #include "pulse/handlers/heartbeat/json.hpp"
+#include "pulse/handlers/heartbeat/json_writer.hpp"
 #include "pulse/http/deferred_response.hpp"
 #include "pulse/http/conditional.hpp"
 #include "pulse/presence/limits.hpp"
@@ -332,25 +333,42 @@ Response HeartbeatApi::handle_list(const Request& request) const {
     clients.resize(*limit);
     next_after = clients.back().id;
   }
-  Json document = listing_json(listing, store_.now());
+  std::string body;
+  append_listing_json(body, listing, store_.now());
   // The cursor for the next page: pass it as after=; null on the last page.
-  if (limit || after) document["next_after"] = next_after ? Json(*next_after) : Json(nullptr);
-  auto response = json_response(200, document);
+  if (limit || after) {
+    body.pop_back();  // the document's closing brace
+    body += ",\"next_after\":";
+    if (next_after) {
+      append_json_string(body, *next_after);
+    } else {
+      body += "null";
+    }
+    body += '}';
+  }
+  body += '\n';
+  auto response = http::Response::text(200, std::move(body), "application/json");
   response.set_header("ETag", list_etag(listing.version));
   response.set_header("Cache-Control", "no-cache");
   return response;
 }
 
 std::shared_ptr<const HeartbeatApi::RenderedList> HeartbeatApi::whole_list() const {
+  // Read before waiting: a render that starts after this instant includes every change this
+  // request could know of (a beat it just made), so it may share that render.
+  const std::uint64_t wanted = store_.version();
   std::lock_guard lock(list_mutex_);
   const auto now = store_.now();
-  if (list_cache_ && list_cache_->version == store_.version() && now - list_cache_->rendered_at < kListMaxAge) {
+  // With clients beating all the time the version moves on every millisecond; requests that
+  // waited for a render share the next one instead of each rendering their own.
+  if (list_cache_ && list_cache_->version >= wanted && now - list_cache_->rendered_at < kListMaxAge) {
     return list_cache_;
   }
-  // The clients are copied under the store's locks; the JSON is rendered outside them.
+  // The clients are copied under the store's locks; the JSON is written outside them.
   const presence::Listing listing = store_.list({});
-  auto body =
-      std::make_shared<const std::string>(dump_json(listing_json(listing, store_.now())) + "\n");
+  auto body = std::make_shared<std::string>();
+  append_listing_json(*body, listing, store_.now());
+  *body += '\n';
   list_cache_ = std::make_shared<const RenderedList>(RenderedList{listing.version, now, std::move(body)});
   return list_cache_;
 }

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "pulse/handlers/heartbeat/json.hpp"
+#include "pulse/handlers/heartbeat/json_writer.hpp"
 
 namespace pulse::handlers::heartbeat {
 
@@ -54,15 +55,20 @@ EventStreams::Opened EventStreams::open(std::optional<std::uint64_t> last_event_
 }
 
 std::shared_ptr<const EventStreams::Snapshot> EventStreams::current_snapshot() {
+  // As for the whole list: streams that waited for a render share the next one, which starts
+  // after they asked and so includes whatever they could know of.
+  const std::uint64_t wanted = store_.version();
   std::lock_guard lock(snapshot_mutex_);
   const auto now = store_.now();
-  if (snapshot_ && snapshot_->version == store_.version() && now - snapshot_->rendered_at < kSnapshotMaxAge) {
+  if (snapshot_ && snapshot_->version >= wanted && now - snapshot_->rendered_at < kSnapshotMaxAge) {
     return snapshot_;
   }
   const presence::Listing listing = store_.list({});
   const auto at = store_.now();
-  auto text = std::make_shared<const std::string>(
-      format_sse_event(listing.sequence, "snapshot", dump_json(listing_json(listing, at))));
+  // Written straight into the event's text: no DOM, no second copy of tens of megabytes.
+  auto text = std::make_shared<std::string>(fmt::format("id: {}\nevent: snapshot\ndata: ", listing.sequence));
+  append_listing_json(*text, listing, at);
+  *text += "\n\n";
   snapshot_ = std::make_shared<const Snapshot>(Snapshot{listing.version, listing.sequence, now, std::move(text)});
   return snapshot_;
 }

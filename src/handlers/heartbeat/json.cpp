@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "pulse/handlers/heartbeat/json_writer.hpp"
+
 namespace pulse::handlers::heartbeat {
 std::string dump_json(const Json& document) {
   return document.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -22,21 +24,10 @@ std::string format_iso8601(presence::Time time) {
 }
 
 Json client_json(const presence::ClientView& client) {
-  return {
-      {"id", client.id},
-      {"state", presence::to_string(client.state)},
-      {"online", presence::is_online(client.state)},
-      {"status", presence::to_string(client.health)},
-      {"last_beat", format_iso8601(client.last_beat)},
-      {"last_ok", client.last_ok ? Json(format_iso8601(*client.last_ok)) : Json(nullptr)},
-      {"next_due", format_iso8601(client.next_due)},
-      {"down_at", format_iso8601(client.down_at)},
-      {"interval", client.interval.count()},
-      {"grace", client.grace.count()},
-      {"beats", client.beats},
-      {"remote_addr", client.remote_addr},
-      {"msg", client.message},
-  };
+  // One definition of a client's JSON: the writer's, which the big documents use directly.
+  std::string text;
+  append_client_json(text, client);
+  return Json::parse(text);
 }
 
 Json listing_json(const presence::Listing& listing, presence::Time server_time) {

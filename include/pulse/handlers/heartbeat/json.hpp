@@ -21,7 +21,9 @@ using Json = nlohmann::ordered_json;
 [[nodiscard]] std::string format_iso8601(presence::Time time);
 
 // One client: id, state, online, status, last_beat, last_ok (null if never), next_due, down_at,
-// interval, grace (seconds), beats, remote_addr, msg.
+// interval, grace (seconds), beats, remote_addr, msg, paused, held, running, runs ([{rid,
+// started}]), last_duration_ms (null if no run ended), exit_code (null if none), log_bytes.
+// Written by append_client_json() (json_writer.hpp) and parsed: one definition of the fields.
 [[nodiscard]] Json client_json(const presence::ClientView& client);
 
 // GET /heartbeat and the SSE snapshot: server_time, total, online, offline, counts per state
