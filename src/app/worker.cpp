@@ -48,14 +48,6 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::add_connection(base::UniqueFd fd, std::string remote_addr) {
-  // The task owns the fd until it runs; std::function needs a copyable callable, hence shared_ptr.
-  auto owned = std::make_shared<base::UniqueFd>(std::move(fd));
-  loop_->post([this, owned, remote = std::move(remote_addr)]() mutable {
-    add_connection_in_loop(std::move(*owned), std::move(remote));
-  });
-}
-
 void Worker::add_connection_in_loop(base::UniqueFd fd, std::string remote_addr) {
   loop_->assert_in_loop_thread();
   if (context_.shutting_down) {

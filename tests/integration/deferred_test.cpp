@@ -104,8 +104,8 @@ class Gate {
   bool open_ = false;  // guarded by mutex_
 };
 
-// One worker (so that every connection shares its loop) behind a listening socket the test
-// accepts from by hand, handing each connection to the worker as the acceptor would.
+// One worker (so that every connection shares its loop), accepting on its own listening socket
+// as in the server.
 class WorkerFixture {
  public:
   explicit WorkerFixture(pulse::base::TaskPool* pool = nullptr)
@@ -117,22 +117,15 @@ class WorkerFixture {
     router_.add_prefix("/", std::make_shared<pulse::handlers::static_files::StaticFiles>(
                                 pulse::handlers::static_files::StaticFilesOptions{.root = docroot_.path()}));
     worker_ = std::make_unique<pulse::app::Worker>(router_, pulse::http::Limits{}, stats_, access_log_.get());
+    port_ = pulse::net::local_address(listener_.get()).port();
+    worker_->listen(std::move(listener_), kMaxConnections);
     worker_->start();
   }
   WorkerFixture(const WorkerFixture&) = delete;
   WorkerFixture& operator=(const WorkerFixture&) = delete;
   ~WorkerFixture() { stop(); }
 
-  HttpClient connect() {
-    HttpClient client("127.0.0.1", pulse::net::local_address(listener_.get()).port(), 5s);
-    pollfd pfd{listener_.get(), POLLIN, 0};
-    REQUIRE(::poll(&pfd, 1, 5000) == 1);
-    pulse::base::UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    REQUIRE(fd.get() >= 0);
-    stats_.on_connection_opened();
-    worker_->add_connection(std::move(fd), "127.0.0.1");
-    return client;
-  }
+  HttpClient connect() { return HttpClient("127.0.0.1", port_, 5s); }
 
   // Shuts the worker down, then the access log; returns what the log holds.
   std::string stop() {
@@ -154,7 +147,9 @@ class WorkerFixture {
  private:
   pulse::test::TempDir docroot_;
   pulse::test::TempDir logs_;
+  static constexpr std::size_t kMaxConnections = 64;
   pulse::base::UniqueFd listener_;
+  std::uint16_t port_ = 0;
   std::shared_ptr<SlowHandler> slow_ = std::make_shared<SlowHandler>();
   pulse::http::Router router_;
   pulse::http::ServerStats stats_;

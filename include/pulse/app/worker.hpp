@@ -30,8 +30,6 @@ class Worker {
   // usually a dup() of the socket every worker shares).
   void listen(base::UniqueFd listen_fd, std::size_t max_connections);
   void start();
-  // Any thread: the worker adopts the accepted socket.
-  void add_connection(base::UniqueFd fd, std::string remote_addr);
   // Any thread: closes the listening descriptor; connections already accepted carry on.
   void stop_accepting();
   // Any thread: stops accepting, closes idle connections, lets the others finish their current response, and
