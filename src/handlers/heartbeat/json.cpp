@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
+#include <vector>
 
 namespace pulse::handlers::heartbeat {
 std::string dump_json(const Json& document) {
@@ -21,6 +24,26 @@ std::string format_iso8601(presence::Time time) {
                      clock.minutes().count(), clock.seconds().count(), clock.subseconds().count());
 }
 
+namespace {
+
+Json optional_millis(const std::optional<std::chrono::milliseconds>& value) {
+  return value ? Json(value->count()) : Json(nullptr);
+}
+
+Json optional_exit_code(const std::optional<std::uint8_t>& value) {
+  return value ? Json(static_cast<unsigned>(*value)) : Json(nullptr);
+}
+
+Json runs_json(const std::vector<presence::OpenRun>& runs) {
+  Json list = Json::array();
+  for (const auto& run : runs) {
+    list.push_back({{"rid", run.rid.empty() ? Json(nullptr) : Json(run.rid)}, {"started", format_iso8601(run.started)}});
+  }
+  return list;
+}
+
+}  // namespace
+
 Json client_json(const presence::ClientView& client) {
   return {
       {"id", client.id},
@@ -36,7 +59,54 @@ Json client_json(const presence::ClientView& client) {
       {"beats", client.beats},
       {"remote_addr", client.remote_addr},
       {"msg", client.message},
+      {"paused", client.paused},
+      {"held", client.held},
+      {"running", !client.runs.empty()},
+      {"runs", runs_json(client.runs)},
+      {"last_duration_ms", optional_millis(client.last_duration)},
+      {"exit_code", optional_exit_code(client.exit_code)},
+      {"log_bytes", client.log_bytes},
   };
+}
+
+Json history_entry_json(const presence::HistoryEntry& entry) {
+  if (entry.kind == presence::HistoryKind::kChange) {
+    return {
+        {"at", format_iso8601(entry.at)},
+        {"kind", presence::to_string(entry.kind)},
+        {"from", entry.from ? Json(presence::to_string(*entry.from)) : Json(nullptr)},
+        {"to", presence::to_string(entry.to)},
+    };
+  }
+  return {
+      {"at", format_iso8601(entry.at)},
+      {"kind", presence::to_string(entry.kind)},
+      {"result", presence::to_string(entry.result)},
+      {"exit_code", optional_exit_code(entry.exit_code)},
+      {"duration_ms", entry.duration.count()},
+  };
+}
+
+Json history_list_json(const std::vector<presence::HistoryEntry>& history) {
+  Json list = Json::array();
+  for (const auto& entry : history) list.push_back(history_entry_json(entry));
+  return list;
+}
+
+Json history_json(const presence::ClientDetail& detail, presence::Time server_time) {
+  return {
+      {"id", detail.client.id},
+      {"server_time", format_iso8601(server_time)},
+      {"history", history_list_json(detail.history)},
+  };
+}
+
+Json detail_json(const presence::ClientDetail& detail, presence::Time server_time) {
+  Json document = client_json(detail.client);
+  document["server_time"] = format_iso8601(server_time);
+  document["log"] = detail.log.empty() ? Json(nullptr) : Json(detail.log);
+  document["history"] = history_list_json(detail.history);
+  return document;
 }
 
 Json listing_json(const presence::Listing& listing, presence::Time server_time) {
@@ -66,7 +136,15 @@ Json beat_json(const presence::ClientView& client, presence::Time server_time) {
       {"interval", client.interval.count()},
       {"grace", client.grace.count()},
       {"beats", client.beats},
+      {"running", !client.runs.empty()},
+      {"paused", client.paused},
   };
+}
+
+Json beat_result_json(const presence::BeatResult& result, presence::Time server_time) {
+  Json document = beat_json(result.client, server_time);
+  document["duration_ms"] = optional_millis(result.run_duration);
+  return document;
 }
 
 Json event_json(const presence::PresenceEvent& event, presence::Time server_time) {
