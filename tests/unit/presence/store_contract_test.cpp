@@ -611,19 +611,23 @@ STORE_CONTRACT("export_clients returns every client as find() sees it") {
 
 using pulse::presence::HistoryEntry;
 using pulse::presence::HistoryKind;
-using pulse::presence::Signal;
 using pulse::presence::kHoldGrace;
 using pulse::presence::kHoldRefresh;
 using pulse::presence::kMaxOpenRuns;
+using pulse::presence::Signal;
 
 #define SIGNALS_CONCAT2(a, b) a##b
 #define SIGNALS_CONCAT(a, b) SIGNALS_CONCAT2(a, b)
-#define STORE_CONTRACT_SIGNALS_IMPL(name, body)                                                \
-  template <typename TestType>                                                               \
-  static void body();                                                                        \
-  TEST_CASE(name " - memory", "[presence][contract][signals][memory]") { body<MemoryStoreFactory>(); } \
-  TEST_CASE(name " - redis", "[presence][contract][signals][redis]") { body<RedisStoreFactory>(); }    \
-  template <typename TestType>                                                               \
+#define STORE_CONTRACT_SIGNALS_IMPL(name, body)                          \
+  template <typename TestType>                                           \
+  static void body();                                                    \
+  TEST_CASE(name " - memory", "[presence][contract][signals][memory]") { \
+    body<MemoryStoreFactory>();                                          \
+  }                                                                      \
+  TEST_CASE(name " - redis", "[presence][contract][signals][redis]") {   \
+    body<RedisStoreFactory>();                                           \
+  }                                                                      \
+  template <typename TestType>                                           \
   static void body()
 #define STORE_CONTRACT_SIGNALS(name) STORE_CONTRACT_SIGNALS_IMPL(name, SIGNALS_CONCAT(signals_case_, __LINE__))
 
@@ -907,12 +911,14 @@ STORE_CONTRACT_SIGNALS("a start of an open rid restarts it; beyond the limit the
 STORE_CONTRACT_SIGNALS("a plain beat during a run is still alive: the deadline moves, the run goes on") {
   Subject<TestType> f;
   PresenceStore& store = *f.store;
-  REQUIRE(store.beat([] {
-    auto request = signal_of("long-job", Signal::kStart);
-    request.interval = 10s;
-    request.grace = 5s;
-    return request;
-  }()).accepted());
+  REQUIRE(store
+              .beat([] {
+                auto request = signal_of("long-job", Signal::kStart);
+                request.interval = 10s;
+                request.grace = 5s;
+                return request;
+              }())
+              .accepted());
   for (int i = 0; i < 3; ++i) {
     f.clock->advance(8s);
     CHECK(store.tick().empty());
@@ -949,12 +955,14 @@ STORE_CONTRACT_SIGNALS("a plain beat during a run is still alive: the deadline m
 STORE_CONTRACT_SIGNALS("a start with no end goes late, then down; the end still counts") {
   Subject<TestType> f;
   PresenceStore& store = *f.store;
-  REQUIRE(store.beat([] {
-    auto request = signal_of("hung", Signal::kStart);
-    request.interval = 10s;
-    request.grace = 5s;
-    return request;
-  }()).accepted());
+  REQUIRE(store
+              .beat([] {
+                auto request = signal_of("hung", Signal::kStart);
+                request.interval = 10s;
+                request.grace = 5s;
+                return request;
+              }())
+              .accepted());
   f.clock->advance(10s);
   auto events = store.tick();
   REQUIRE(events.size() == 1);
@@ -1066,11 +1074,13 @@ STORE_CONTRACT_SIGNALS("a down client can be paused, and the pause is rate-limit
 STORE_CONTRACT_SIGNALS("hold: fresh on the hold refresh; alive extends it; release is late at once") {
   Subject<TestType> f;
   PresenceStore& store = *f.store;
-  REQUIRE(store.beat([] {
-    auto request = plain_beat("edge", 60s, 20s);
-    request.message = "hello";
-    return request;
-  }()).accepted());
+  REQUIRE(store
+              .beat([] {
+                auto request = plain_beat("edge", 60s, 20s);
+                request.message = "hello";
+                return request;
+              }())
+              .accepted());
   f.clock->advance(1s);
   const auto held = store.beat(signal_of("edge", Signal::kHold));
   REQUIRE(held.outcome == BeatOutcome::kUpdated);
@@ -1222,10 +1232,9 @@ STORE_CONTRACT_SIGNALS("history: joins, every change (tick's and pause's) and ru
   f.clock->advance(2s);
   REQUIRE(store.beat(signal_of("svc", Signal::kPause)).accepted());
   // Plain beats and starts add nothing; the ring keeps the last four.
-  expected = {change(t0 + 10s, ClientState::kUp, ClientState::kLate),
-              change(t0 + 15s, ClientState::kLate, ClientState::kDown),
-              change(t0 + 16s, ClientState::kDown, ClientState::kUp),
-              change(t0 + 18s, ClientState::kUp, ClientState::kPaused)};
+  expected = {
+      change(t0 + 10s, ClientState::kUp, ClientState::kLate), change(t0 + 15s, ClientState::kLate, ClientState::kDown),
+      change(t0 + 16s, ClientState::kDown, ClientState::kUp), change(t0 + 18s, ClientState::kUp, ClientState::kPaused)};
   CHECK(history_of(store, "svc") == expected);
 
   f.clock->advance(2s);
