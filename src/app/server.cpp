@@ -72,10 +72,10 @@ Server::Server(Config config) : config_(std::move(config)) {
   metrics.requests = heartbeat_->request_metrics();
   metrics.client_metrics = config_.heartbeat.client_metrics;
   metrics.store_calls = heartbeat_->store_calls();
-  router_.add_exact("/metrics", handlers::guard(std::make_shared<handlers::MetricsHandler>(
-                                                    heartbeat_->store(), heartbeat_->event_streams(), stats_,
-                                                    std::move(metrics)),
-                                                tokens));
+  router_.add_exact("/metrics",
+                    handlers::guard(std::make_shared<handlers::MetricsHandler>(
+                                        heartbeat_->store(), heartbeat_->event_streams(), stats_, std::move(metrics)),
+                                    tokens));
   router_.add_prefix("/", std::make_shared<handlers::static_files::StaticFiles>(config_.static_files));
 
   auto listen_fd = net::listen_tcp(net::resolve_numeric(config_.bind, config_.port), kListenBacklog);

@@ -91,10 +91,9 @@ void render_clients(Exposition& out, const ClientSeries& series) {
   out.family("pulse_heartbeat_client_state", "gauge",
              "1 for each client shown (--heartbeat-client-metrics), labelled with its state.");
   for (const auto& client : series.clients) {
-    out.sample_with_labels("pulse_heartbeat_client_state",
-                           fmt::format("id=\"{}\",state=\"{}\"", escape_label(client.id),
-                                       presence::to_string(client.state)),
-                           1);
+    out.sample_with_labels(
+        "pulse_heartbeat_client_state",
+        fmt::format("id=\"{}\",state=\"{}\"", escape_label(client.id), presence::to_string(client.state)), 1);
   }
   out.family("pulse_heartbeat_client_last_beat_timestamp_seconds", "gauge",
              "When each client shown beat last, in seconds since the Unix epoch.");
@@ -178,11 +177,10 @@ http::Response MetricsHandler::render() const {
   if (options_.requests) requests = options_.requests->snapshot();
   std::optional<ClientSeries> clients;
   if (options_.client_metrics > 0) clients = client_series(store_->list({}), options_.client_metrics);
-  auto response = http::Response::text(
-      200,
-      render_metrics(store_->counters(), store_->health(), streams_->size(), stats_, requests ? &*requests : nullptr,
-                     clients ? &*clients : nullptr),
-      std::string(kPrometheusContentType));
+  auto response = http::Response::text(200,
+                                       render_metrics(store_->counters(), store_->health(), streams_->size(), stats_,
+                                                      requests ? &*requests : nullptr, clients ? &*clients : nullptr),
+                                       std::string(kPrometheusContentType));
   response.set_header("Cache-Control", "no-store");
   return response;
 }
@@ -202,7 +200,8 @@ http::Response MetricsHandler::handle(const http::Request& request) {
     try {
       deferred->complete(self->render());
     } catch (const presence::StoreUnavailable& error) {
-      auto response = http::Response::text(503, fmt::format("the presence store cannot be reached: {}\n", error.what()));
+      auto response =
+          http::Response::text(503, fmt::format("the presence store cannot be reached: {}\n", error.what()));
       response.set_header("Retry-After", "2");
       deferred->complete(std::move(response));
     }

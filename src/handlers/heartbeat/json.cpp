@@ -37,7 +37,8 @@ Json optional_exit_code(const std::optional<std::uint8_t>& value) {
 Json runs_json(const std::vector<presence::OpenRun>& runs) {
   Json list = Json::array();
   for (const auto& run : runs) {
-    list.push_back({{"rid", run.rid.empty() ? Json(nullptr) : Json(run.rid)}, {"started", format_iso8601(run.started)}});
+    list.push_back(
+        {{"rid", run.rid.empty() ? Json(nullptr) : Json(run.rid)}, {"started", format_iso8601(run.started)}});
   }
   return list;
 }

@@ -21,7 +21,8 @@ void RequestMetrics::on_result(presence::Signal signal, const presence::BeatResu
 
 RequestMetrics::Snapshot RequestMetrics::snapshot() const noexcept {
   Snapshot snapshot;
-  for (std::size_t i = 0; i < by_signal_.size(); ++i) snapshot.by_signal[i] = by_signal_[i].load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < by_signal_.size(); ++i)
+    snapshot.by_signal[i] = by_signal_[i].load(std::memory_order_relaxed);
   for (std::size_t i = 0; i < run_buckets_.size(); ++i) {
     snapshot.run_buckets[i] = run_buckets_[i].load(std::memory_order_relaxed);
   }

@@ -77,8 +77,8 @@ ParsedTarget parse_target(std::string_view path) {
     }
   }
   // Anything that looks like a number was meant as an exit status: say why it is not one.
-  if (!word.empty() && (std::isdigit(static_cast<unsigned char>(word.front())) != 0 || word.front() == '-' ||
-                        word.front() == '+')) {
+  if (!word.empty() &&
+      (std::isdigit(static_cast<unsigned char>(word.front())) != 0 || word.front() == '-' || word.front() == '+')) {
     const auto status = parse_exit_status(word);
     if (!status) {
       return failure(400, "invalid_exit_status",

@@ -120,8 +120,8 @@ TEST_CASE("per-client series: only when asked for, capped, with the rest counted
 
   pulse::handlers::MetricsOptions options;
   options.client_metrics = 3;
-  const auto capped = std::make_shared<pulse::handlers::MetricsHandler>(service.store(), service.event_streams(), stats,
-                                                                        options);
+  const auto capped =
+      std::make_shared<pulse::handlers::MetricsHandler>(service.store(), service.event_streams(), stats, options);
   const auto text = capped->handle(Request::make(Method::kGet, "/metrics")).body;
   INFO(text);
   const auto parsed = parse_prometheus_text(text);
@@ -139,18 +139,18 @@ TEST_CASE("per-client series: only when asked for, capped, with the rest counted
   CHECK(state_series == 3);
 
   options.client_metrics = 10;
-  const auto all = parse_prometheus_text(
-      pulse::handlers::MetricsHandler(service.store(), service.event_streams(), stats, options)
-          .handle(Request::make(Method::kGet, "/metrics"))
-          .body);
+  const auto all =
+      parse_prometheus_text(pulse::handlers::MetricsHandler(service.store(), service.event_streams(), stats, options)
+                                .handle(Request::make(Method::kGet, "/metrics"))
+                                .body);
   CHECK(all.value("pulse_heartbeat_client_metrics_omitted") == 0);
   CHECK(all.value("pulse_heartbeat_client_state", {{"id", "d"}, {"state", "up"}}) == 1);
 
   // Off by default: no client family at all.
-  const auto off = parse_prometheus_text(
-      pulse::handlers::MetricsHandler(service.store(), service.event_streams(), stats)
-          .handle(Request::make(Method::kGet, "/metrics"))
-          .body);
+  const auto off =
+      parse_prometheus_text(pulse::handlers::MetricsHandler(service.store(), service.event_streams(), stats)
+                                .handle(Request::make(Method::kGet, "/metrics"))
+                                .body);
   CHECK(off.types.count("pulse_heartbeat_client_state") == 0);
   CHECK(off.types.count("pulse_heartbeat_client_metrics_omitted") == 0);
 }
@@ -172,8 +172,7 @@ TEST_CASE("per-client series render durations and escape label values", "[handle
   CHECK(parsed.value("pulse_heartbeat_client_metrics_omitted") == 7);
 }
 
-TEST_CASE("with a store whose calls may block, per-client series are listed on a store thread",
-          "[handlers][metrics]") {
+TEST_CASE("with a store whose calls may block, per-client series are listed on a store thread", "[handlers][metrics]") {
   auto store = std::make_shared<pulse::testing::FlakyStore>(std::make_shared<pulse::presence::ManualClock>());
   pulse::handlers::heartbeat::HeartbeatService service({}, store);
   REQUIRE(store->beat({.id = "a"}).accepted());
@@ -193,7 +192,8 @@ TEST_CASE("with a store whose calls may block, per-client series are listed on a
   REQUIRE(future.wait_for(10s) == std::future_status::ready);
   const auto answered = future.get();
   CHECK(answered.status == 200);
-  CHECK(parse_prometheus_text(answered.body).value("pulse_heartbeat_client_state", {{"id", "a"}, {"state", "up"}}) == 1);
+  CHECK(parse_prometheus_text(answered.body).value("pulse_heartbeat_client_state", {{"id", "a"}, {"state", "up"}}) ==
+        1);
   const auto threads = store->call_threads();
   REQUIRE(threads.size() > calls_before);
   for (std::size_t i = calls_before; i < threads.size(); ++i) CHECK(threads[i] != std::this_thread::get_id());

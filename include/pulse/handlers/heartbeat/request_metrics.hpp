@@ -21,9 +21,9 @@ inline constexpr std::array<presence::Signal, kSignalCount> kAllSignals{
 // Upper bounds of the run-duration histogram's buckets: jobs last from a second (a quick cron
 // task) to a day (a nightly backup that ran long); beyond, +Inf.
 inline constexpr std::array<std::chrono::seconds, 13> kRunDurationBuckets{
-    std::chrono::seconds(1),    std::chrono::seconds(5),     std::chrono::seconds(10),    std::chrono::seconds(30),
-    std::chrono::seconds(60),   std::chrono::seconds(300),   std::chrono::seconds(600),   std::chrono::seconds(1800),
-    std::chrono::seconds(3600), std::chrono::seconds(7200),  std::chrono::seconds(21600), std::chrono::seconds(43200),
+    std::chrono::seconds(1),    std::chrono::seconds(5),    std::chrono::seconds(10),    std::chrono::seconds(30),
+    std::chrono::seconds(60),   std::chrono::seconds(300),  std::chrono::seconds(600),   std::chrono::seconds(1800),
+    std::chrono::seconds(3600), std::chrono::seconds(7200), std::chrono::seconds(21600), std::chrono::seconds(43200),
     std::chrono::seconds(86400)};
 
 // Thread-safe (relaxed atomics): any worker or store thread records, /metrics reads.

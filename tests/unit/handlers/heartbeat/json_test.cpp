@@ -169,18 +169,17 @@ TEST_CASE("a client renders pause, hold, runs, durations, exit status and log si
 TEST_CASE("history entries, the history document and the detail", "[handlers][heartbeat][json]") {
   using pulse::presence::HistoryEntry;
   using pulse::presence::HistoryKind;
-  const HistoryEntry joined{.at = kAt - 60s, .kind = HistoryKind::kChange, .from = std::nullopt, .to = ClientState::kUp};
-  const HistoryEntry paused{.at = kAt - 50s, .kind = HistoryKind::kChange, .from = ClientState::kUp, .to = ClientState::kPaused};
+  const HistoryEntry joined{
+      .at = kAt - 60s, .kind = HistoryKind::kChange, .from = std::nullopt, .to = ClientState::kUp};
+  const HistoryEntry paused{
+      .at = kAt - 50s, .kind = HistoryKind::kChange, .from = ClientState::kUp, .to = ClientState::kPaused};
   const HistoryEntry run{.at = kAt - 10s,
                          .kind = HistoryKind::kRun,
                          .result = pulse::presence::Health::kOk,
                          .exit_code = std::nullopt,
                          .duration = 4200ms};
-  const HistoryEntry failed{.at = kAt,
-                            .kind = HistoryKind::kRun,
-                            .result = pulse::presence::Health::kFail,
-                            .exit_code = 2,
-                            .duration = 0ms};
+  const HistoryEntry failed{
+      .at = kAt, .kind = HistoryKind::kRun, .result = pulse::presence::Health::kFail, .exit_code = 2, .duration = 0ms};
   using pulse::handlers::heartbeat::history_entry_json;
   using pulse::handlers::heartbeat::Json;
   CHECK(history_entry_json(joined) ==

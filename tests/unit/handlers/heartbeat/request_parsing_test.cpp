@@ -64,8 +64,8 @@ TEST_CASE("exit statuses are 0 to 255 in at most 3 digits", "[handlers][heartbea
   CHECK(three.target == Target::kExit);
   CHECK(three.exit_code == 3);
   CHECK(parse_target("/heartbeat/job/255").exit_code == 255);
-  for (const char* bad : {"/heartbeat/job/256", "/heartbeat/job/-1", "/heartbeat/job/+0", "/heartbeat/job/1000",
-                          "/heartbeat/job/12a"}) {
+  for (const char* bad :
+       {"/heartbeat/job/256", "/heartbeat/job/-1", "/heartbeat/job/+0", "/heartbeat/job/1000", "/heartbeat/job/12a"}) {
     INFO(bad);
     const auto parsed = parse_target(bad);
     CHECK(parsed.error_status == 400);

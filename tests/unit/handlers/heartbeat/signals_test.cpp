@@ -191,8 +191,8 @@ TEST_CASE("rid= names a run: validated like an id, empty means none", "[handlers
   CHECK(api.signal("/heartbeat/job/fail", "rid=r2&msg=disk+full", {form}).run_id == "r2");
 
   const auto count = api.store->request_count();
-  for (const char* target : {"/heartbeat/job/start?rid=run%201", "/heartbeat/job/start?rid=-x",
-                             "/heartbeat/job/ok?rid=a%2Fb"}) {
+  for (const char* target :
+       {"/heartbeat/job/start?rid=run%201", "/heartbeat/job/start?rid=-x", "/heartbeat/job/ok?rid=a%2Fb"}) {
     INFO(target);
     const auto response = api.send(Method::kPost, target);
     CHECK(response.status == 400);
@@ -316,9 +316,14 @@ TEST_CASE("show, history and log read the store's detail", "[handlers][heartbeat
   detail.client.log_bytes = detail.log.size();
   const auto at = api.clock->now();
   detail.history = {
-      {.at = at, .kind = pulse::presence::HistoryKind::kChange, .from = std::nullopt,
+      {.at = at,
+       .kind = pulse::presence::HistoryKind::kChange,
+       .from = std::nullopt,
        .to = pulse::presence::ClientState::kUp},
-      {.at = at + 2s, .kind = pulse::presence::HistoryKind::kRun, .result = Health::kFail, .exit_code = 3,
+      {.at = at + 2s,
+       .kind = pulse::presence::HistoryKind::kRun,
+       .result = Health::kFail,
+       .exit_code = 3,
        .duration = 2000ms},
   };
 
@@ -400,7 +405,9 @@ TEST_CASE("/metrics counts requests by signal and histograms the runs they ended
   CHECK(parsed.value("pulse_heartbeat_signals_total", {{"signal", "beat"}}) == 1);
   CHECK(parsed.value("pulse_heartbeat_signals_total", {{"signal", "pause"}}) == 0);
   CHECK(parsed.value("pulse_heartbeat_signals_total", {{"signal", "release"}}) == 0);
-  const auto bucket = [&](const char* le) { return parsed.value("pulse_heartbeat_run_duration_seconds_bucket", {{"le", le}}); };
+  const auto bucket = [&](const char* le) {
+    return parsed.value("pulse_heartbeat_run_duration_seconds_bucket", {{"le", le}});
+  };
   CHECK(bucket("1") == 1);
   CHECK(bucket("60") == 1);
   CHECK(bucket("300") == 2);
