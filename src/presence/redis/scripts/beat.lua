@@ -48,8 +48,10 @@ if signal == 'alive' then
 end
 
 -- The hold connection dropped: late at once (unless paused), down after the hold grace. Not
--- rate-limited: the server sends it, once per connection.
+-- rate-limited: the server sends it, once per connection. A client no longer held (released
+-- already, or never held) is left alone: a late release must not make a polling client late.
 if signal == 'release' then
+  if not c.held then return {'updated', status(), encode(c), previous, produced, ''} end
   c.held = false
   if not c.paused then
     c.next_due = now
