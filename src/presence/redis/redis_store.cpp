@@ -92,11 +92,18 @@ std::uint64_t unsigned_of(const Reply& reply) {
   return static_cast<std::uint64_t>(std::max<long long>(reply.as_integer(0), 0));
 }
 
+// An rid is shown like a message (JSON, the page): the same rules, and its own length.
+bool run_id_valid(std::string_view rid) {
+  return rid.size() <= kMaxRunIdBytes && !message_error(rid);
+}
+
 // The registry's rule for restored entries (presence_registry.cpp).
 bool settings_valid(const ClientView& client) {
   return !client_id_error(client.id) && !message_error(client.message) && !remote_addr_error(client.remote_addr) &&
          client.interval >= kMinInterval && client.interval <= kMaxInterval && client.grace >= kMinGrace &&
-         client.grace <= kMaxGrace;
+         client.grace <= kMaxGrace && client.runs.size() <= kMaxOpenRuns &&
+         std::all_of(client.runs.begin(), client.runs.end(), [](const OpenRun& run) { return run_id_valid(run.rid); }) &&
+         (!client.last_duration || *client.last_duration >= std::chrono::milliseconds(0));
 }
 
 std::vector<std::string> make_keys(const std::string& prefix) {
@@ -384,7 +391,7 @@ bool request_valid(const BeatRequest& request) {
   if (client_id_error(request.id) || message_error(request.message)) return false;
   if (request.interval && (*request.interval < kMinInterval || *request.interval > kMaxInterval)) return false;
   if (request.grace && (*request.grace < kMinGrace || *request.grace > kMaxGrace)) return false;
-  if (request.run_id.size() > kMaxRunIdBytes) return false;
+  if (!run_id_valid(request.run_id)) return false;
   if (request.log && request.log->size() > kMaxLogBytes) return false;
   if (request.signal == Signal::kExit && !request.exit_code) return false;
   return true;
@@ -486,14 +493,20 @@ std::optional<ClientDetail> RedisStore::detail(std::string_view id) const {
                                               {"HGET", keys_[kClientsKey], std::string(id)},
                                               {"GET", keys_[kCreditKey]},
                                               {"HGET", keys_[kLogsKey], std::string(id)},
-                                              {"LRANGE", keys_[kHistoryKey] + std::string(id), "0", "-1"},
+                                              // The last history_length, should a replica with a longer one have written more.
+                                              {"LRANGE", keys_[kHistoryKey] + std::string(id),
+                                               decimal(-static_cast<long long>(options_.history_length)), "-1"},
                                               {"EXEC"}});
     const auto& parts = transaction_results(connection, replies, 4, "reading a client's detail");
     if (parts[0].is_nil()) return std::nullopt;
     ClientDetail detail;
     detail.client = redis::decode_client(parts[0].as_string(), parts[1].as_integer(0));
     if (!parts[2].is_nil()) detail.log = parts[2].as_string();
-    for (const Reply& line : parts[3].as_array()) detail.history.push_back(redis::decode_history_entry(line.as_string()));
+    if (options_.history_length > 0) {
+      for (const Reply& line : parts[3].as_array()) {
+        detail.history.push_back(redis::decode_history_entry(line.as_string()));
+      }
+    }
     return detail;
   });
 }

@@ -1100,3 +1100,30 @@ TEST_CASE("redis: the outage credit for held, released and paused clients", "[pr
   CHECK(store.find("held")->state == ClientState::kUp);
   CHECK(store.find("paused")->state == ClientState::kPaused);
 }
+
+TEST_CASE("redis: requests out of bounds record nothing", "[presence][redis][issue11]") {
+  auto clock = std::make_shared<ManualClock>();
+  auto store = semantics_store(clock);
+  auto bad_rid = signal_of("j", Signal::kStart);
+  bad_rid.run_id = "line\nbreak";
+  CHECK(store->beat(bad_rid).outcome == BeatOutcome::kInvalid);
+  bad_rid.run_id = std::string(pulse::presence::kMaxRunIdBytes + 1, 'r');
+  CHECK(store->beat(bad_rid).outcome == BeatOutcome::kInvalid);
+  auto big_log = signal_of("j", Signal::kBeat);
+  big_log.log = std::string(pulse::presence::kMaxLogBytes + 1, 'x');
+  CHECK(store->beat(big_log).outcome == BeatOutcome::kInvalid);
+  CHECK(store->beat(signal_of("j", Signal::kExit)).outcome == BeatOutcome::kInvalid);  // no status
+  auto bad_grace = signal_of("j", Signal::kBeat);
+  bad_grace.grace = 0s;
+  CHECK(store->beat(bad_grace).outcome == BeatOutcome::kInvalid);
+  CHECK_FALSE(store->find("j"));
+  // The largest log and rid fit.
+  auto largest = signal_of("j", Signal::kStart);
+  largest.run_id = std::string(pulse::presence::kMaxRunIdBytes, 'r');
+  largest.log = std::string(pulse::presence::kMaxLogBytes, 'x');
+  const auto accepted = store->beat(largest);
+  REQUIRE(accepted.accepted());
+  CHECK(accepted.client.log_bytes == pulse::presence::kMaxLogBytes);
+  CHECK(accepted.client.runs.at(0).rid == largest.run_id);
+  CHECK(store->detail("j")->log == *largest.log);
+}
