@@ -14,6 +14,7 @@
 #include "pulse/presence/limits.hpp"
 #include "support/event_stream_reader.hpp"
 #include "support/prometheus_text.hpp"
+#include "support/redis_server.hpp"
 #include "support/sse.hpp"
 #include "support/test_server.hpp"
 
@@ -398,4 +399,46 @@ TEST_CASE("--heartbeat-client-metrics: per-client series for at most N clients",
   CHECK(*beat_at <= now + 1);
   CHECK(metrics.value("pulse_heartbeat_client_last_duration_seconds", {{"id", "web-1"}}).has_value());
   CHECK_FALSE(metrics.value("pulse_heartbeat_client_last_duration_seconds", {{"id", "web-2"}}).has_value());
+}
+
+TEST_CASE("with the Redis store: runs, log, bounded history and per-client metrics off the event loop",
+          "[integration][heartbeat][redis]") {
+  pulse::test::RedisServer redis;
+  auto config = TestServer::default_config();
+  config.presence.redis = redis.parsed_url();
+  config.heartbeat.history_length = 3;
+  config.heartbeat.client_metrics = 1;
+  TestServer server(config);
+  auto client = server.connect();
+
+  REQUIRE(client.request("POST", "/heartbeat/job/start?rid=r1&interval=60").status == 201);
+  std::this_thread::sleep_for(kRunTime);
+  const auto ended = client.request("POST", "/heartbeat/job/0?rid=r1", "copied 3 files\nok\n");
+  REQUIRE(ended.status == 200);
+  CHECK(body_of(ended)["duration_ms"].get<std::int64_t>() >= kRunTime.count());
+  CHECK(client.request("GET", "/heartbeat/job/log").body == "copied 3 files\nok\n");
+  const auto job = body_of(client.request("GET", "/heartbeat/job"));
+  CHECK(job["msg"] == "copied 3 files");
+  CHECK(job["exit_code"] == 0);
+  CHECK(job["interval"] == 60);
+  CHECK(newest_run(job)["duration_ms"] == body_of(ended)["duration_ms"]);
+
+  REQUIRE(client.request("POST", "/heartbeat/flappy").status == 201);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(client.request("POST", "/heartbeat/flappy?status=fail").status == 200);
+    REQUIRE(client.request("POST", "/heartbeat/flappy?status=ok").status == 200);
+  }
+  CHECK(body_of(client.request("GET", "/heartbeat/flappy/history"))["history"].size() == 3);
+  CHECK(client.request("POST", "/heartbeat/nobody/pause").status == 404);
+
+  const auto response = client.request("GET", "/metrics");
+  REQUIRE(response.status == 200);
+  INFO(response.body);
+  const auto metrics = pulse::test::parse_prometheus_text(response.body);
+  for (const auto& error : metrics.errors) FAIL_CHECK(error);
+  // One client shown, the first by id; the other counted as left out.
+  CHECK(metrics.value("pulse_heartbeat_client_state", {{"id", "flappy"}, {"state", "up"}}) == 1);
+  CHECK(metrics.value("pulse_heartbeat_client_metrics_omitted") == 1);
+  CHECK(metrics.value("pulse_heartbeat_run_duration_seconds_count") == 1);
+  CHECK(metrics.value("pulse_heartbeat_signals_total", {{"signal", "exit"}}) == 1);
 }
