@@ -13,6 +13,7 @@
 #include "pulse/app/token_file.hpp"
 #include "pulse/base/parse.hpp"
 #include "pulse/http/bearer_auth.hpp"
+#include "pulse/presence/limits.hpp"
 
 namespace pulse::app {
 namespace {
@@ -24,6 +25,8 @@ constexpr milliseconds kMaxDuration = std::chrono::hours(24 * 3650);
 // Digits a duration may have, leading zeros included (ten years in milliseconds has 12): longer
 // text is refused whatever its value, as the flags have always done.
 constexpr std::size_t kMaxDurationDigits = 12;
+// Per-client series beyond this would be a Prometheus outage, not a dashboard.
+constexpr std::size_t kMaxClientMetrics = 100'000;
 // A key prefix long enough for "team-env-pulse:", short enough that keys stay small.
 constexpr std::size_t kMaxPresencePrefixBytes = 64;
 
@@ -276,6 +279,15 @@ Config parse_config(int argc, const char* const* argv) {
                  "Open event streams at most from one remote address (503 beyond)")
       ->envname("PULSE_MAX_STREAMS_PER_ADDRESS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  app.add_option("--heartbeat-history", beats.history_length,
+                 "State changes and job runs kept per client for GET /heartbeat/{id}/history (0: none)")
+      ->envname("PULSE_HEARTBEAT_HISTORY")
+      ->check(CLI::Range(std::size_t{0}, presence::kMaxHistoryLength));
+  app.add_option("--heartbeat-client-metrics", beats.client_metrics,
+                 "Per-client series in /metrics for at most this many clients, the first by id (0: none; "
+                 "each client costs Prometheus a few series)")
+      ->envname("PULSE_HEARTBEAT_CLIENT_METRICS")
+      ->check(CLI::Range(std::size_t{0}, kMaxClientMetrics));
   app.add_option("--heartbeat-state", state_file, "Keep the heartbeat registry in this file across restarts")
       ->envname("PULSE_HEARTBEAT_STATE");
   std::string presence = "memory";

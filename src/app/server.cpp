@@ -41,6 +41,7 @@ std::unique_ptr<handlers::heartbeat::HeartbeatService> make_heartbeat_service(co
   options.default_interval = config.heartbeat.default_interval;
   options.retention = config.heartbeat.retention;
   options.max_clients = config.heartbeat.max_clients;
+  options.history_length = config.heartbeat.history_length;
   options.wait_replicas = static_cast<int>(config.presence.wait_replicas);
   base::log_info({.action = "starting up"}, "presence: {} (key prefix {})", options.url.redacted(), options.prefix);
   return std::make_unique<handlers::heartbeat::HeartbeatService>(
@@ -67,9 +68,14 @@ Server::Server(Config config) : config_(std::move(config)) {
   auto heartbeat_api = handlers::guard(heartbeat_->api_handler(), tokens);
   router_.add_exact("/heartbeat", heartbeat_api);
   router_.add_prefix("/heartbeat/", heartbeat_api);
-  router_.add_exact("/metrics", handlers::guard(std::make_shared<handlers::MetricsHandler>(
-                                                    heartbeat_->store(), heartbeat_->event_streams(), stats_),
-                                                tokens));
+  handlers::MetricsOptions metrics;
+  metrics.requests = heartbeat_->request_metrics();
+  metrics.client_metrics = config_.heartbeat.client_metrics;
+  metrics.store_calls = heartbeat_->store_calls();
+  router_.add_exact("/metrics",
+                    handlers::guard(std::make_shared<handlers::MetricsHandler>(
+                                        heartbeat_->store(), heartbeat_->event_streams(), stats_, std::move(metrics)),
+                                    tokens));
   router_.add_prefix("/", std::make_shared<handlers::static_files::StaticFiles>(config_.static_files));
 
   auto listen_fd = net::listen_tcp(net::resolve_numeric(config_.bind, config_.port), kListenBacklog);

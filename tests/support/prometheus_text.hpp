@@ -167,13 +167,21 @@ inline PrometheusText parse_prometheus_text(std::string_view text) {
     }
     sample.value = *value;
 
-    // For the simple types used here, a sample's family is its own name.
-    if (sample.name != current_family) {
-      if (finished_families.count(sample.name) != 0) error(line_number, "family " + sample.name + " is interleaved");
-      if (!current_family.empty()) finished_families.insert(current_family);
-      current_family = sample.name;
+    // A sample's family is its own name, but for a histogram's _bucket, _sum and _count.
+    std::string family = sample.name;
+    for (const std::string_view suffix : {"_bucket", "_sum", "_count"}) {
+      if (!family.ends_with(suffix)) continue;
+      const std::string base = family.substr(0, family.size() - suffix.size());
+      const auto type = result.types.find(base);
+      if (type != result.types.end() && type->second == "histogram") family = base;
+      break;
     }
-    if (result.types.count(sample.name) == 0) error(line_number, "sample of " + sample.name + " before its TYPE");
+    if (family != current_family) {
+      if (finished_families.count(family) != 0) error(line_number, "family " + family + " is interleaved");
+      if (!current_family.empty()) finished_families.insert(current_family);
+      current_family = family;
+    }
+    if (result.types.count(family) == 0) error(line_number, "sample of " + sample.name + " before its TYPE");
     result.samples.push_back(std::move(sample));
   }
   return result;

@@ -14,6 +14,7 @@
 #include "pulse/base/task_pool.hpp"
 #include "pulse/handlers/heartbeat/json.hpp"
 #include "pulse/handlers/heartbeat/json_writer.hpp"
+#include "pulse/handlers/heartbeat/request_parsing.hpp"
 #include "pulse/http/deferred_response.hpp"
 #include "pulse/http/conditional.hpp"
 #include "pulse/presence/limits.hpp"
@@ -26,11 +27,10 @@ using http::Method;
 using http::Request;
 using http::Response;
 
-constexpr std::string_view kRoot = "/heartbeat";
-constexpr std::string_view kEventsName = "events";
+constexpr std::string_view kLogContentType = "text/plain; charset=utf-8";
 constexpr std::string_view kFormType = "application/x-www-form-urlencoded";
 // Parameters a beat understands, in the query string or an HTML-form body.
-constexpr std::array<std::string_view, 4> kBeatParameters{"interval", "grace", "status", "msg"};
+constexpr std::array<std::string_view, 5> kBeatParameters{"interval", "grace", "status", "msg", "rid"};
 // Digits a number may have, leading zeros included: longer text is refused whatever its value.
 // 30 days is 2,592,000 s.
 constexpr std::size_t kMaxSecondsDigits = 10;
@@ -99,8 +99,8 @@ std::optional<std::bitset<presence::kClientStateCount>> parse_state_filter(std::
 using FormFields = std::vector<std::pair<std::string, std::string>>;
 
 // `curl -d status=fail -d msg=disk+full` sends the beat's parameters as an HTML form. A body
-// that is not such a form (`curl --data-binary "backup done"`) is the message itself, so this
-// only accepts bodies made entirely of known parameters.
+// that is not such a form (`curl --data-binary @backup.log`) is the client's log, so this only
+// accepts bodies made entirely of known parameters.
 std::optional<FormFields> parse_beat_form(const Request& request) {
   const auto type = request.header("Content-Type");
   if (!type || type->size() < kFormType.size() || !http::iequals(type->substr(0, kFormType.size()), kFormType)) {
@@ -120,20 +120,19 @@ std::optional<FormFields> parse_beat_form(const Request& request) {
   return fields;
 }
 
-// A message sent as a body usually ends with the newline of `echo` or a file.
-std::string_view without_line_end(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-  return text;
+Response unknown_client() {
+  return json_error(404, "not_found", "no client with this id: it never beat, signed off, or was forgotten");
 }
 
 }  // namespace
 
 HeartbeatApi::HeartbeatApi(presence::PresenceStore& store, EventStreams& streams, std::function<void()> on_change,
-                           base::TaskPool* store_calls)
+                           base::TaskPool* store_calls, RequestMetrics* metrics)
     : store_(store),
       streams_(streams),
       on_change_(std::move(on_change)),
       store_calls_(store_calls),
+      metrics_(metrics),
       etag_epoch_(fmt::format(
           "{:x}", std::chrono::duration_cast<std::chrono::microseconds>(store_.now().time_since_epoch()).count())) {}
 
@@ -174,35 +173,64 @@ Response HeartbeatApi::route(const Request& request) {
   if (!request.query_is_well_formed()) {
     return json_error(400, "invalid_query", "the query string contains a malformed %-escape");
   }
-  const std::string_view path = request.path;
-  if (path == kRoot) {
-    if (!is_get_or_head(request)) return method_not_allowed(request, "GET, HEAD");
-    return handle_list(request);
+  ParsedTarget parsed = parse_target(request.path);
+  if (parsed.error_status != 0) return json_error(parsed.error_status, parsed.error, parsed.detail);
+  switch (parsed.target) {
+    case Target::kList:
+      if (!is_get_or_head(request)) return method_not_allowed(request, "GET, HEAD");
+      return handle_list(request);
+    case Target::kEvents:
+      if (!is_get_or_head(request)) {
+        return method_not_allowed(request, "GET, HEAD", " (/heartbeat/events is the event stream, not a client id)");
+      }
+      return handle_events(request);
+    case Target::kAllBadge:
+      // Reserved for the badges of a prefix (handlers/heartbeat/badge.cpp): 404 until it lands.
+      return json_error(404, "not_found", "badges are not served yet");
+    default: break;
   }
-  if (!path.starts_with(kRoot) || path.size() == kRoot.size() || path[kRoot.size()] != '/') {
-    return json_error(404, "not_found", "not a heartbeat path");
-  }
-  auto id = http::percent_decode(path.substr(kRoot.size() + 1), /*plus_as_space=*/false);
-  if (!id) return json_error(400, "invalid_id", "the id contains a malformed %-escape");
-  if (*id == kEventsName) {
-    if (!is_get_or_head(request)) {
-      return method_not_allowed(request, "GET, HEAD", " (/heartbeat/events is the event stream, not a client id)");
-    }
-    return handle_events(request);
-  }
-  if (auto error = presence::client_id_error(*id)) return json_error(400, "invalid_id", *error);
+  if (auto error = presence::client_id_error(parsed.id)) return json_error(400, "invalid_id", *error);
 
-  switch (request.method) {
-    case Method::kPost:
-    case Method::kPut: return handle_beat(request, std::move(*id));
-    case Method::kGet:
-    case Method::kHead: return handle_show(*id);
-    case Method::kDelete: return handle_remove(*id);
-    default: return method_not_allowed(request, "GET, HEAD, POST, PUT, DELETE");
+  switch (parsed.target) {
+    case Target::kClient:
+      switch (request.method) {
+        case Method::kPost:
+        case Method::kPut: return handle_beat(request, std::move(parsed.id), presence::Signal::kBeat);
+        case Method::kGet:
+        case Method::kHead: return handle_show(parsed.id);
+        case Method::kDelete: return handle_remove(parsed.id);
+        default: return method_not_allowed(request, "GET, HEAD, POST, PUT, DELETE");
+      }
+    case Target::kHistory:
+    case Target::kLog:
+      if (!is_get_or_head(request)) return method_not_allowed(request, "GET, HEAD");
+      return parsed.target == Target::kHistory ? handle_history(parsed.id) : handle_log(parsed.id);
+    case Target::kHold:
+      // Reserved for the held connection (handlers/heartbeat/hold.cpp): 404 until it lands.
+      return json_error(404, "not_found", "hold connections are not served yet");
+    case Target::kBadge:
+      // Reserved for a client's badge (handlers/heartbeat/badge.cpp): 404 until it lands.
+      return json_error(404, "not_found", "badges are not served yet");
+    default: break;
+  }
+
+  // The job signals: each is a request like a beat, with the same parameters.
+  if (request.method != Method::kPost && request.method != Method::kPut) {
+    return method_not_allowed(request, "POST, PUT");
+  }
+  switch (parsed.target) {
+    case Target::kStart: return handle_beat(request, std::move(parsed.id), presence::Signal::kStart);
+    case Target::kFail: return handle_beat(request, std::move(parsed.id), presence::Signal::kFail);
+    case Target::kOk: return handle_beat(request, std::move(parsed.id), presence::Signal::kBeat, presence::Health::kOk);
+    case Target::kPause: return handle_beat(request, std::move(parsed.id), presence::Signal::kPause);
+    case Target::kExit:
+      return handle_beat(request, std::move(parsed.id), presence::Signal::kExit, std::nullopt, parsed.exit_code);
+    default: return json_error(404, "not_found", "not a heartbeat path");
   }
 }
 
-Response HeartbeatApi::handle_beat(const Request& request, std::string id) {
+Response HeartbeatApi::handle_beat(const Request& request, std::string id, presence::Signal signal,
+                                   std::optional<presence::Health> health, std::optional<std::uint8_t> exit_code) {
   const auto form = parse_beat_form(request);
   // The query string first, then the form body.
   auto parameter = [&](std::string_view name) -> std::optional<std::string> {
@@ -217,7 +245,11 @@ Response HeartbeatApi::handle_beat(const Request& request, std::string id) {
 
   presence::BeatRequest beat;
   beat.id = std::move(id);
+  beat.signal = signal;
   beat.remote_addr = request.remote_addr;
+  beat.health = health;
+  beat.exit_code = exit_code;
+  // Settings are sticky: only what the request says is passed on, the store keeps the rest.
   if (const auto text = parameter("interval")) {
     beat.interval = parse_seconds(*text, presence::kMinInterval, presence::kMaxInterval);
     if (!beat.interval) return invalid_seconds("interval", presence::kMinInterval, presence::kMaxInterval);
@@ -227,24 +259,31 @@ Response HeartbeatApi::handle_beat(const Request& request, std::string id) {
     if (!beat.grace) return invalid_seconds("grace", presence::kMinGrace, presence::kMaxGrace);
   }
   if (const auto text = parameter("status")) {
-    const auto health = presence::health_from_string(*text);
-    if (!health) return json_error(400, "invalid_status", "status must be ok or fail");
-    beat.health = *health;
+    // /ok, /fail and an exit status say the health themselves; a second opinion is a mistake.
+    if (signal != presence::Signal::kBeat || health) {
+      return json_error(400, "invalid_status",
+                        "status= belongs to a plain beat (POST /heartbeat/{id}); this path says the outcome itself");
+    }
+    const auto parsed = presence::health_from_string(*text);
+    if (!parsed) return json_error(400, "invalid_status", "status must be ok or fail");
+    beat.health = *parsed;
   }
+  if (auto text = parameter("rid"); text && !text->empty()) {
+    if (auto error = run_id_error(*text)) return json_error(400, "invalid_rid", *error);
+    beat.run_id = std::move(*text);
+  }
+  const bool has_log = !form && !request.body.empty();
   if (auto text = parameter("msg")) {
     beat.message = std::move(*text);
-  } else if (!form && !request.body.empty()) {
-    const std::string_view body = without_line_end(request.body);
-    if (body.size() > presence::kMaxMessageBytes) {
-      return json_error(413, "message_too_long",
-                        fmt::format("the body is the message, and it is {} bytes long; at most {} are allowed",
-                                    body.size(), presence::kMaxMessageBytes));
-    }
-    beat.message = std::string(body);
+    if (auto error = presence::message_error(beat.message)) return json_error(400, "invalid_msg", *error);
+  } else if (has_log) {
+    // No msg=: the body's first line is the summary (`echo "backup done" | curl --data-binary @-`).
+    beat.message = message_from_body(request.body);
   }
-  if (auto error = presence::message_error(beat.message)) return json_error(400, "invalid_msg", *error);
+  if (has_log) beat.log = log_from_body(request.body);
 
   const presence::BeatResult result = store_.beat(beat);
+  if (metrics_ != nullptr) metrics_->on_result(signal, result);
   switch (result.outcome) {
     case presence::BeatOutcome::kCreated:
     case presence::BeatOutcome::kUpdated: break;
@@ -259,13 +298,16 @@ Response HeartbeatApi::handle_beat(const Request& request, std::string id) {
                                          "working, new ones must wait for a sign-off or an expiry"),
                               kRegistryFullRetryAfter);
     case presence::BeatOutcome::kInvalid: return json_error(400, "invalid_beat", "the beat is out of bounds");
-    case presence::BeatOutcome::kNotFound: return json_error(404, "not_found", "no client with this id");
+    case presence::BeatOutcome::kNotFound:
+      return json_error(404, "not_found",
+                        signal == presence::Signal::kPause ? "no client with this id: only a known client can be paused"
+                                                           : "no client with this id");
   }
-  if (result.changed() && on_change_) on_change_();
+  if ((result.changed() || result.event) && on_change_) on_change_();
 
   const bool created = result.outcome == presence::BeatOutcome::kCreated;
-  auto response = json_response(created ? 201 : 200, beat_json(result.client, store_.now()));
-  if (created) response.set_header("Location", request.path);
+  auto response = json_response(created ? 201 : 200, beat_result_json(result, store_.now()));
+  if (created) response.set_header("Location", fmt::format("/heartbeat/{}", result.client.id));
   response.set_header("Cache-Control", "no-store");
   return response;
 }
@@ -276,7 +318,7 @@ Response HeartbeatApi::handle_list(const Request& request) const {
     const auto states = parse_state_filter(*text);
     if (!states) {
       return json_error(400, "invalid_state",
-                        "state must be up, late, down, failing, online or offline (several: state=up,late)");
+                        "state must be up, late, down, failing, paused, online or offline (several: state=up,late)");
     }
     filter.states = *states;
   }
@@ -374,14 +416,30 @@ std::shared_ptr<const HeartbeatApi::RenderedList> HeartbeatApi::whole_list() con
 }
 
 Response HeartbeatApi::handle_show(const std::string& id) const {
-  const auto client = store_.find(id);
-  if (!client) {
-    return json_error(404, "not_found", "no client with this id: it never beat, signed off, or was forgotten");
+  const auto detail = store_.detail(id);
+  if (!detail) return unknown_client();
+  auto response = json_response(200, detail_json(*detail, store_.now()));
+  response.set_header("Cache-Control", "no-cache");
+  return response;
+}
+
+Response HeartbeatApi::handle_history(const std::string& id) const {
+  const auto detail = store_.detail(id);
+  if (!detail) return unknown_client();
+  auto response = json_response(200, history_json(*detail, store_.now()));
+  response.set_header("Cache-Control", "no-cache");
+  return response;
+}
+
+Response HeartbeatApi::handle_log(const std::string& id) const {
+  const auto detail = store_.detail(id);
+  if (!detail) return unknown_client();
+  Response response;
+  if (detail->log.empty()) {
+    response.status = 204;  // known, but no beat of it had a body yet
+  } else {
+    response = Response::text(200, detail->log, std::string(kLogContentType));
   }
-  const auto at = store_.now();
-  Json document = client_json(*client);
-  document["server_time"] = format_iso8601(at);
-  auto response = json_response(200, document);
   response.set_header("Cache-Control", "no-cache");
   return response;
 }

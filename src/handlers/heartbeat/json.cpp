@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
+#include <vector>
 
 #include "pulse/handlers/heartbeat/json_writer.hpp"
 
@@ -23,11 +26,63 @@ std::string format_iso8601(presence::Time time) {
                      clock.minutes().count(), clock.seconds().count(), clock.subseconds().count());
 }
 
+namespace {
+
+Json optional_millis(const std::optional<std::chrono::milliseconds>& value) {
+  return value ? Json(value->count()) : Json(nullptr);
+}
+
+Json optional_exit_code(const std::optional<std::uint8_t>& value) {
+  return value ? Json(static_cast<unsigned>(*value)) : Json(nullptr);
+}
+
+}  // namespace
+
 Json client_json(const presence::ClientView& client) {
   // One definition of a client's JSON: the writer's, which the big documents use directly.
   std::string text;
   append_client_json(text, client);
   return Json::parse(text);
+}
+
+Json history_entry_json(const presence::HistoryEntry& entry) {
+  if (entry.kind == presence::HistoryKind::kChange) {
+    return {
+        {"at", format_iso8601(entry.at)},
+        {"kind", presence::to_string(entry.kind)},
+        {"from", entry.from ? Json(presence::to_string(*entry.from)) : Json(nullptr)},
+        {"to", presence::to_string(entry.to)},
+    };
+  }
+  return {
+      {"at", format_iso8601(entry.at)},
+      {"kind", presence::to_string(entry.kind)},
+      {"result", presence::to_string(entry.result)},
+      {"exit_code", optional_exit_code(entry.exit_code)},
+      {"duration_ms", entry.duration.count()},
+  };
+}
+
+Json history_list_json(const std::vector<presence::HistoryEntry>& history) {
+  Json list = Json::array();
+  for (const auto& entry : history) list.push_back(history_entry_json(entry));
+  return list;
+}
+
+Json history_json(const presence::ClientDetail& detail, presence::Time server_time) {
+  return {
+      {"id", detail.client.id},
+      {"server_time", format_iso8601(server_time)},
+      {"history", history_list_json(detail.history)},
+  };
+}
+
+Json detail_json(const presence::ClientDetail& detail, presence::Time server_time) {
+  Json document = client_json(detail.client);
+  document["server_time"] = format_iso8601(server_time);
+  document["log"] = detail.log.empty() ? Json(nullptr) : Json(detail.log);
+  document["history"] = history_list_json(detail.history);
+  return document;
 }
 
 Json listing_json(const presence::Listing& listing, presence::Time server_time) {
@@ -57,7 +112,15 @@ Json beat_json(const presence::ClientView& client, presence::Time server_time) {
       {"interval", client.interval.count()},
       {"grace", client.grace.count()},
       {"beats", client.beats},
+      {"running", !client.runs.empty()},
+      {"paused", client.paused},
   };
+}
+
+Json beat_result_json(const presence::BeatResult& result, presence::Time server_time) {
+  Json document = beat_json(result.client, server_time);
+  document["duration_ms"] = optional_millis(result.run_duration);
+  return document;
 }
 
 Json event_json(const presence::PresenceEvent& event, presence::Time server_time) {

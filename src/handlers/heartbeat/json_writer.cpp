@@ -155,7 +155,11 @@ void append_client_json(std::string& out, const presence::ClientView& client) {
   for (std::size_t i = 0; i < client.runs.size(); ++i) {
     if (i > 0) out += ',';
     out += "{\"rid\":";
-    append_json_string(out, client.runs[i].rid);
+    if (client.runs[i].rid.empty()) {
+      out += "null";  // the start gave no rid=
+    } else {
+      append_json_string(out, client.runs[i].rid);
+    }
     out += ",\"started\":";
     append_json_time(out, client.runs[i].started);
     out += '}';

@@ -29,6 +29,7 @@ presence::RegistryOptions registry_options(const HeartbeatOptions& options) {
   registry.default_interval = options.default_interval;
   registry.retention = options.retention;
   registry.max_clients = options.max_clients;
+  registry.history_length = options.history_length;
   return registry;
 }
 
@@ -45,7 +46,7 @@ struct HeartbeatService::Impl {
         store(std::move(store_in)),
         store_calls(store_threads(*store)),
         streams(*store, options.streams),
-        api(*store, streams, [this] { request_publish(); }, store_calls.get()) {
+        api(*store, streams, [this] { request_publish(); }, store_calls.get(), &request_metrics) {
     // Another replica's changes reach this one's watchers as soon as the store learns of them.
     store->set_event_listener([this] { request_publish(); });
   }
@@ -67,6 +68,7 @@ struct HeartbeatService::Impl {
   const std::shared_ptr<presence::PresenceStore> store;
   std::unique_ptr<base::TaskPool> store_calls;  // when the store's calls may block
   EventStreams streams;
+  RequestMetrics request_metrics;  // before the API, which records into it
   HeartbeatApi api;
 
   std::mutex mutex;
@@ -236,6 +238,15 @@ std::shared_ptr<const presence::PresenceStore> HeartbeatService::store() const {
 
 std::shared_ptr<const EventStreams> HeartbeatService::event_streams() const {
   return {impl_, &impl_->streams};
+}
+
+std::shared_ptr<const RequestMetrics> HeartbeatService::request_metrics() const {
+  return {impl_, &impl_->request_metrics};
+}
+
+std::shared_ptr<base::TaskPool> HeartbeatService::store_calls() const {
+  if (!impl_->store_calls) return nullptr;
+  return {impl_, impl_->store_calls.get()};
 }
 
 void HeartbeatService::start() {

@@ -144,7 +144,7 @@ TEST_CASE("a bad environment value is an error too", "[config]") {
   CHECK(error_of({}).find("PORT") != std::string::npos);
 }
 
-TEST_CASE("--help and --version exit cleanly with text", "[config]") {
+TEST_CASE("the flags --help and --version exit cleanly with text", "[config]") {
   const auto help = parse({"--help"});
   CHECK(help.command == Command::kExit);
   CHECK(help.exit_code == 0);
@@ -345,4 +345,40 @@ TEST_CASE("bad presence settings are one-line errors naming the flag", "[config]
     CHECK(message.find('\n') == std::string::npos);
     CHECK(message.find("pw") == std::string::npos);  // a password never shows in an error
   }
+}
+
+TEST_CASE("the flags --heartbeat-history and --heartbeat-client-metrics", "[config]") {
+  const auto defaults = parse({});
+  CHECK(defaults.heartbeat.history_length == pulse::presence::kDefaultHistoryLength);
+  CHECK(defaults.heartbeat.client_metrics == 0);
+  const auto set = parse({"--heartbeat-history", "50", "--heartbeat-client-metrics", "200"});
+  CHECK(set.heartbeat.history_length == 50);
+  CHECK(set.heartbeat.client_metrics == 200);
+  CHECK(parse({"--heartbeat-history", "0"}).heartbeat.history_length == 0);
+  CHECK(parse({"--heartbeat-history", "1000"}).heartbeat.history_length == pulse::presence::kMaxHistoryLength);
+  {
+    ScopedEnv history("PULSE_HEARTBEAT_HISTORY", "7");
+    ScopedEnv clients("PULSE_HEARTBEAT_CLIENT_METRICS", "3");
+    CHECK(parse({}).heartbeat.history_length == 7);
+    CHECK(parse({}).heartbeat.client_metrics == 3);
+  }
+  for (const auto& [args, name] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--heartbeat-history", "1001"}, "--heartbeat-history"},
+           {{"--heartbeat-history", "-1"}, "--heartbeat-history"},
+           {{"--heartbeat-history", "ten"}, "--heartbeat-history"},
+           {{"--heartbeat-client-metrics", "100001"}, "--heartbeat-client-metrics"},
+           {{"--heartbeat-client-metrics", "x"}, "--heartbeat-client-metrics"},
+       }) {
+    const auto message = error_of(args);
+    INFO(message);
+    CHECK(message.find(name) != std::string::npos);
+    CHECK(message.find('\n') == std::string::npos);
+  }
+  {
+    ScopedEnv history("PULSE_HEARTBEAT_HISTORY", "5000");
+    CHECK(error_of({}).find("PULSE_HEARTBEAT_HISTORY") != std::string::npos);
+  }
+  const auto help = parse({"--help"}).exit_output;
+  CHECK(help.find("--heartbeat-history") != std::string::npos);
+  CHECK(help.find("--heartbeat-client-metrics") != std::string::npos);
 }

@@ -1,11 +1,18 @@
 // HeartbeatApi: the /heartbeat handler. Parses and validates what curl sends, asks the presence
 // store, answers JSON; GET /heartbeat/events hands out a server-sent event stream.
 //
-//   POST|PUT /heartbeat/{id}?interval=&grace=&status=ok|fail&msg=   a beat: 201 new, 200 known
-//   GET      /heartbeat?state=&prefix=&limit=&after=                   the list (ETag, 304), or a page of it
-//   GET      /heartbeat/{id}                                           one client, or 404
-//   DELETE   /heartbeat/{id}                                           sign off: 204, or 404
-//   GET      /heartbeat/events                                         server-sent events
+//   POST|PUT /heartbeat/{id}?interval=&grace=&status=ok|fail&msg=&rid=  a beat: 201 new, 200 known;
+//                                                   a body that is not a form is the client's log
+//   POST|PUT /heartbeat/{id}/start|fail|ok|{0-255}   job signals, the same parameters (no status=)
+//   POST|PUT /heartbeat/{id}/pause                   no alarms until the next beat; 404 if unknown
+//   GET      /heartbeat?state=&prefix=&limit=&after=   the list (ETag, 304), or a page of it
+//   GET      /heartbeat/{id}                           one client with its log and history, or 404
+//   GET      /heartbeat/{id}/history                   its state changes and runs, oldest first
+//   GET      /heartbeat/{id}/log                       its last log as text (204: none)
+//   DELETE   /heartbeat/{id}                           sign off: 204, or 404
+//   GET      /heartbeat/events                         server-sent events
+// Reserved, served by their own files: /heartbeat/{id}/hold, /heartbeat/{id}/badge.svg and
+// /heartbeat/badge.svg.
 #pragma once
 
 #include <chrono>
@@ -13,10 +20,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "pulse/base/task_pool.hpp"
 #include "pulse/handlers/heartbeat/events.hpp"
+#include "pulse/handlers/heartbeat/request_metrics.hpp"
 #include "pulse/http/handler.hpp"
 #include "pulse/presence/clock.hpp"
 #include "pulse/presence/presence_store.hpp"
@@ -40,8 +49,9 @@ class HeartbeatApi final : public http::Handler {
   // the service pushes the event to the streams at once instead of at its next tick.
   // `store_calls`: where requests run when the store's calls may block (nullptr: on the calling
   // thread); it must outlive the handler's use.
+  // `metrics` (may be nullptr) counts what the store recorded; it must outlive the handler.
   HeartbeatApi(presence::PresenceStore& store, EventStreams& streams, std::function<void()> on_change,
-               base::TaskPool* store_calls = nullptr);
+               base::TaskPool* store_calls = nullptr, RequestMetrics* metrics = nullptr);
 
   // Any worker thread. With `store_calls`, answers with a deferred response completed on a store
   // thread, or 503 at once when too many requests wait already.
@@ -66,14 +76,21 @@ class HeartbeatApi final : public http::Handler {
   [[nodiscard]] http::Response route(const http::Request& request);
   [[nodiscard]] http::Response handle_list(const http::Request& request) const;
   [[nodiscard]] http::Response handle_events(const http::Request& request);
-  [[nodiscard]] http::Response handle_beat(const http::Request& request, std::string id);
+  // Every request that the store records as a signal: a beat, /start, /fail, /ok (`health`),
+  // an exit status (`exit_code`), /pause.
+  [[nodiscard]] http::Response handle_beat(const http::Request& request, std::string id, presence::Signal signal,
+                                           std::optional<presence::Health> health = std::nullopt,
+                                           std::optional<std::uint8_t> exit_code = std::nullopt);
   [[nodiscard]] http::Response handle_show(const std::string& id) const;
+  [[nodiscard]] http::Response handle_history(const std::string& id) const;
+  [[nodiscard]] http::Response handle_log(const std::string& id) const;
   [[nodiscard]] http::Response handle_remove(const std::string& id);
 
   presence::PresenceStore& store_;
   EventStreams& streams_;
   const std::function<void()> on_change_;
   base::TaskPool* const store_calls_;
+  RequestMetrics* const metrics_;
   const std::string etag_epoch_;
   mutable std::mutex list_mutex_;                           // one render at a time
   mutable std::shared_ptr<const RenderedList> list_cache_;  // guarded by list_mutex_

@@ -21,8 +21,9 @@ using Json = nlohmann::ordered_json;
 [[nodiscard]] std::string format_iso8601(presence::Time time);
 
 // One client: id, state, online, status, last_beat, last_ok (null if never), next_due, down_at,
-// interval, grace (seconds), beats, remote_addr, msg, paused, held, running, runs ([{rid,
-// started}]), last_duration_ms (null if no run ended), exit_code (null if none), log_bytes.
+// interval, grace (seconds), beats, remote_addr, msg, paused, held, running (a run is open),
+// runs ([{"rid": null or the rid=, "started"}], oldest first), last_duration_ms (null if no run
+// ended yet), exit_code (the last one reported, or null), log_bytes (0: no log).
 // Written by append_client_json() (json_writer.hpp) and parsed: one definition of the fields.
 [[nodiscard]] Json client_json(const presence::ClientView& client);
 
@@ -30,8 +31,20 @@ using Json = nlohmann::ordered_json;
 // (registry-wide), and the clients.
 [[nodiscard]] Json listing_json(const presence::Listing& listing, presence::Time server_time);
 
-// The answer to a beat: id, state, server_time, next_due, down_at, interval, grace, beats.
+// The answer to a beat: id, state, server_time, next_due, down_at, interval, grace, beats,
+// running, paused.
 [[nodiscard]] Json beat_json(const presence::ClientView& client, presence::Time server_time);
+// beat_json() of the result's client, with duration_ms: the run this request ended, or null.
+[[nodiscard]] Json beat_result_json(const presence::BeatResult& result, presence::Time server_time);
+
+// One history line. A change: at, kind "change", from (null when the client joined), to. A run
+// that ended: at, kind "run", result ("ok" or "fail"), exit_code (or null), duration_ms.
+[[nodiscard]] Json history_entry_json(const presence::HistoryEntry& entry);
+// GET /heartbeat/{id}/history: id, server_time, history (oldest first).
+[[nodiscard]] Json history_json(const presence::ClientDetail& detail, presence::Time server_time);
+// GET /heartbeat/{id}: client_json() with server_time, log (the last one kept, or null) and
+// history (as in history_json()).
+[[nodiscard]] Json detail_json(const presence::ClientDetail& detail, presence::Time server_time);
 
 // The data of one SSE change event. join/change: server_time, previous (null for a join), client.
 // leave: server_time, id, reason ("signed_off" or "expired").

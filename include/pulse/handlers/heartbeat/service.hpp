@@ -8,7 +8,9 @@
 #include <memory>
 #include <optional>
 
+#include "pulse/base/task_pool.hpp"
 #include "pulse/handlers/heartbeat/events.hpp"
+#include "pulse/handlers/heartbeat/request_metrics.hpp"
 #include "pulse/http/handler.hpp"
 #include "pulse/presence/clock.hpp"
 #include "pulse/presence/limits.hpp"
@@ -21,6 +23,11 @@ struct HeartbeatOptions {
   std::chrono::seconds retention = presence::kDefaultRetention;
   std::size_t max_clients = presence::kDefaultMaxClients;
   std::optional<std::filesystem::path> state_file;  // the embedded registry only; nullopt: memory only
+  // State changes and runs kept per client (GET /heartbeat/{id}/history); 0 keeps none.
+  std::size_t history_length = presence::kDefaultHistoryLength;
+  // /metrics carries per-client series for at most this many clients (0: none): each client is
+  // a few series, and Prometheus suffers from label values without bound.
+  std::size_t client_metrics = 0;
   StreamLimits streams;
 };
 
@@ -61,6 +68,10 @@ class HeartbeatService {
   // What /metrics reports of the heartbeat (handlers/metrics); they share ownership like the API.
   [[nodiscard]] std::shared_ptr<const presence::PresenceStore> store() const;
   [[nodiscard]] std::shared_ptr<const EventStreams> event_streams() const;
+  [[nodiscard]] std::shared_ptr<const RequestMetrics> request_metrics() const;
+  // The threads that store calls run on when they may block (nullptr when they do not), for
+  // /metrics' per-client series, which list the store.
+  [[nodiscard]] std::shared_ptr<base::TaskPool> store_calls() const;
 
   // Starts the background sweeper (state transitions, SSE keep-alive comments, periodic state
   // saves). Loads the state file first, reporting a corrupt one in the error log.

@@ -130,3 +130,105 @@ TEST_CASE("errors are JSON with a stable code and a detail", "[handlers][heartbe
   CHECK(body["error"] == "invalid_id");
   CHECK(body["detail"] == "id is empty");
 }
+
+TEST_CASE("a client renders pause, hold, runs, durations, exit status and log size", "[handlers][heartbeat][json]") {
+  const auto plain = pulse::handlers::heartbeat::client_json(sample_client());
+  CHECK(plain["paused"] == false);
+  CHECK(plain["held"] == false);
+  CHECK(plain["running"] == false);
+  CHECK(plain["runs"] == pulse::handlers::heartbeat::Json::array());
+  CHECK(plain["last_duration_ms"].is_null());
+  CHECK(plain["exit_code"].is_null());
+  CHECK(plain["log_bytes"] == 0);
+
+  auto job = sample_client();
+  job.state = ClientState::kPaused;
+  job.paused = true;
+  job.held = true;
+  job.runs = {{"", kAt - 30s}, {"nightly-2", kAt - 5s}};
+  job.last_duration = 61'234ms;
+  job.exit_code = 3;
+  job.log_bytes = 10240;
+  const auto document = pulse::handlers::heartbeat::client_json(job);
+  CHECK(document["state"] == "paused");
+  CHECK(document["online"] == false);
+  CHECK(document["paused"] == true);
+  CHECK(document["held"] == true);
+  CHECK(document["running"] == true);
+  REQUIRE(document["runs"].size() == 2);
+  CHECK(document["runs"][0]["rid"].is_null());  // a start without rid=
+  CHECK(document["runs"][0]["started"] == "2026-01-01T00:00:30.000Z");
+  CHECK(document["runs"][1]["rid"] == "nightly-2");
+  CHECK(document["last_duration_ms"] == 61234);
+  CHECK(document["exit_code"] == 3);
+  CHECK(document["log_bytes"] == 10240);
+  job.exit_code = 0;
+  CHECK(pulse::handlers::heartbeat::client_json(job)["exit_code"] == 0);  // 0 is a status, not "none"
+}
+
+TEST_CASE("history entries, the history document and the detail", "[handlers][heartbeat][json]") {
+  using pulse::presence::HistoryEntry;
+  using pulse::presence::HistoryKind;
+  const HistoryEntry joined{
+      .at = kAt - 60s, .kind = HistoryKind::kChange, .from = std::nullopt, .to = ClientState::kUp};
+  const HistoryEntry paused{
+      .at = kAt - 50s, .kind = HistoryKind::kChange, .from = ClientState::kUp, .to = ClientState::kPaused};
+  const HistoryEntry run{.at = kAt - 10s,
+                         .kind = HistoryKind::kRun,
+                         .result = pulse::presence::Health::kOk,
+                         .exit_code = std::nullopt,
+                         .duration = 4200ms};
+  const HistoryEntry failed{
+      .at = kAt, .kind = HistoryKind::kRun, .result = pulse::presence::Health::kFail, .exit_code = 2, .duration = 0ms};
+  using pulse::handlers::heartbeat::history_entry_json;
+  using pulse::handlers::heartbeat::Json;
+  CHECK(history_entry_json(joined) ==
+        Json{{"at", "2026-01-01T00:00:00.000Z"}, {"kind", "change"}, {"from", nullptr}, {"to", "up"}});
+  CHECK(history_entry_json(paused)["from"] == "up");
+  CHECK(history_entry_json(paused)["to"] == "paused");
+  CHECK(history_entry_json(run) == Json{{"at", "2026-01-01T00:00:50.000Z"},
+                                        {"kind", "run"},
+                                        {"result", "ok"},
+                                        {"exit_code", nullptr},
+                                        {"duration_ms", 4200}});
+  CHECK(history_entry_json(failed)["exit_code"] == 2);
+  CHECK(history_entry_json(failed)["result"] == "fail");
+
+  pulse::presence::ClientDetail detail;
+  detail.client = sample_client();
+  detail.history = {joined, paused, run, failed};
+  const auto history = pulse::handlers::heartbeat::history_json(detail, kAt);
+  CHECK(history.begin().key() == "id");
+  CHECK(history["id"] == "web-1");
+  CHECK(history["server_time"] == "2026-01-01T00:01:00.000Z");
+  REQUIRE(history["history"].size() == 4);
+  CHECK(history["history"][2] == history_entry_json(run));  // oldest first, as the store keeps them
+
+  const auto no_log = pulse::handlers::heartbeat::detail_json(detail, kAt);
+  CHECK(no_log["id"] == "web-1");
+  CHECK(no_log["log"].is_null());
+  CHECK(no_log["history"] == history["history"]);
+  CHECK(no_log["server_time"] == "2026-01-01T00:01:00.000Z");
+  detail.log = "done\n";
+  CHECK(pulse::handlers::heartbeat::detail_json(detail, kAt)["log"] == "done\n");
+
+  pulse::presence::ClientDetail empty;
+  empty.client = sample_client();
+  CHECK(pulse::handlers::heartbeat::history_json(empty, kAt)["history"] == Json::array());
+}
+
+TEST_CASE("events carry the new client fields", "[handlers][heartbeat][json]") {
+  pulse::presence::PresenceEvent change;
+  change.kind = pulse::presence::EventKind::kChange;
+  change.previous = ClientState::kUp;
+  change.client = sample_client();
+  change.client.state = ClientState::kPaused;
+  change.client.paused = true;
+  change.client.last_duration = 1000ms;
+  const auto document = pulse::handlers::heartbeat::event_json(change, kAt);
+  CHECK(document["client"]["state"] == "paused");
+  CHECK(document["client"]["paused"] == true);
+  CHECK(document["client"]["last_duration_ms"] == 1000);
+  CHECK(document["client"].contains("runs"));
+  CHECK(document["client"].contains("log_bytes"));
+}

@@ -96,7 +96,7 @@ TEST_CASE("a client written directly has every field, in order, with nulls for n
   CHECK(document["last_beat"] == format_iso8601(client.last_beat));
   CHECK(document["running"] == true);
   CHECK(document["runs"] == Json::parse(R"([{"rid":"r1","started":")" + format_iso8601(at_seconds(1767225500)) +
-                                        R"("},{"rid":"","started":")" +
+                                        R"("},{"rid":null,"started":")" +
                                         format_iso8601(at_seconds(1767225550, 5)) + "\"}]"));
   CHECK(document["last_duration_ms"] == 1500);
   CHECK(document["exit_code"] == 3);
