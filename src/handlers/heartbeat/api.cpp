@@ -12,6 +12,7 @@
 
 #include "pulse/base/parse.hpp"
 #include "pulse/base/task_pool.hpp"
+#include "pulse/handlers/heartbeat/hold.hpp"
 #include "pulse/handlers/heartbeat/json.hpp"
 #include "pulse/http/deferred_response.hpp"
 #include "pulse/http/conditional.hpp"
@@ -128,11 +129,12 @@ std::string_view without_line_end(std::string_view text) {
 }  // namespace
 
 HeartbeatApi::HeartbeatApi(presence::PresenceStore& store, EventStreams& streams, std::function<void()> on_change,
-                           base::TaskPool* store_calls)
+                           base::TaskPool* store_calls, HoldRegistry* holds)
     : store_(store),
       streams_(streams),
       on_change_(std::move(on_change)),
       store_calls_(store_calls),
+      holds_(holds),
       etag_epoch_(fmt::format(
           "{:x}", std::chrono::duration_cast<std::chrono::microseconds>(store_.now().time_since_epoch()).count())) {}
 
@@ -180,6 +182,14 @@ Response HeartbeatApi::route(const Request& request) {
   }
   if (!path.starts_with(kRoot) || path.size() == kRoot.size() || path[kRoot.size()] != '/') {
     return json_error(404, "not_found", "not a heartbeat path");
+  }
+  // GET /heartbeat/{id}/hold: a held connection (hold.cpp).
+  if (const auto rest = path.substr(kRoot.size() + 1); holds_ && rest.ends_with("/hold") && rest.find('/') == rest.size() - 5) {
+    const auto id = http::percent_decode(rest.substr(0, rest.size() - 5), /*plus_as_space=*/false);
+    if (!id) return json_error(400, "invalid_id", "the id contains a malformed %-escape");
+    if (auto error = presence::client_id_error(*id)) return json_error(400, "invalid_id", *error);
+    if (!is_get_or_head(request)) return method_not_allowed(request, "GET, HEAD", " (a hold is a GET that stays open)");
+    return holds_->open(request, *id);
   }
   auto id = http::percent_decode(path.substr(kRoot.size() + 1), /*plus_as_space=*/false);
   if (!id) return json_error(400, "invalid_id", "the id contains a malformed %-escape");

@@ -6,6 +6,7 @@
 //   GET      /heartbeat/{id}                                           one client, or 404
 //   DELETE   /heartbeat/{id}                                           sign off: 204, or 404
 //   GET      /heartbeat/events                                         server-sent events
+//   GET      /heartbeat/{id}/hold?interval=&grace=&msg=                a held connection (hold.hpp)
 #pragma once
 
 #include <chrono>
@@ -22,6 +23,8 @@
 #include "pulse/presence/presence_store.hpp"
 
 namespace pulse::handlers::heartbeat {
+
+class HoldRegistry;
 
 // How long a refused client should wait before trying again.
 inline constexpr std::chrono::seconds kRateLimitedRetryAfter{1};
@@ -40,8 +43,9 @@ class HeartbeatApi final : public http::Handler {
   // the service pushes the event to the streams at once instead of at its next tick.
   // `store_calls`: where requests run when the store's calls may block (nullptr: on the calling
   // thread); it must outlive the handler's use.
+  // `holds` answers /heartbeat/{id}/hold (nullptr: 404); it must outlive the handler's use.
   HeartbeatApi(presence::PresenceStore& store, EventStreams& streams, std::function<void()> on_change,
-               base::TaskPool* store_calls = nullptr);
+               base::TaskPool* store_calls = nullptr, HoldRegistry* holds = nullptr);
 
   // Any worker thread. With `store_calls`, answers with a deferred response completed on a store
   // thread, or 503 at once when too many requests wait already.
@@ -74,6 +78,7 @@ class HeartbeatApi final : public http::Handler {
   EventStreams& streams_;
   const std::function<void()> on_change_;
   base::TaskPool* const store_calls_;
+  HoldRegistry* const holds_;
   const std::string etag_epoch_;
   mutable std::mutex list_mutex_;                           // one render at a time
   mutable std::shared_ptr<const RenderedList> list_cache_;  // guarded by list_mutex_

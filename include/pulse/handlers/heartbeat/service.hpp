@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "pulse/handlers/heartbeat/events.hpp"
+#include "pulse/handlers/heartbeat/hold.hpp"
 #include "pulse/http/handler.hpp"
 #include "pulse/presence/clock.hpp"
 #include "pulse/presence/limits.hpp"
@@ -22,6 +23,7 @@ struct HeartbeatOptions {
   std::size_t max_clients = presence::kDefaultMaxClients;
   std::optional<std::filesystem::path> state_file;  // the embedded registry only; nullopt: memory only
   StreamLimits streams;
+  HoldLimits holds;  // GET /heartbeat/{id}/hold
 };
 
 // Requests to a store whose calls may block run on this many store threads, and at most this
@@ -61,11 +63,13 @@ class HeartbeatService {
   // What /metrics reports of the heartbeat (handlers/metrics); they share ownership like the API.
   [[nodiscard]] std::shared_ptr<const presence::PresenceStore> store() const;
   [[nodiscard]] std::shared_ptr<const EventStreams> event_streams() const;
+  [[nodiscard]] std::shared_ptr<const HoldRegistry> holds() const;
 
-  // Starts the background sweeper (state transitions, SSE keep-alive comments, periodic state
-  // saves). Loads the state file first, reporting a corrupt one in the error log.
+  // Starts the background sweeper (state transitions, SSE keep-alive comments, held connections'
+  // refreshes and releases, periodic state saves). Loads the state file first, reporting a corrupt one in the error log.
   void start();
-  // Stops the sweeper, closes every event stream, saves the state file. Idempotent.
+  // Stops the sweeper, ends every held connection (releasing its client) and every event stream,
+  // saves the state file. Idempotent.
   void stop();
 
   // One sweeper pass on the calling thread: time-based transitions, their events and a "beats"
