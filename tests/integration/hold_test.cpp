@@ -6,8 +6,11 @@
 // The store runs on a ManualClock (the hold grace passes without sleeping); keep-alive periods
 // are 50 ms. Waits are bounded and poll for a condition.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -151,6 +154,7 @@ class StreamClient {
   [[nodiscard]] int status() const { return pulse::test::status_of(head_); }
   // The client goes away (a FIN).
   void close() { client_.reset(); }
+  [[nodiscard]] std::uint16_t local_port() const { return pulse::net::local_address(client_->fd()).port(); }
 
  private:
   void decode() {
@@ -177,6 +181,23 @@ class StreamClient {
   std::string body_;
   bool ended_ = false;
 };
+
+// The kernel's timer on the server's end of the connection from `client_port` to `server_port`
+// (/proc/net/tcp, IPv4): 0 none, 1 retransmission, 2 keepalive, ...; -1 when not found.
+int server_socket_timer(std::uint16_t server_port, std::uint16_t client_port) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the header
+  const std::string local = fmt::format(":{:04X}", server_port);
+  const std::string remote = fmt::format(":{:04X}", client_port);
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local_address, remote_address, state, queues, timer;
+    fields >> slot >> local_address >> remote_address >> state >> queues >> timer;
+    if (local_address.ends_with(local) && remote_address.ends_with(remote)) return std::stoi(timer.substr(0, 2));
+  }
+  return -1;
+}
 
 // A hold that has been recorded: its `held` event arrived.
 std::unique_ptr<StreamClient> hold(const HoldServer& server, const std::string& id, const std::string& query = {}) {
@@ -221,6 +242,18 @@ TEST_CASE("a held client is up; the stream says held, then keep-alive comments",
   const auto show = api.request("GET", "/heartbeat/edge-1");
   REQUIRE(show.status == 200);
   CHECK(json::parse(show.body)["state"] == "up");
+}
+
+TEST_CASE("a held connection has TCP keepalive on the server's socket; an event stream does not",
+          "[integration][hold]") {
+  HeartbeatOptions options = fast_options();
+  options.holds.keep_alive = 1h;  // nothing written after the first event: only keepalive arms a timer
+  HoldServer server(options);
+  auto held = hold(server, "edge-k");
+  StreamClient events(server.port(), "/heartbeat/events");
+  REQUIRE(events.wait_for_event("snapshot"));
+  CHECK(eventually([&] { return server_socket_timer(server.port(), held->local_port()) == 2; }));
+  CHECK(server_socket_timer(server.port(), events.local_port()) == 0);
 }
 
 TEST_CASE("a held client stays up while held, past its interval and the hold refresh", "[integration][hold]") {
