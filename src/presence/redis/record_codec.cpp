@@ -8,9 +8,11 @@
 #include <bitset>
 #include <cctype>
 #include <charconv>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "pulse/base/parse.hpp"
+#include "pulse/presence/limits.hpp"
 
 namespace pulse::presence::redis {
 namespace {
@@ -186,9 +188,30 @@ std::chrono::seconds seconds_value(const Value& value, std::string_view name) {
   return std::chrono::seconds(integer_text(value.text, name));
 }
 
+std::int64_t number_value(const Value& value, std::string_view name) {
+  if (value.is_string) bad_record(fmt::format("has a \"{}\" that is not a number", name));
+  return integer_text(value.text, name);
+}
+
 const std::string& string_value(const Value& value, std::string_view name) {
   if (!value.is_string) bad_record(fmt::format("has a \"{}\" that is not a string", name));
   return value.text;
+}
+
+// run<N>_rid or run<N>_started with 1 <= N <= kMaxOpenRuns.
+struct RunMember {
+  std::size_t index = 0;  // N - 1
+  bool started = false;
+};
+std::optional<RunMember> run_member(std::string_view key) {
+  key.remove_prefix(3);
+  const std::size_t underscore = key.find('_');
+  if (underscore == std::string_view::npos) return std::nullopt;
+  const auto number = base::parse_decimal<std::size_t>(key.substr(0, underscore));
+  if (!number || *number < 1 || *number > kMaxOpenRuns) return std::nullopt;
+  const std::string_view what = key.substr(underscore + 1);
+  if (what != "rid" && what != "started") return std::nullopt;
+  return RunMember{*number - 1, what == "started"};
 }
 
 const std::string& field(const std::vector<Reply>& fields, std::string_view name) {
@@ -226,9 +249,52 @@ ClientView decode_client(std::string_view json, std::optional<std::int64_t> cred
   ClientView client;
   std::bitset<kRequired> seen;
   std::optional<std::int64_t> credit_then;
+  // run<N>_rid and run<N>_started, N from 1: which of them came.
+  std::bitset<kMaxOpenRuns> run_rids;
+  std::bitset<kMaxOpenRuns> run_starts;
   FlatObjectScanner(json).scan([&](const std::string& key, const Value& value) {
     if (key == "last_ok") {
       client.last_ok = micros_value(value, key);
+      return;
+    }
+    if (key.starts_with("run")) {
+      if (const auto run = run_member(key)) {
+        if (client.runs.size() < run->index + 1) client.runs.resize(run->index + 1);
+        if (run->started) {
+          client.runs[run->index].started = micros_value(value, key);
+          run_starts.set(run->index);
+        } else {
+          client.runs[run->index].rid = string_value(value, key);
+          run_rids.set(run->index);
+        }
+        return;
+      }
+    }
+    if (key == "paused") {
+      client.paused = number_value(value, key) != 0;
+      return;
+    }
+    if (key == "held") {
+      client.held = number_value(value, key) != 0;
+      return;
+    }
+    if (key == "last_duration") {
+      const std::int64_t micros = integer_text(string_value(value, key), key);
+      if (micros < 0) bad_record("has a negative last_duration");
+      client.last_duration =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::microseconds(micros));
+      return;
+    }
+    if (key == "exit_code") {
+      const std::int64_t code = number_value(value, key);
+      if (code < 0 || code > 255) bad_record("has an exit_code outside 0..255");
+      client.exit_code = static_cast<std::uint8_t>(code);
+      return;
+    }
+    if (key == "log_bytes") {
+      const std::int64_t bytes = number_value(value, key);
+      if (bytes < 0) bad_record("has a negative log_bytes");
+      client.log_bytes = static_cast<std::size_t>(bytes);
       return;
     }
     if (key == "credit") {
@@ -274,6 +340,9 @@ ClientView decode_client(std::string_view json, std::optional<std::int64_t> cred
       if (!seen.test(member)) bad_record(fmt::format("has no \"{}\"", kNames[member]));
     }
   }
+  if (run_rids != run_starts || run_starts.count() != client.runs.size()) {
+    bad_record("has open runs that are not numbered 1.. with an rid and a start each");
+  }
   if (credit_now && credit_then && client.state != ClientState::kDown && *credit_now != *credit_then) {
     const auto earned =
         std::chrono::duration_cast<Time::duration>(std::chrono::microseconds(*credit_now - *credit_then));
@@ -298,8 +367,66 @@ std::string encode_client(const ClientView& client) {
       {"down_at", to_micros_text(client.down_at)},
   };
   if (client.last_ok) object["last_ok"] = to_micros_text(*client.last_ok);
+  if (client.paused) object["paused"] = 1;
+  if (client.held) object["held"] = 1;
+  for (std::size_t i = 0; i < client.runs.size() && i < kMaxOpenRuns; ++i) {
+    object[fmt::format("run{}_rid", i + 1)] = client.runs[i].rid;
+    object[fmt::format("run{}_started", i + 1)] = to_micros_text(client.runs[i].started);
+  }
+  if (client.last_duration) {
+    object["last_duration"] =
+        fmt::format("{}", std::chrono::duration_cast<std::chrono::microseconds>(*client.last_duration).count());
+  }
+  if (client.exit_code) object["exit_code"] = *client.exit_code;
+  object["log_bytes"] = client.log_bytes;
   // Replace, not throw: a message is validated UTF-8, but an id from a damaged state file may not be.
   return object.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+HistoryEntry decode_history_entry(std::string_view line) {
+  std::vector<std::string_view> fields;
+  for (std::size_t start = 0;;) {
+    const std::size_t space = line.find(' ', start);
+    fields.push_back(line.substr(start, space == std::string_view::npos ? std::string_view::npos : space - start));
+    if (space == std::string_view::npos) break;
+    start = space + 1;
+  }
+  const auto bad = [&](std::string_view why) -> HistoryEntry {
+    throw ProtocolError(fmt::format("redis: a history entry '{}' {}", line.substr(0, 80), why));
+  };
+  const auto micros = [&](std::string_view text) {
+    const auto value = base::parse_decimal<std::uint64_t>(text);
+    if (!value) bad("has a time that is not microseconds");
+    return std::chrono::microseconds(static_cast<std::int64_t>(*value));
+  };
+  HistoryEntry entry;
+  if (fields.size() == 4 && fields[0] == "c") {
+    entry.kind = HistoryKind::kChange;
+    entry.at = Time(std::chrono::duration_cast<Time::duration>(micros(fields[1])));
+    if (fields[2] != "-") {
+      entry.from = client_state_from_string(fields[2]);
+      if (!entry.from) return bad("has an unknown state");
+    }
+    const auto to = client_state_from_string(fields[3]);
+    if (!to) return bad("has an unknown state");
+    entry.to = *to;
+    return entry;
+  }
+  if (fields.size() == 5 && fields[0] == "r") {
+    entry.kind = HistoryKind::kRun;
+    entry.at = Time(std::chrono::duration_cast<Time::duration>(micros(fields[1])));
+    const auto result = health_from_string(fields[2]);
+    if (!result) return bad("has an unknown result");
+    entry.result = *result;
+    if (fields[3] != "-") {
+      const auto code = base::parse_decimal<std::uint8_t>(fields[3]);
+      if (!code) return bad("has an exit status outside 0..255");
+      entry.exit_code = *code;
+    }
+    entry.duration = std::chrono::duration_cast<std::chrono::milliseconds>(micros(fields[4]));
+    return entry;
+  }
+  return bad("is neither a change nor a run");
 }
 
 PresenceEvent decode_event(const Reply& entry) {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "pulse/base/log.hpp"
+#include "pulse/base/parse.hpp"
 #include "pulse/presence/redis/connection.hpp"
 #include "pulse/presence/redis/connection_pool.hpp"
 #include "pulse/presence/redis/connector.hpp"
@@ -30,8 +31,9 @@ using redis::Reply;
 using redis::Script;
 
 // In the order of common.lua's KEYS.
-constexpr std::string_view kKeyNames[] = {"clients", "deadlines", "beaten",   "events",   "stats",
-                                          "version", "seq",       "swept_at", "expiries", "credit"};
+// "history:" is the prefix of the per-client history lists, not a key itself.
+constexpr std::string_view kKeyNames[] = {"clients", "deadlines", "beaten",   "events",   "stats",  "version",
+                                          "seq",     "swept_at",  "expiries", "credit",   "logs",   "history:"};
 enum KeyIndex : std::size_t {
   kClientsKey,
   kDeadlinesKey,
@@ -42,11 +44,14 @@ enum KeyIndex : std::size_t {
   kSeqKey,
   kSweptKey,
   kExpiriesKey,
-  kCreditKey
+  kCreditKey,
+  kLogsKey,
+  kHistoryKey
 };
 // The counters in {prefix}stats, in the order learn_status() reads them (common.lua's STAT_FIELDS).
 constexpr std::string_view kStatFields[] = {
-    "beats_total", "transitions_total", "rate_limited_total", "rejected_full_total", "up", "late", "down", "failing"};
+    "beats_total", "transitions_total", "rate_limited_total", "rejected_full_total", "up", "late", "down", "failing",
+    "paused"};
 // Restored records per script call: each call holds Redis for a moment only.
 constexpr std::size_t kRestoreBatch = 500;
 // A sweep that keeps finding a full batch stops after this many, and goes on at the next tick.
@@ -87,11 +92,18 @@ std::uint64_t unsigned_of(const Reply& reply) {
   return static_cast<std::uint64_t>(std::max<long long>(reply.as_integer(0), 0));
 }
 
+// An rid is shown like a message (JSON, the page): the same rules, and its own length.
+bool run_id_valid(std::string_view rid) {
+  return rid.size() <= kMaxRunIdBytes && !message_error(rid);
+}
+
 // The registry's rule for restored entries (presence_registry.cpp).
 bool settings_valid(const ClientView& client) {
   return !client_id_error(client.id) && !message_error(client.message) && !remote_addr_error(client.remote_addr) &&
          client.interval >= kMinInterval && client.interval <= kMaxInterval && client.grace >= kMinGrace &&
-         client.grace <= kMaxGrace;
+         client.grace <= kMaxGrace && client.runs.size() <= kMaxOpenRuns &&
+         std::all_of(client.runs.begin(), client.runs.end(), [](const OpenRun& run) { return run_id_valid(run.rid); }) &&
+         (!client.last_duration || *client.last_duration >= std::chrono::milliseconds(0));
 }
 
 std::vector<std::string> make_keys(const std::string& prefix) {
@@ -110,6 +122,7 @@ RedisStoreOptions checked(RedisStoreOptions options) {
     throw std::invalid_argument("the WAIT timeout must be shorter than the command timeout");
   }
   if (options.sweep_batch == 0) options.sweep_batch = 1;
+  options.history_length = std::min(options.history_length, kMaxHistoryLength);
   return options;
 }
 
@@ -255,6 +268,7 @@ Reply RedisStore::run_script(Connection& connection, Script script, const std::v
         decimal(std::chrono::duration_cast<std::chrono::microseconds>(options_.outage_credit_after).count()));
     command.push_back(decimal(options_.event_history));
     command.push_back(decimal(std::chrono::duration_cast<std::chrono::microseconds>(options_.retention).count()));
+    command.push_back(decimal(options_.history_length));
     command.insert(command.end(), args.begin(), args.end());
     return command;
   };
@@ -292,7 +306,9 @@ RedisStore::Status RedisStore::learn_status(const Reply& reply) const {
   status.version = unsigned_of(parts[0]);
   status.sequence = unsigned_of(parts[1]);
   const auto& stats = parts[2].as_array();
-  if (stats.size() != 8) throw ProtocolError("redis: a status without its 8 counters");
+  if (stats.size() != std::size(kStatFields)) {
+    throw ProtocolError(fmt::format("redis: a status without its {} counters", std::size(kStatFields)));
+  }
   StoreCounters& counters = status.counters;
   counters.beats_total = unsigned_of(stats[0]);
   counters.transitions_total = unsigned_of(stats[1]);
@@ -302,6 +318,7 @@ RedisStore::Status RedisStore::learn_status(const Reply& reply) const {
   counters.clients.by_state[index_of(ClientState::kLate)] = unsigned_of(stats[5]);
   counters.clients.by_state[index_of(ClientState::kDown)] = unsigned_of(stats[6]);
   counters.clients.by_state[index_of(ClientState::kFailing)] = unsigned_of(stats[7]);
+  counters.clients.by_state[index_of(ClientState::kPaused)] = unsigned_of(stats[8]);
 
   std::lock_guard lock(status_mutex_);
   // Replies from several threads arrive in any order; the version (which never goes back, even
@@ -354,25 +371,79 @@ StoreHealth RedisStore::health() const {
   return health;
 }
 
+namespace {
+
+std::string_view script_signal(Signal signal) noexcept {
+  switch (signal) {
+    case Signal::kBeat: return "beat";
+    case Signal::kStart: return "start";
+    case Signal::kFail: return "fail";
+    case Signal::kExit: return "exit";
+    case Signal::kPause: return "pause";
+    case Signal::kHold: return "hold";
+    case Signal::kAlive: return "alive";
+    case Signal::kRelease: return "release";
+  }
+  return "beat";
+}
+
+bool request_valid(const BeatRequest& request) {
+  if (client_id_error(request.id) || message_error(request.message)) return false;
+  if (request.interval && (*request.interval < kMinInterval || *request.interval > kMaxInterval)) return false;
+  if (request.grace && (*request.grace < kMinGrace || *request.grace > kMaxGrace)) return false;
+  if (!run_id_valid(request.run_id)) return false;
+  if (request.log && request.log->size() > kMaxLogBytes) return false;
+  if (request.signal == Signal::kExit && !request.exit_code) return false;
+  return true;
+}
+
+std::int64_t micros_of(std::chrono::seconds duration) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(duration).count();
+}
+
+}  // namespace
+
 BeatResult RedisStore::beat(const BeatRequest& request) {
   BeatResult result;
-  const std::chrono::seconds interval = request.interval.value_or(options_.default_interval);
-  const std::chrono::seconds grace = request.grace.value_or(default_grace(interval));
-  if (client_id_error(request.id) || message_error(request.message) || interval < kMinInterval ||
-      interval > kMaxInterval || grace < kMinGrace || grace > kMaxGrace) {
+  if (!request_valid(request)) {
     result.outcome = BeatOutcome::kInvalid;
     return result;
   }
+  // Sticky settings: what is not given the script takes from the client (or, for a new id, from
+  // these defaults). An interval given alone brings its default grace.
+  std::string interval;
+  std::string grace;
+  if (request.interval) interval = decimal(request.interval->count());
+  if (request.grace) {
+    grace = decimal(request.grace->count());
+  } else if (request.interval) {
+    grace = decimal(default_grace(*request.interval).count());
+  }
+  const bool takes_health = request.signal == Signal::kBeat && request.health.has_value();
   return with_connection("recording a beat", [&](Connection& connection) {
     const std::uint64_t seen_before = mirror_->last_sequence();
-    const Reply reply = run_script(
-        connection, Script::kBeat,
-        {request.id, decimal(interval.count()), decimal(grace.count()), std::string(to_string(request.health.value_or(Health::kOk))),
-         request.message, request.remote_addr.substr(0, kMaxRemoteAddrBytes), decimal(options_.max_clients),
-         decimal(rate_emission_us_), decimal(rate_tolerance_us_)},
-        /*writes=*/true);
+    const Reply reply = run_script(connection, Script::kBeat,
+                                   {std::string(script_signal(request.signal)),
+                                    request.id,
+                                    interval,
+                                    grace,
+                                    decimal(options_.default_interval.count()),
+                                    decimal(default_grace(options_.default_interval).count()),
+                                    takes_health ? std::string(to_string(*request.health)) : std::string(),
+                                    request.exit_code ? decimal(unsigned{*request.exit_code}) : std::string(),
+                                    request.run_id,
+                                    request.message,
+                                    request.remote_addr.substr(0, kMaxRemoteAddrBytes),
+                                    request.log ? "1" : "0",
+                                    request.log.value_or(std::string()),
+                                    decimal(options_.max_clients),
+                                    decimal(rate_emission_us_),
+                                    decimal(rate_tolerance_us_),
+                                    decimal(micros_of(kHoldRefresh)),
+                                    decimal(micros_of(kHoldGrace))},
+                                   /*writes=*/true);
     const auto& parts = reply.as_array();
-    if (parts.size() != 5) throw ProtocolError("redis: the beat script answered in an unknown shape");
+    if (parts.size() != 6) throw ProtocolError("redis: the beat script answered in an unknown shape");
     const Status status = learn_status(parts[1]);
     const std::string& outcome = parts[0].as_string();
     if (outcome == "full") {
@@ -383,11 +454,23 @@ BeatResult RedisStore::beat(const BeatRequest& request) {
       result.outcome = BeatOutcome::kRateLimited;
       return result;
     }
+    if (outcome == "not_found") {
+      result.outcome = BeatOutcome::kNotFound;
+      return result;
+    }
     result.outcome = outcome == "created" ? BeatOutcome::kCreated : BeatOutcome::kUpdated;
     result.client = redis::decode_client(parts[2].as_string());
     if (const std::string& previous = parts[3].as_string(); !previous.empty()) {
       result.previous = client_state_from_string(previous);
     }
+    if (const std::string& duration = parts[5].as_string(); !duration.empty()) {
+      const auto micros = base::parse_decimal<std::uint64_t>(duration);
+      if (!micros) throw ProtocolError("redis: the beat script answered a duration that is not microseconds");
+      result.run_duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::microseconds(static_cast<std::int64_t>(*micros)));
+    }
+    auto events = redis::EventMirror::decode_entries(parts[4]);
+    if (!events.empty()) result.event = events.back();
     learn_events(connection, seen_before, status, &parts[4]);
     return result;
   });
@@ -403,11 +486,29 @@ std::optional<ClientView> RedisStore::find(std::string_view id) const {
   });
 }
 
-// BASE-BRANCH PLACEHOLDER (issue 11): replaced by the real log and history.
 std::optional<ClientDetail> RedisStore::detail(std::string_view id) const {
-  auto client = find(id);
-  if (!client) return std::nullopt;
-  return ClientDetail{std::move(*client), {}, {}};
+  return with_connection("reading a client's detail", [&](Connection& connection) -> std::optional<ClientDetail> {
+    // One transaction: the record, its log and its history as of one instant.
+    const auto replies = connection.pipeline({{"MULTI"},
+                                              {"HGET", keys_[kClientsKey], std::string(id)},
+                                              {"GET", keys_[kCreditKey]},
+                                              {"HGET", keys_[kLogsKey], std::string(id)},
+                                              // The last history_length, should a replica with a longer one have written more.
+                                              {"LRANGE", keys_[kHistoryKey] + std::string(id),
+                                               decimal(-static_cast<long long>(options_.history_length)), "-1"},
+                                              {"EXEC"}});
+    const auto& parts = transaction_results(connection, replies, 4, "reading a client's detail");
+    if (parts[0].is_nil()) return std::nullopt;
+    ClientDetail detail;
+    detail.client = redis::decode_client(parts[0].as_string(), parts[1].as_integer(0));
+    if (!parts[2].is_nil()) detail.log = parts[2].as_string();
+    if (options_.history_length > 0) {
+      for (const Reply& line : parts[3].as_array()) {
+        detail.history.push_back(redis::decode_history_entry(line.as_string()));
+      }
+    }
+    return detail;
+  });
 }
 
 bool RedisStore::remove(std::string_view id) {

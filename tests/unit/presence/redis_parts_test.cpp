@@ -184,6 +184,87 @@ TEST_CASE("records keep microsecond times exactly, in both directions", "[presen
                   ProtocolError);
 }
 
+TEST_CASE("records carry pause, hold, open runs, the last duration, the exit status and the log size",
+          "[presence][redis]") {
+  using pulse::presence::OpenRun;
+  ClientView client;
+  client.id = "job";
+  client.state = ClientState::kPaused;
+  client.interval = 60s;
+  client.grace = 30s;
+  client.paused = true;
+  client.held = true;
+  client.runs = {OpenRun{"", at_micros(1767225600000001)}, OpenRun{"r \"2\"", at_micros(1767225600000002)}};
+  client.last_duration = std::chrono::milliseconds(86'400'123);
+  client.exit_code = 255;
+  client.log_bytes = 10240;
+  const std::string text = pulse::presence::redis::encode_client(client);
+  CHECK(pulse::presence::redis::decode_client(text) == client);
+  client.paused = false;
+  client.held = false;
+  client.runs.clear();
+  client.last_duration.reset();
+  client.exit_code.reset();
+  client.log_bytes = 0;
+  CHECK(pulse::presence::redis::decode_client(pulse::presence::redis::encode_client(client)) == client);
+
+  // As a Lua script writes them (microseconds as strings, flags as 1), and an older record without them.
+  const std::string base =
+      R"({"down_at":"20","grace":5,"health":"ok","id":"a","interval":10,"message":"","remote_addr":"",)"
+      R"("beats":"1","last_beat":"3","next_due":"13","state":"up")";
+  const auto lua = pulse::presence::redis::decode_client(
+      base + R"(,"run2_started":"7","run1_rid":"x","run1_started":"5","run2_rid":"","held":1,)"
+             R"("last_duration":"2500999","exit_code":3,"log_bytes":12})");
+  REQUIRE(lua.runs.size() == 2);
+  CHECK(lua.runs[0] == OpenRun{"x", at_micros(5)});
+  CHECK(lua.runs[1] == OpenRun{"", at_micros(7)});
+  CHECK(lua.held);
+  CHECK_FALSE(lua.paused);
+  CHECK(lua.last_duration == std::chrono::milliseconds(2500));
+  CHECK(lua.exit_code == std::uint8_t{3});
+  CHECK(lua.log_bytes == 12);
+  const auto old = pulse::presence::redis::decode_client(base + "}");
+  CHECK(old.runs.empty());
+  CHECK_FALSE(old.last_duration);
+  CHECK_FALSE(old.exit_code);
+  CHECK(old.log_bytes == 0);
+
+  // A run without its start, or numbered with a gap, is not a record.
+  CHECK_THROWS_AS(pulse::presence::redis::decode_client(base + R"(,"run1_rid":"x"})"), ProtocolError);
+  CHECK_THROWS_AS(pulse::presence::redis::decode_client(base + R"(,"run2_rid":"x","run2_started":"1"})"),
+                  ProtocolError);
+  CHECK_THROWS_AS(pulse::presence::redis::decode_client(base + R"(,"exit_code":256})"), ProtocolError);
+  CHECK_THROWS_AS(pulse::presence::redis::decode_client(base + R"(,"last_duration":5})"), ProtocolError);
+}
+
+TEST_CASE("history entries decode from their one-line form", "[presence][redis]") {
+  using pulse::presence::HistoryKind;
+  using pulse::presence::redis::decode_history_entry;
+  const auto joined = decode_history_entry("c 1767225600000001 - up");
+  CHECK(joined.kind == HistoryKind::kChange);
+  CHECK(joined.at == at_micros(1767225600000001));
+  CHECK_FALSE(joined.from);
+  CHECK(joined.to == ClientState::kUp);
+  const auto paused = decode_history_entry("c 5 late paused");
+  CHECK(paused.from == ClientState::kLate);
+  CHECK(paused.to == ClientState::kPaused);
+  const auto ran = decode_history_entry("r 1767225600000009 fail 3 61500999");
+  CHECK(ran.kind == HistoryKind::kRun);
+  CHECK(ran.at == at_micros(1767225600000009));
+  CHECK(ran.result == Health::kFail);
+  CHECK(ran.exit_code == std::uint8_t{3});
+  CHECK(ran.duration == std::chrono::milliseconds(61500));
+  const auto ok = decode_history_entry("r 9 ok - 0");
+  CHECK(ok.result == Health::kOk);
+  CHECK_FALSE(ok.exit_code);
+  CHECK(ok.duration == std::chrono::milliseconds(0));
+  for (const char* bad : {"", "c", "c 1 - sideways", "c x - up", "r 1 ok 256 5", "r 1 maybe - 5", "r 1 ok - -5",
+                          "c 1 - up extra", "x 1 - up"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(decode_history_entry(bad), ProtocolError);
+  }
+}
+
 TEST_CASE("stream entries decode into events", "[presence][redis]") {
   ClientView client;
   client.id = "db";

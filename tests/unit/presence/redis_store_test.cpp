@@ -543,3 +543,587 @@ TEST_CASE("stopping a store ends its follower promptly", "[presence][redis]") {
   }
   CHECK(Steady::now() - started < 2s);
 }
+
+// ---- Issue 11: the store semantics the memory store has too, and what only Redis can get wrong
+// (keys left behind, records carrying logs, replicas announcing twice).
+
+namespace {
+
+using pulse::presence::HistoryEntry;
+using pulse::presence::HistoryKind;
+using pulse::presence::Health;
+using pulse::presence::Signal;
+
+BeatRequest signal_of(std::string id, Signal signal) {
+  BeatRequest request;
+  request.id = std::move(id);
+  request.signal = signal;
+  request.remote_addr = "192.0.2.8";
+  return request;
+}
+
+// A store of its own on the process's shared redis-server: the semantics, not the server.
+std::unique_ptr<RedisStore> semantics_store(std::shared_ptr<ManualClock> clock, std::size_t history_length = 10,
+                                            StorePolicy policy = {}) {
+  auto options = pulse::test::redis_options(policy, std::move(clock));
+  options.history_length = history_length;
+  return std::make_unique<RedisStore>(options);
+}
+
+bool in_zset(const RedisServer& server, const std::string& key, const std::string& id) {
+  auto connection = server.connect();
+  return !connection.command({"ZSCORE", key, id}).is_nil();
+}
+
+bool key_exists(const RedisServer& server, const std::string& key) {
+  auto connection = server.connect();
+  return connection.command({"EXISTS", key}).as_integer() == 1;
+}
+
+HistoryEntry change(pulse::presence::Time at, std::optional<ClientState> from, ClientState to) {
+  HistoryEntry entry;
+  entry.at = at;
+  entry.kind = HistoryKind::kChange;
+  entry.from = from;
+  entry.to = to;
+  return entry;
+}
+
+HistoryEntry run(pulse::presence::Time at, Health result, std::optional<std::uint8_t> exit_code,
+                 std::chrono::milliseconds duration) {
+  HistoryEntry entry;
+  entry.at = at;
+  entry.kind = HistoryKind::kRun;
+  entry.result = result;
+  entry.exit_code = exit_code;
+  entry.duration = duration;
+  return entry;
+}
+
+}  // namespace
+
+TEST_CASE("redis: settings are sticky; a new id takes the defaults", "[presence][redis][issue11]") {
+  auto clock = std::make_shared<ManualClock>();
+  StorePolicy policy;
+  policy.default_interval = 40s;
+  auto store = semantics_store(clock, 10, policy);
+
+  auto fresh = store->beat(signal_of("new", Signal::kBeat));
+  REQUIRE(fresh.outcome == BeatOutcome::kCreated);
+  CHECK(fresh.client.interval == 40s);
+  CHECK(fresh.client.grace == 20s);
+
+  REQUIRE(store->beat(beat_of("db-1", 5s, 7s)).accepted());
+  clock->advance(1s);
+  auto failing = signal_of("db-1", Signal::kBeat);
+  failing.health = Health::kFail;
+  const auto kept = store->beat(failing);
+  CHECK(kept.client.interval == 5s);
+  CHECK(kept.client.grace == 7s);
+  CHECK(kept.client.state == ClientState::kFailing);
+  CHECK(kept.client.next_due == clock->now() + 5s);
+  CHECK(kept.client.down_at == clock->now() + 12s);
+
+  clock->advance(1s);
+  auto interval_only = signal_of("db-1", Signal::kBeat);
+  interval_only.interval = 20s;
+  const auto with_default_grace = store->beat(interval_only);
+  CHECK(with_default_grace.client.interval == 20s);
+  CHECK(with_default_grace.client.grace == 10s);
+  // Without status= and no run open, a plain beat is healthy again.
+  CHECK(with_default_grace.client.health == Health::kOk);
+
+  clock->advance(1s);
+  auto grace_only = signal_of("db-1", Signal::kBeat);
+  grace_only.grace = 3s;
+  const auto with_grace = store->beat(grace_only);
+  CHECK(with_grace.client.interval == 20s);
+  CHECK(with_grace.client.grace == 3s);
+  // The record another replica reads says the same.
+  CHECK(*store->find("db-1") == with_grace.client);
+}
+
+TEST_CASE("redis: runs, still-alive beats, rids, durations and exit statuses", "[presence][redis][issue11]") {
+  auto clock = std::make_shared<ManualClock>();
+  auto store = semantics_store(clock);
+  const auto t0 = clock->now();
+  auto start_a = signal_of("job", Signal::kStart);
+  start_a.run_id = "a";
+  const auto started = store->beat(start_a);
+  REQUIRE(started.outcome == BeatOutcome::kCreated);
+  CHECK(started.client.health == Health::kOk);
+  REQUIRE(started.client.runs.size() == 1);
+  CHECK(started.client.runs[0] == pulse::presence::OpenRun{"a", t0});
+  CHECK_FALSE(started.run_duration);
+  REQUIRE(started.event);
+  CHECK(started.event->kind == EventKind::kJoin);
+
+  clock->advance(2s);
+  const auto t1 = clock->now();
+  auto start_b = signal_of("job", Signal::kStart);
+  start_b.run_id = "b";
+  CHECK(store->beat(start_b).client.runs.size() == 2);
+
+  // A plain beat while runs are open: still alive, nothing ends, the health stays.
+  clock->advance(3s);
+  auto alive = store->beat(signal_of("job", Signal::kBeat));
+  CHECK(alive.client.runs.size() == 2);
+  CHECK_FALSE(alive.run_duration);
+  CHECK(alive.client.beats == 3);
+  CHECK_FALSE(alive.event);
+
+  // status=ok with rid=b ends b only.
+  clock->advance(1500ms);
+  auto end_b = signal_of("job", Signal::kBeat);
+  end_b.health = Health::kOk;
+  end_b.run_id = "b";
+  const auto ended_b = store->beat(end_b);
+  REQUIRE(ended_b.run_duration);
+  CHECK(*ended_b.run_duration == clock->now() - t1);
+  CHECK(ended_b.client.last_duration == ended_b.run_duration);
+  REQUIRE(ended_b.client.runs.size() == 1);
+  CHECK(ended_b.client.runs[0].rid == "a");
+
+  // An rid no run has ends nothing.
+  auto end_none = signal_of("job", Signal::kFail);
+  end_none.run_id = "zzz";
+  clock->advance(1s);
+  const auto not_ended = store->beat(end_none);
+  CHECK_FALSE(not_ended.run_duration);
+  CHECK(not_ended.client.runs.size() == 1);
+  CHECK(not_ended.client.state == ClientState::kFailing);
+  REQUIRE(not_ended.event);
+  CHECK(not_ended.event->previous == ClientState::kUp);
+  CHECK(not_ended.event->client.state == ClientState::kFailing);
+
+  // An exit status without rid ends the oldest run: a, with "exit 3".
+  clock->advance(1s);
+  const auto t_exit = clock->now();
+  auto exit3 = signal_of("job", Signal::kExit);
+  exit3.exit_code = 3;
+  const auto exited = store->beat(exit3);
+  REQUIRE(exited.run_duration);
+  CHECK(*exited.run_duration == t_exit - t0);
+  CHECK(exited.client.runs.empty());
+  CHECK(exited.client.exit_code == std::uint8_t{3});
+  CHECK(exited.client.message == "exit 3");
+  CHECK(exited.client.health == Health::kFail);
+
+  // exit 0 with a message of its own: ok, that message; nothing to end.
+  clock->advance(1s);
+  auto exit0 = signal_of("job", Signal::kExit);
+  exit0.exit_code = 0;
+  exit0.message = "done";
+  const auto fine = store->beat(exit0);
+  CHECK(fine.client.state == ClientState::kUp);
+  CHECK(fine.client.message == "done");
+  CHECK(fine.client.exit_code == std::uint8_t{0});
+  CHECK(fine.client.last_ok == clock->now());
+  CHECK(fine.client.last_duration == exited.run_duration);  // the last run's, kept
+
+  const auto detail = store->detail("job");
+  REQUIRE(detail);
+  CHECK(detail->client == fine.client);
+  const std::vector<HistoryEntry> expected{
+      change(t0, std::nullopt, ClientState::kUp),
+      run(t1 + 4500ms, Health::kOk, std::nullopt, std::chrono::milliseconds(4500)),
+      change(t1 + 5500ms, ClientState::kUp, ClientState::kFailing),
+      run(t_exit, Health::kFail, std::uint8_t{3}, std::chrono::duration_cast<std::chrono::milliseconds>(t_exit - t0)),
+      change(t_exit + 1s, ClientState::kFailing, ClientState::kUp),
+  };
+  CHECK(detail->history == expected);
+}
+
+TEST_CASE("redis: at most kMaxOpenRuns runs; a start with an open rid restarts it", "[presence][redis][issue11]") {
+  auto clock = std::make_shared<ManualClock>();
+  auto store = semantics_store(clock);
+  pulse::presence::ClientView client;
+  for (int i = 0; i < 6; ++i) {
+    auto start = signal_of("cron", Signal::kStart);
+    start.run_id = fmt::format("r{}", i);
+    client = store->beat(start).client;
+    clock->advance(1s);
+  }
+  REQUIRE(client.runs.size() == pulse::presence::kMaxOpenRuns);
+  CHECK(client.runs.front().rid == "r2");
+  CHECK(client.runs.back().rid == "r5");
+  auto again = signal_of("cron", Signal::kStart);
+  again.run_id = "r3";
+  const auto restarted = store->beat(again).client;
+  REQUIRE(restarted.runs.size() == pulse::presence::kMaxOpenRuns);
+  CHECK(restarted.runs.back() == pulse::presence::OpenRun{"r3", clock->now()});
+  CHECK(std::count_if(restarted.runs.begin(), restarted.runs.end(), [](const auto& r) { return r.rid == "r3"; }) ==
+        1);
+  // The runs survive a listing and an export (the record's flat run fields).
+  CHECK(store->list({}).clients.at(0) == restarted);
+  CHECK(store->export_clients().at(0).runs == restarted.runs);
+  // A start with no end within interval + grace means down.
+  clock->advance(restarted.down_at - clock->now());
+  (void)store->tick();
+  CHECK(store->find("cron")->state == ClientState::kDown);
+}
+
+TEST_CASE("redis: a pause stops time for a client until its next beat", "[presence][redis][issue11]") {
+  auto& server = pulse::test::shared_redis_server();
+  auto clock = std::make_shared<ManualClock>();
+  StorePolicy policy;
+  policy.retention = 1min;
+  auto store = semantics_store(clock, 10, policy);
+
+  const auto unknown = store->beat(signal_of("ghost", Signal::kPause));
+  CHECK(unknown.outcome == BeatOutcome::kNotFound);
+  CHECK_FALSE(store->find("ghost"));
+  CHECK(store->counters().clients.total() == 0);
+
+  REQUIRE(store->beat(beat_of("db", 10s, 5s)).accepted());
+  clock->advance(12s);
+  const auto paused = store->beat(signal_of("db", Signal::kPause));
+  CHECK(paused.outcome == BeatOutcome::kUpdated);
+  CHECK(paused.previous == ClientState::kUp);  // the stored state: nobody swept it late yet
+  CHECK(paused.client.state == ClientState::kPaused);
+  CHECK(paused.client.paused);
+  CHECK(paused.client.beats == 1);  // not a beat
+  REQUIRE(paused.event);
+  CHECK(paused.event->kind == EventKind::kChange);
+  CHECK(paused.event->client.state == ClientState::kPaused);
+  CHECK(store->counters().clients[ClientState::kPaused] == 1);
+  CHECK(store->counters().clients.online() == 0);
+  CHECK_FALSE(in_zset(server, store->key("deadlines"), "db"));
+  CHECK_FALSE(in_zset(server, store->key("expiries"), "db"));
+  // Pausing again changes nothing and announces nothing.
+  const auto version = store->version();
+  const auto twice = store->beat(signal_of("db", Signal::kPause));
+  CHECK(twice.outcome == BeatOutcome::kUpdated);
+  CHECK_FALSE(twice.event);
+  CHECK(store->version() == version);
+
+  // Hours pass: not late, not down, not forgotten.
+  for (int i = 0; i < 5; ++i) {
+    clock->advance(1h);
+    CHECK(store->tick().empty());
+  }
+  CHECK(store->find("db")->state == ClientState::kPaused);
+  CHECK(store->list({}).clients.at(0).state == ClientState::kPaused);
+
+  // The next beat unpauses, with fresh deadlines.
+  const auto back = store->beat(signal_of("db", Signal::kBeat));
+  CHECK(back.client.state == ClientState::kUp);
+  CHECK_FALSE(back.client.paused);
+  CHECK(back.client.next_due == clock->now() + 10s);
+  CHECK(back.previous == ClientState::kPaused);
+  CHECK(in_zset(server, store->key("deadlines"), "db"));
+  CHECK(store->counters().clients[ClientState::kPaused] == 0);
+
+  // A down client paused leaves the expiries: it is not forgotten while paused.
+  clock->advance(20s);
+  (void)store->tick();
+  REQUIRE(store->find("db")->state == ClientState::kDown);
+  CHECK(in_zset(server, store->key("expiries"), "db"));
+  CHECK(store->beat(signal_of("db", Signal::kPause)).client.state == ClientState::kPaused);
+  CHECK_FALSE(in_zset(server, store->key("expiries"), "db"));
+  clock->advance(2min);
+  CHECK(store->tick().empty());
+  CHECK(store->find("db"));
+
+  const auto detail = store->detail("db");
+  REQUIRE(detail);
+  REQUIRE(detail->history.size() == 5);  // join, paused, up, down, paused
+  CHECK(detail->history[1].to == ClientState::kPaused);
+  CHECK(detail->history[3].from == ClientState::kUp);
+  CHECK(detail->history[3].to == ClientState::kDown);
+}
+
+TEST_CASE("redis: a pause is rate-limited like a beat; alive and release are not", "[presence][redis][issue11]") {
+  auto clock = std::make_shared<ManualClock>();
+  StorePolicy policy;
+  policy.max_beats_per_second = 1;
+  auto store = semantics_store(clock, 10, policy);
+  REQUIRE(store->beat(signal_of("x", Signal::kHold)).accepted());
+  CHECK(store->beat(signal_of("x", Signal::kPause)).outcome == BeatOutcome::kRateLimited);
+  CHECK(store->beat(signal_of("x", Signal::kAlive)).outcome == BeatOutcome::kUpdated);
+  CHECK(store->beat(signal_of("x", Signal::kRelease)).outcome == BeatOutcome::kUpdated);
+}
+
+TEST_CASE("redis: hold, alive and release", "[presence][redis][issue11]") {
+  using pulse::presence::kHoldGrace;
+  using pulse::presence::kHoldRefresh;
+  auto clock = std::make_shared<ManualClock>();
+  auto store = semantics_store(clock);
+
+  CHECK(store->beat(signal_of("h", Signal::kAlive)).outcome == BeatOutcome::kNotFound);
+  CHECK(store->beat(signal_of("h", Signal::kRelease)).outcome == BeatOutcome::kNotFound);
+  CHECK_FALSE(store->find("h"));
+
+  auto first = beat_of("h", 60s, 30s);
+  first.message = "hello";
+  REQUIRE(store->beat(first).accepted());
+  // Not held: alive changes nothing.
+  clock->advance(1s);
+  const auto ignored = store->beat(signal_of("h", Signal::kAlive));
+  CHECK(ignored.outcome == BeatOutcome::kUpdated);
+  CHECK(ignored.client == *store->find("h"));
+  CHECK(ignored.client.next_due == clock->now() + 59s);
+
+  auto hold = signal_of("h", Signal::kHold);
+  const auto held = store->beat(hold);
+  CHECK(held.client.held);
+  CHECK(held.client.beats == 2);
+  CHECK(held.client.interval == 60s);  // kept for when the client polls again
+  CHECK(held.client.grace == 30s);
+  CHECK(held.client.message == "hello");  // a hold keeps the message unless it brings one
+  CHECK(held.client.next_due == clock->now() + kHoldRefresh);
+  CHECK(held.client.down_at == clock->now() + kHoldRefresh + kHoldGrace);
+
+  // The holding server refreshes: deadlines only.
+  clock->advance(10s);
+  const auto version = store->version();
+  const auto refreshed = store->beat(signal_of("h", Signal::kAlive));
+  CHECK(refreshed.client.next_due == clock->now() + kHoldRefresh);
+  CHECK(refreshed.client.beats == 2);
+  CHECK_FALSE(refreshed.event);
+  CHECK(store->version() == version);
+
+  // That server stalled: late; its next refresh makes the client up again, announced.
+  clock->advance(kHoldRefresh);
+  REQUIRE(store->tick().size() == 1);
+  const auto recovered = store->beat(signal_of("h", Signal::kAlive));
+  CHECK(recovered.previous == ClientState::kLate);
+  CHECK(recovered.client.state == ClientState::kUp);
+  REQUIRE(recovered.event);
+  CHECK(recovered.event->previous == ClientState::kLate);
+
+  // The connection drops: late at once, down after kHoldGrace.
+  clock->advance(1s);
+  const auto released = store->beat(signal_of("h", Signal::kRelease));
+  CHECK_FALSE(released.client.held);
+  CHECK(released.client.state == ClientState::kLate);
+  CHECK(released.client.next_due == clock->now());
+  CHECK(released.client.down_at == clock->now() + kHoldGrace);
+  REQUIRE(released.event);
+  CHECK(released.event->previous == ClientState::kUp);
+  // Alive after the release is ignored (a late refresh from the old connection).
+  CHECK(store->beat(signal_of("h", Signal::kAlive)).client.state == ClientState::kLate);
+  clock->advance(kHoldGrace);
+  const auto swept = store->tick();
+  REQUIRE(swept.size() == 1);
+  CHECK(swept[0].client.state == ClientState::kDown);
+
+  // A paused held client released stays paused.
+  REQUIRE(store->beat(signal_of("h", Signal::kHold)).accepted());
+  clock->advance(1s);
+  REQUIRE(store->beat(signal_of("h", Signal::kPause)).client.state == ClientState::kPaused);
+  const auto paused_release = store->beat(signal_of("h", Signal::kRelease));
+  CHECK(paused_release.client.state == ClientState::kPaused);
+  CHECK_FALSE(paused_release.client.held);
+  CHECK_FALSE(paused_release.event);
+}
+
+TEST_CASE("redis: the log lives apart from the record and goes with the client", "[presence][redis][issue11]") {
+  auto& server = pulse::test::shared_redis_server();
+  auto clock = std::make_shared<ManualClock>();
+  StorePolicy policy;
+  policy.retention = 1min;
+  auto store = semantics_store(clock, 10, policy);
+
+  auto with_log = beat_of("backup", 10s, 5s);
+  const std::string log = "backup started\nbackup done: 42 files \xc3\xa9\n";
+  with_log.log = log;
+  const auto logged = store->beat(with_log);
+  CHECK(logged.client.log_bytes == log.size());
+  // A beat without a log keeps the last one.
+  clock->advance(1s);
+  CHECK(store->beat(beat_of("backup", 10s, 5s)).client.log_bytes == log.size());
+  auto detail = store->detail("backup");
+  REQUIRE(detail);
+  CHECK(detail->log == log);
+  CHECK(detail->client.log_bytes == log.size());
+  // Never in the record: listings, events and exports do not carry it.
+  {
+    auto connection = server.connect();
+    const auto record = connection.command({"HGET", store->key("clients"), "backup"}).as_string();
+    CHECK(record.find("backup done") == std::string::npos);
+  }
+  // An empty log replaces it.
+  auto empty = beat_of("backup", 10s, 5s);
+  empty.log = "";
+  CHECK(store->beat(empty).client.log_bytes == 0);
+  CHECK(store->detail("backup")->log.empty());
+  CHECK_FALSE(key_exists(server, store->key("logs")));
+
+  // Removed with the client, log and history.
+  REQUIRE(store->beat(with_log).accepted());
+  REQUIRE(key_exists(server, store->key("history:backup")));
+  REQUIRE(store->remove("backup"));
+  CHECK_FALSE(key_exists(server, store->key("logs")));
+  CHECK_FALSE(key_exists(server, store->key("history:backup")));
+  CHECK_FALSE(store->detail("backup"));
+
+  // And on expiry.
+  REQUIRE(store->beat(with_log).accepted());
+  REQUIRE(store->detail("backup")->history.size() == 1);  // a new client's history starts afresh
+  clock->advance(15s);
+  (void)store->tick();
+  clock->advance(1min);
+  const auto left = store->tick();
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].kind == EventKind::kLeave);
+  CHECK_FALSE(key_exists(server, store->key("logs")));
+  CHECK_FALSE(key_exists(server, store->key("history:backup")));
+}
+
+TEST_CASE("redis: the history keeps the last history_length entries, oldest first", "[presence][redis][issue11]") {
+  auto& server = pulse::test::shared_redis_server();
+  auto clock = std::make_shared<ManualClock>();
+  auto store = semantics_store(clock, 3);
+  const auto t0 = clock->now();
+  REQUIRE(store->beat(beat_of("w", 10s, 5s)).accepted());
+  clock->advance(10s);
+  (void)store->tick();  // late
+  clock->advance(5s);
+  (void)store->tick();  // down
+  clock->advance(1s);
+  REQUIRE(store->beat(beat_of("w", 10s, 5s)).accepted());  // up
+  const auto detail = store->detail("w");
+  REQUIRE(detail);
+  const std::vector<HistoryEntry> expected{change(t0 + 10s, ClientState::kUp, ClientState::kLate),
+                                           change(t0 + 15s, ClientState::kLate, ClientState::kDown),
+                                           change(t0 + 16s, ClientState::kDown, ClientState::kUp)};
+  CHECK(detail->history == expected);
+
+  // history_length 0 keeps none, and no list at all.
+  auto none = semantics_store(clock, 0);
+  REQUIRE(none->beat(beat_of("w", 10s, 5s)).accepted());
+  CHECK(none->detail("w")->history.empty());
+  CHECK_FALSE(key_exists(server, none->key("history:w")));
+}
+
+TEST_CASE("redis: a pause and a release on one replica are seen by another and announced once",
+          "[presence][redis][issue11]") {
+  RedisServer server;
+  auto clock = std::make_shared<ManualClock>();
+  const std::string prefix = pulse::test::unique_prefix();
+  RedisStore a(cluster_options(server, prefix, clock));
+  RedisStore b(cluster_options(server, prefix, clock));
+  const auto start = b.last_sequence();
+
+  REQUIRE(a.beat(beat_of("p", 10s, 5s)).accepted());
+  REQUIRE(a.beat(signal_of("h", Signal::kHold)).accepted());
+  clock->advance(1s);
+  const auto paused = a.beat(signal_of("p", Signal::kPause));
+  REQUIRE(paused.event);
+  clock->advance(1s);
+  const auto released = b.beat(signal_of("h", Signal::kRelease));
+  REQUIRE(released.event);
+  CHECK(released.client.state == ClientState::kLate);
+
+  // Both see both.
+  for (RedisStore* store : {&a, &b}) {
+    CHECK(store->find("p")->state == ClientState::kPaused);
+    CHECK(store->find("h")->state == ClientState::kLate);
+    CHECK_FALSE(store->find("h")->held);
+    const auto listing = store->list({});
+    CHECK(listing.counts[ClientState::kPaused] == 1);
+    CHECK(listing.counts[ClientState::kLate] == 1);
+    REQUIRE(eventually([&] { return store->last_sequence() == start + 4; }));
+    const auto events = store->events_after(start);
+    REQUIRE(events);
+    REQUIRE(events->size() == 4);  // two joins, the pause, the release
+    CHECK((*events)[2].sequence == paused.event->sequence);
+    CHECK((*events)[2].client.state == ClientState::kPaused);
+    CHECK((*events)[3].sequence == released.event->sequence);
+    CHECK((*events)[3].previous == ClientState::kUp);
+  }
+  // Sweeping both replicas at once: the released client goes down once, the paused one never.
+  clock->advance(1h);
+  std::vector<PresenceEvent> swept;
+  std::mutex swept_mutex;
+  {
+    std::vector<std::thread> threads;
+    for (RedisStore* store : {&a, &b}) {
+      threads.emplace_back([&, store] {
+        for (int round = 0; round < 3; ++round) {
+          auto events = store->tick();
+          std::lock_guard lock(swept_mutex);
+          swept.insert(swept.end(), events.begin(), events.end());
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+  }
+  REQUIRE(swept.size() == 1);
+  CHECK(swept[0].client.id == "h");
+  CHECK(swept[0].client.state == ClientState::kDown);
+  const auto all = stream_events(server, prefix);
+  CHECK(std::count_if(all.begin(), all.end(), [](const auto& e) { return e.client.id == "p"; }) == 2);
+  CHECK(a.find("p")->state == ClientState::kPaused);
+}
+
+TEST_CASE("redis: the outage credit for held, released and paused clients", "[presence][redis][issue11]") {
+  using pulse::presence::kHoldGrace;
+  using pulse::presence::kHoldRefresh;
+  RedisServer server;
+  auto clock = std::make_shared<ManualClock>();
+  auto options = cluster_options(server, pulse::test::unique_prefix(), clock);
+  options.outage_credit_after = 3s;
+  RedisStore store(options);
+  REQUIRE(store.beat(signal_of("held", Signal::kHold)).accepted());
+  REQUIRE(store.beat(signal_of("released", Signal::kHold)).accepted());
+  REQUIRE(store.beat(beat_of("paused", 10s, 5s)).accepted());
+  REQUIRE(store.beat(signal_of("paused", Signal::kPause)).accepted());
+  clock->advance(1s);
+  REQUIRE(store.beat(signal_of("released", Signal::kRelease)).client.state == ClientState::kLate);
+  const auto held_before = *store.find("held");
+  const auto released_before = *store.find("released");
+
+  // Nobody reached Redis for a minute: the holding server could not refresh, nor could anyone beat.
+  clock->advance(1min);
+  CHECK(store.tick().empty());
+  const auto held_after = *store.find("held");
+  CHECK(held_after.state == ClientState::kUp);
+  CHECK(held_after.next_due - held_before.next_due == 1min);
+  const auto released_after = *store.find("released");
+  CHECK(released_after.state == ClientState::kLate);
+  CHECK(released_after.down_at - released_before.down_at == 1min);
+  CHECK(store.find("paused")->state == ClientState::kPaused);
+  // The holding server's refresh after the outage keeps the held client up; the released one
+  // goes down when the grace it had left is over; the paused one stays paused.
+  (void)store.beat(signal_of("held", Signal::kAlive));
+  std::vector<PresenceEvent> events;
+  for (auto left = released_after.down_at - clock->now(); left > std::chrono::seconds(0); left -= 250ms) {
+    clock->advance(250ms);
+    (void)store.beat(signal_of("held", Signal::kAlive));
+    for (auto& event : store.tick()) events.push_back(event);
+  }
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].client.id == "released");
+  CHECK(events[0].client.state == ClientState::kDown);
+  CHECK(store.find("held")->state == ClientState::kUp);
+  CHECK(store.find("paused")->state == ClientState::kPaused);
+}
+
+TEST_CASE("redis: requests out of bounds record nothing", "[presence][redis][issue11]") {
+  auto clock = std::make_shared<ManualClock>();
+  auto store = semantics_store(clock);
+  auto bad_rid = signal_of("j", Signal::kStart);
+  bad_rid.run_id = "line\nbreak";
+  CHECK(store->beat(bad_rid).outcome == BeatOutcome::kInvalid);
+  bad_rid.run_id = std::string(pulse::presence::kMaxRunIdBytes + 1, 'r');
+  CHECK(store->beat(bad_rid).outcome == BeatOutcome::kInvalid);
+  auto big_log = signal_of("j", Signal::kBeat);
+  big_log.log = std::string(pulse::presence::kMaxLogBytes + 1, 'x');
+  CHECK(store->beat(big_log).outcome == BeatOutcome::kInvalid);
+  CHECK(store->beat(signal_of("j", Signal::kExit)).outcome == BeatOutcome::kInvalid);  // no status
+  auto bad_grace = signal_of("j", Signal::kBeat);
+  bad_grace.grace = 0s;
+  CHECK(store->beat(bad_grace).outcome == BeatOutcome::kInvalid);
+  CHECK_FALSE(store->find("j"));
+  // The largest log and rid fit.
+  auto largest = signal_of("j", Signal::kStart);
+  largest.run_id = std::string(pulse::presence::kMaxRunIdBytes, 'r');
+  largest.log = std::string(pulse::presence::kMaxLogBytes, 'x');
+  const auto accepted = store->beat(largest);
+  REQUIRE(accepted.accepted());
+  CHECK(accepted.client.log_bytes == pulse::presence::kMaxLogBytes);
+  CHECK(accepted.client.runs.at(0).rid == largest.run_id);
+  CHECK(store->detail("j")->log == *largest.log);
+}

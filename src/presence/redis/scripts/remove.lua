@@ -1,6 +1,6 @@
--- remove.lua: PresenceRegistry::remove(). ARGV 5 id. Returns {1 or 0, status, produced events}.
+-- remove.lua: PresenceRegistry::remove(): the record, its log and its history go. ARGV 6 id. Returns {1 or 0, status, produced events}.
 credit_outage()
-local id = ARGV[5]
+local id = ARGV[6]
 local text = redis.call('HGET', K_CLIENTS, id)
 if not text then return {0, status(), produced} end
 local c = decode(text)

@@ -1,10 +1,10 @@
--- restore.lua: PresenceRegistry::restore() for the records in ARGV 6.. (validated by the
--- caller; rate_limit_at absent). ARGV 5 max clients. Ids already present and those beyond the
+-- restore.lua: PresenceRegistry::restore() for the records in ARGV 7.. (validated by the
+-- caller; rate_limit_at absent). ARGV 6 max clients. Ids already present and those beyond the
 -- maximum are skipped. Returns {restored, status}.
 credit_outage()
-local max_clients = tonumber(ARGV[5])
+local max_clients = tonumber(ARGV[6])
 local restored = 0
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   local c = decode(ARGV[i])
   if redis.call('HEXISTS', K_CLIENTS, c.id) == 0 and redis.call('HLEN', K_CLIENTS) < max_clients then
     if c.state == 'down' then
@@ -18,6 +18,9 @@ for i = 6, #ARGV do
       c.state = state_at(now, c)
     end
     c.rate_limit_at = now
+    -- No connection survives a restart, and logs are not restored (nor their size).
+    c.held = false
+    c.log_bytes = 0
     redis.call('HSET', K_CLIENTS, c.id, encode(c))
     schedule(c)
     count(c.state, 1)

@@ -1,11 +1,11 @@
--- sweep.lua: PresenceRegistry::tick() for up to ARGV 5 online clients whose deadline has come
+-- sweep.lua: PresenceRegistry::tick() for up to ARGV 6 online clients whose deadline has come
 -- and up to as many down clients whose retention is over.
 -- Compare-and-set by construction: the script is atomic and reads each record's state before
 -- it writes, and a client handled here is rescheduled past `now`, so however many replicas
 -- sweep at once, each transition happens (and is announced) once.
 -- Returns {clients handled, status, produced events}.
 credit_outage()
-local limit = tonumber(ARGV[5])
+local limit = tonumber(ARGV[6])
 
 local function forget_if_expired(c)
   if c.state == 'down' and now - c.down_at >= retention then
@@ -28,15 +28,14 @@ for _, id in ipairs(due) do
     local state = state_at(now, c)
     if SEVERITY[state] > SEVERITY[c.state] then
       local previous = c.state
-      count(previous, -1)
-      count(state, 1)
       c.state = state
-      redis.call('HINCRBY', K_STATS, 'transitions_total', 1)
       bump_version()
       text = encode(c)
       redis.call('HSET', K_CLIENTS, id, text)
-      emit('change', previous, 'signed_off', text)
+      announce(c, previous, text)
     end
+    -- A paused client leaves `deadlines` here (it cannot be there while every write goes
+    -- through these scripts).
     if not forget_if_expired(c) then schedule(c) end
   end
 end
