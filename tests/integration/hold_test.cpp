@@ -8,11 +8,13 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -26,6 +28,7 @@
 #include "pulse/net/socket.hpp"
 #include "pulse/presence/limits.hpp"
 #include "pulse/presence/redis_store.hpp"
+#include "support/flaky_store.hpp"
 #include "support/raw_socket.hpp"
 #include "support/sse.hpp"
 #include "support/store_factories.hpp"
@@ -61,6 +64,24 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds tim
   return true;
 }
 
+// "/thread": records the thread handlers run on (the worker's loop thread).
+class ThreadProbe final : public pulse::http::Handler {
+ public:
+  pulse::http::Response handle(const pulse::http::Request&) override {
+    const std::lock_guard lock(mutex_);
+    thread_ = std::this_thread::get_id();
+    return pulse::http::Response::text(200, "ok\n");
+  }
+  [[nodiscard]] std::thread::id thread() const {
+    const std::lock_guard lock(mutex_);
+    return thread_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::thread::id thread_;  // guarded by mutex_
+};
+
 // One worker serving a HeartbeatService on 127.0.0.1, on the service's own store (the embedded
 // registry on a ManualClock, or a store the test made).
 class HoldServer {
@@ -72,6 +93,7 @@ class HoldServer {
                      : std::make_unique<HeartbeatService>(options, clock_);
     router_.add_exact("/heartbeat", service_->api_handler());
     router_.add_prefix("/heartbeat/", service_->api_handler());
+    router_.add_exact("/thread", probe_);
     auto listener = pulse::net::listen_tcp(pulse::net::resolve_numeric("127.0.0.1", 0), 64);
     port_ = pulse::net::local_address(listener.get()).port();
     worker_ = std::make_unique<pulse::app::Worker>(router_, pulse::http::Limits{}, stats_, nullptr);
@@ -96,6 +118,12 @@ class HoldServer {
   [[nodiscard]] HttpClient connect() const { return HttpClient("127.0.0.1", port_, 5s); }
   [[nodiscard]] HeartbeatService& service() { return *service_; }
   [[nodiscard]] ManualClock& clock() { return *clock_; }
+  // The worker's loop thread, learnt through a request.
+  [[nodiscard]] std::thread::id loop_thread() {
+    auto client = connect();
+    REQUIRE(client.request("GET", "/thread").status == 200);
+    return probe_->thread();
+  }
   [[nodiscard]] std::optional<pulse::presence::ClientView> find(const std::string& id) const {
     return service_->store()->find(id);
   }
@@ -107,6 +135,7 @@ class HoldServer {
 
  private:
   std::shared_ptr<ManualClock> clock_;
+  std::shared_ptr<ThreadProbe> probe_ = std::make_shared<ThreadProbe>();
   std::unique_ptr<HeartbeatService> service_;
   pulse::http::Router router_;
   pulse::http::ServerStats stats_;
@@ -438,6 +467,30 @@ TEST_CASE("server shutdown with a held connection completes at once", "[integrat
   CHECK(server.stop() == 0);
   CHECK(std::chrono::steady_clock::now() - started < 3s);  // well inside the 5 s shutdown timeout
   CHECK(held.wait_for_end());
+}
+
+TEST_CASE("a store that may block: the hold goes through the store threads, and a release waits out an outage",
+          "[integration][hold]") {
+  auto clock = std::make_shared<ManualClock>();
+  auto store = std::make_shared<pulse::testing::FlakyStore>(clock);
+  HoldServer server(fast_options(), store);
+  auto held = hold(server, "edge-f");
+  CHECK(server.state("edge-f") == ClientState::kUp);
+
+  // The connection drops while the store cannot be reached: the release is kept, not lost.
+  store->set_reachable(false);
+  held->close();
+  REQUIRE(eventually([&] { return server.service().holds()->size() == 0; }));
+  std::this_thread::sleep_for(300ms);  // more than one sweeper pass tried
+  store->set_reachable(true);
+  REQUIRE(eventually([&] { return server.state("edge-f") == ClientState::kLate; }));
+  CHECK_FALSE(server.find("edge-f")->held);
+
+  // The hold, its refreshes and its release never ran on the worker's event loop.
+  const auto loop = server.loop_thread();
+  const auto threads = store->call_threads();
+  CHECK(std::count(threads.begin(), threads.end(), loop) == 0);
+  CHECK(threads.size() > 3);
 }
 
 TEST_CASE("with the Redis store, another replica sees the hold keep the client up, and the drop",
