@@ -5,18 +5,18 @@
 // connection completes, and with the Redis store another replica sees the hold and the drop.
 // The store runs on a ManualClock (the hold grace passes without sleeping); keep-alive periods
 // are 50 ms. Waits are bounded and poll for a condition.
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -315,9 +315,12 @@ TEST_CASE("a dropped hold is late at once, in the store and on the event stream,
   CHECK_FALSE(server.find("edge-3")->held);
   CHECK(server.service().holds()->size() == 0);
   CHECK(events.wait_for([](const pulse::test::SseStream& s) {
-    return StreamClient::find(s, "change", [](const json& data) {
-             return data["client"]["id"] == "edge-3" && data["previous"] == "up" && data["client"]["state"] == "late";
-           }).has_value();
+    return StreamClient::find(s, "change",
+                              [](const json& data) {
+                                return data["client"]["id"] == "edge-3" && data["previous"] == "up" &&
+                                       data["client"]["state"] == "late";
+                              })
+        .has_value();
   }));
 
   // Late, not down, until the hold grace has passed.
@@ -328,9 +331,10 @@ TEST_CASE("a dropped hold is late at once, in the store and on the event stream,
   server.service().sweep();
   CHECK(server.state("edge-3") == ClientState::kDown);
   CHECK(events.wait_for([](const pulse::test::SseStream& s) {
-    return StreamClient::find(s, "change", [](const json& data) {
-             return data["client"]["id"] == "edge-3" && data["client"]["state"] == "down";
-           }).has_value();
+    return StreamClient::find(
+               s, "change",
+               [](const json& data) { return data["client"]["id"] == "edge-3" && data["client"]["state"] == "down"; })
+        .has_value();
   }));
 }
 

@@ -184,8 +184,10 @@ Response HeartbeatApi::route(const Request& request) {
     return json_error(404, "not_found", "not a heartbeat path");
   }
   // GET /heartbeat/{id}/hold: a held connection (hold.cpp).
-  if (const auto rest = path.substr(kRoot.size() + 1); holds_ && rest.ends_with("/hold") && rest.find('/') == rest.size() - 5) {
-    const auto id = http::percent_decode(rest.substr(0, rest.size() - 5), /*plus_as_space=*/false);
+  constexpr std::string_view kHoldSuffix = "/hold";
+  if (const std::string_view rest = path.substr(kRoot.size() + 1);
+      holds_ && rest.ends_with(kHoldSuffix) && rest.find('/') == rest.size() - kHoldSuffix.size()) {
+    const auto id = http::percent_decode(rest.substr(0, rest.size() - kHoldSuffix.size()), /*plus_as_space=*/false);
     if (!id) return json_error(400, "invalid_id", "the id contains a malformed %-escape");
     if (auto error = presence::client_id_error(*id)) return json_error(400, "invalid_id", *error);
     if (!is_get_or_head(request)) return method_not_allowed(request, "GET, HEAD", " (a hold is a GET that stays open)");

@@ -56,16 +56,15 @@ Response refused(HoldRegistry::Refusal refusal) {
     case Refusal::kNone:
     case Refusal::kClosed: break;
     case Refusal::kServerFull:
-      return with_retry_after(json_error(503, "too_many_holds", "too many connections are held"),
-                              kHoldsBusyRetryAfter);
+      return with_retry_after(json_error(503, "too_many_holds", "too many connections are held"), kHoldsBusyRetryAfter);
     case Refusal::kAddressFull:
       return with_retry_after(
           json_error(503, "too_many_holds_from_address", "too many connections are held from this address"),
           kHoldsBusyRetryAfter);
     case Refusal::kIdFull:
-      return with_retry_after(json_error(503, "too_many_holds_for_id",
-                                         "this id holds too many connections already; close the old ones"),
-                              kHoldsBusyRetryAfter);
+      return with_retry_after(
+          json_error(503, "too_many_holds_for_id", "this id holds too many connections already; close the old ones"),
+          kHoldsBusyRetryAfter);
   }
   return json_error(503, "shutting_down", "the server is shutting down");
 }
@@ -239,8 +238,8 @@ void HoldRegistry::release_address(const std::string& remote_addr) {
 void HoldRegistry::on_dropped(const std::shared_ptr<Entry>& entry, std::uint64_t serial) {
   const std::lock_guard lock(mutex_);
   if (closed_) return;
-  const auto hold = std::find_if(entry->holds.begin(), entry->holds.end(),
-                                 [serial](const Hold& h) { return h.serial == serial; });
+  const auto hold =
+      std::find_if(entry->holds.begin(), entry->holds.end(), [serial](const Hold& h) { return h.serial == serial; });
   if (hold == entry->holds.end()) return;
   release_address(hold->remote_addr);
   entry->holds.erase(hold);

@@ -109,8 +109,7 @@ class HoldRegistry : public std::enable_shared_from_this<HoldRegistry> {
   };
 
   // A slot for one more hold of `id` from `remote_addr`, or nullptr and why not.
-  [[nodiscard]] std::shared_ptr<Entry> reserve(const std::string& id, const std::string& remote_addr,
-                                               Refusal& refusal);
+  [[nodiscard]] std::shared_ptr<Entry> reserve(const std::string& id, const std::string& remote_addr, Refusal& refusal);
   // Caller holds entry->calls: gives back the slot of an open() that did not end held.
   void unreserve(const std::shared_ptr<Entry>& entry, const std::string& remote_addr);
   // Wherever the connection let go (a worker's loop): the hold `serial` of `entry` dropped.
@@ -132,11 +131,11 @@ class HoldRegistry : public std::enable_shared_from_this<HoldRegistry> {
 
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Entry>, std::less<>> entries_;  // guarded by mutex_
-  std::map<std::string, std::size_t, std::less<>> by_address_;           // guarded by mutex_
-  std::size_t total_ = 0;                                                 // guarded by mutex_
-  std::vector<std::shared_ptr<Entry>> release_queue_;                     // guarded by mutex_
-  std::uint64_t next_serial_ = 1;                                         // guarded by mutex_
-  bool closed_ = false;                                                   // guarded by mutex_
+  std::map<std::string, std::size_t, std::less<>> by_address_;          // guarded by mutex_
+  std::size_t total_ = 0;                                               // guarded by mutex_
+  std::vector<std::shared_ptr<Entry>> release_queue_;                   // guarded by mutex_
+  std::uint64_t next_serial_ = 1;                                       // guarded by mutex_
+  bool closed_ = false;                                                 // guarded by mutex_
 };
 
 }  // namespace pulse::handlers::heartbeat
