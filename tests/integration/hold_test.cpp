@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -19,6 +20,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "pulse/app/http_client.hpp"
 #include "pulse/app/worker.hpp"
@@ -27,6 +29,7 @@
 #include "pulse/http/server_stats.hpp"
 #include "pulse/net/socket.hpp"
 #include "pulse/presence/limits.hpp"
+#include "pulse/presence/presence_registry.hpp"
 #include "pulse/presence/redis_store.hpp"
 #include "support/flaky_store.hpp"
 #include "support/raw_socket.hpp"
@@ -376,6 +379,44 @@ TEST_CASE("two holds of one id: the first dropping keeps it up, the last makes i
   second->close();
   REQUIRE(eventually([&] { return server.state("edge-5") == ClientState::kLate; }));
   CHECK_FALSE(server.find("edge-5")->held);
+}
+
+TEST_CASE("holds of one id opened and dropped from many threads: released only after the last", "[integration][hold]") {
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 25;
+  auto clock = std::make_shared<ManualClock>();
+  pulse::presence::RegistryOptions registry;
+  registry.max_beats_per_second = 1'000'000;  // a reconnect storm, not a rate-limit test
+  HeartbeatOptions options = fast_options();
+  options.holds.max_per_id = 2 * kThreads;
+  HoldServer server(options, std::make_shared<pulse::presence::PresenceRegistry>(registry, clock));
+  auto anchor = hold(server, "storm");
+
+  std::atomic<int> held_count{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int round = 0; round < kRounds; ++round) {
+        try {
+          StreamClient churn(server.port(), "/heartbeat/storm/hold");
+          if (churn.wait_for_event("held")) ++held_count;
+          // Dropped here, while the other threads' holds of the same id open and drop.
+        } catch (const std::exception&) {
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(held_count == kThreads * kRounds);
+  REQUIRE(eventually([&] { return server.service().holds()->size() == 1; }));
+  std::this_thread::sleep_for(4 * kKeepAlive);  // any stray release has landed by now
+  CHECK(server.state("storm") == ClientState::kUp);
+  CHECK(server.find("storm")->held);
+
+  anchor->close();
+  REQUIRE(eventually([&] { return server.state("storm") == ClientState::kLate; }));
+  CHECK_FALSE(server.find("storm")->held);
+  CHECK(server.service().holds()->size() == 0);
 }
 
 TEST_CASE("a hold refreshes a client released elsewhere back to held", "[integration][hold]") {
