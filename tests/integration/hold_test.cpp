@@ -538,6 +538,20 @@ TEST_CASE("a store that may block: the hold goes through the store threads, and 
   CHECK(threads.size() > 3);
 }
 
+TEST_CASE("a hold needs the heartbeat token, not the read token", "[integration][hold]") {
+  auto config = pulse::test::TestServer::default_config();
+  config.heartbeat.holds.keep_alive = kKeepAlive;
+  config.heartbeat_tokens = {"write-token"};
+  config.read_tokens = {"read-token"};
+  pulse::test::TestServer server(config);
+  auto client = server.connect();
+  CHECK(client.request("GET", "/heartbeat/edge-t/hold").status == 401);
+  CHECK(client.request("GET", "/heartbeat/edge-t/hold?token=read-token").status == 401);
+  CHECK(client.request("GET", "/heartbeat/edge-t?token=read-token").status == 404);  // nothing was recorded
+  StreamClient held(server.port(), "/heartbeat/edge-t/hold?token=write-token");
+  CHECK(held.wait_for_event("held"));
+}
+
 TEST_CASE("with the Redis store, another replica sees the hold keep the client up, and the drop",
           "[integration][hold][redis]") {
   auto clock = std::make_shared<ManualClock>();
