@@ -197,12 +197,14 @@ std::shared_ptr<HoldRegistry::Entry> HoldRegistry::reserve(const std::string& id
     refusal = Refusal::kAddressFull;
     return nullptr;
   }
-  auto& entry = entries_[id];
-  if (!entry) entry = std::make_shared<Entry>(id);
-  if (entry->holds.size() + entry->opening >= limits_.max_per_id) {
+  const auto found = entries_.find(id);
+  const std::size_t of_id = found == entries_.end() ? 0 : found->second->holds.size() + found->second->opening;
+  if (of_id >= limits_.max_per_id) {
     refusal = Refusal::kIdFull;
     return nullptr;
   }
+  auto& entry = found == entries_.end() ? entries_[id] : found->second;
+  if (!entry) entry = std::make_shared<Entry>(id);
   ++entry->opening;
   ++total_;
   ++by_address_[remote_addr];
