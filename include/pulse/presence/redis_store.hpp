@@ -17,10 +17,18 @@
 //   from TIME on each connection and at each tick. Replicas then agree within half a round trip
 //   plus the drift between syncs (well under a millisecond on a LAN). Times are whole
 //   microseconds.
+// - Issue 11: one beat script handles every Signal. A paused client is taken out of the deadline
+//   and expiry sets, so no replica's sweep can make it late or forget it. The last log is kept in
+//   a hash of its own ({prefix}logs) and each client's history in a list {prefix}history:<id>
+//   (RPUSH, LTRIM to history_length), both deleted with the client (remove, expiry): records,
+//   and so listings, events and exports, never carry them; detail() reads record, log and
+//   history in one MULTI/EXEC.
 // - Outage credit: a script that finds no write for longer than `outage_credit_after` (Redis or
 //   every replica was away) first moves every client that was not down on by the gap, so no one
 //   is declared down for the time nobody could hear it. One SET, however many clients: records
 //   are read moved on by the credit earned since they were written.
+//   Held and released clients are online clients like any other here: the holding replica
+//   could not refresh a held one meanwhile, so its hold deadline moves on by the gap too.
 //
 // Calls block the calling thread (may_block() is true) on a small pool of connections. When
 // Redis cannot be reached a call throws StoreUnavailable; the pool then backs off (100 ms

@@ -8,8 +8,8 @@
 #include <bitset>
 #include <cctype>
 #include <charconv>
-#include <vector>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "pulse/base/parse.hpp"
 #include "pulse/presence/limits.hpp"
@@ -281,8 +281,7 @@ ClientView decode_client(std::string_view json, std::optional<std::int64_t> cred
     if (key == "last_duration") {
       const std::int64_t micros = integer_text(string_value(value, key), key);
       if (micros < 0) bad_record("has a negative last_duration");
-      client.last_duration =
-          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::microseconds(micros));
+      client.last_duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::microseconds(micros));
       return;
     }
     if (key == "exit_code") {

@@ -32,8 +32,8 @@ using redis::Script;
 
 // In the order of common.lua's KEYS.
 // "history:" is the prefix of the per-client history lists, not a key itself.
-constexpr std::string_view kKeyNames[] = {"clients", "deadlines", "beaten",   "events",   "stats",  "version",
-                                          "seq",     "swept_at",  "expiries", "credit",   "logs",   "history:"};
+constexpr std::string_view kKeyNames[] = {"clients", "deadlines", "beaten",   "events", "stats", "version",
+                                          "seq",     "swept_at",  "expiries", "credit", "logs",  "history:"};
 enum KeyIndex : std::size_t {
   kClientsKey,
   kDeadlinesKey,
@@ -102,7 +102,8 @@ bool settings_valid(const ClientView& client) {
   return !client_id_error(client.id) && !message_error(client.message) && !remote_addr_error(client.remote_addr) &&
          client.interval >= kMinInterval && client.interval <= kMaxInterval && client.grace >= kMinGrace &&
          client.grace <= kMaxGrace && client.runs.size() <= kMaxOpenRuns &&
-         std::all_of(client.runs.begin(), client.runs.end(), [](const OpenRun& run) { return run_id_valid(run.rid); }) &&
+         std::all_of(client.runs.begin(), client.runs.end(),
+                     [](const OpenRun& run) { return run_id_valid(run.rid); }) &&
          (!client.last_duration || *client.last_duration >= std::chrono::milliseconds(0));
 }
 
@@ -422,26 +423,16 @@ BeatResult RedisStore::beat(const BeatRequest& request) {
   const bool takes_health = request.signal == Signal::kBeat && request.health.has_value();
   return with_connection("recording a beat", [&](Connection& connection) {
     const std::uint64_t seen_before = mirror_->last_sequence();
-    const Reply reply = run_script(connection, Script::kBeat,
-                                   {std::string(script_signal(request.signal)),
-                                    request.id,
-                                    interval,
-                                    grace,
-                                    decimal(options_.default_interval.count()),
-                                    decimal(default_grace(options_.default_interval).count()),
-                                    takes_health ? std::string(to_string(*request.health)) : std::string(),
-                                    request.exit_code ? decimal(unsigned{*request.exit_code}) : std::string(),
-                                    request.run_id,
-                                    request.message,
-                                    request.remote_addr.substr(0, kMaxRemoteAddrBytes),
-                                    request.log ? "1" : "0",
-                                    request.log.value_or(std::string()),
-                                    decimal(options_.max_clients),
-                                    decimal(rate_emission_us_),
-                                    decimal(rate_tolerance_us_),
-                                    decimal(micros_of(kHoldRefresh)),
-                                    decimal(micros_of(kHoldGrace))},
-                                   /*writes=*/true);
+    const Reply reply = run_script(
+        connection, Script::kBeat,
+        {std::string(script_signal(request.signal)), request.id, interval, grace,
+         decimal(options_.default_interval.count()), decimal(default_grace(options_.default_interval).count()),
+         takes_health ? std::string(to_string(*request.health)) : std::string(),
+         request.exit_code ? decimal(unsigned{*request.exit_code}) : std::string(), request.run_id, request.message,
+         request.remote_addr.substr(0, kMaxRemoteAddrBytes), request.log ? "1" : "0",
+         request.log.value_or(std::string()), decimal(options_.max_clients), decimal(rate_emission_us_),
+         decimal(rate_tolerance_us_), decimal(micros_of(kHoldRefresh)), decimal(micros_of(kHoldGrace))},
+        /*writes=*/true);
     const auto& parts = reply.as_array();
     if (parts.size() != 6) throw ProtocolError("redis: the beat script answered in an unknown shape");
     const Status status = learn_status(parts[1]);
@@ -489,14 +480,15 @@ std::optional<ClientView> RedisStore::find(std::string_view id) const {
 std::optional<ClientDetail> RedisStore::detail(std::string_view id) const {
   return with_connection("reading a client's detail", [&](Connection& connection) -> std::optional<ClientDetail> {
     // One transaction: the record, its log and its history as of one instant.
-    const auto replies = connection.pipeline({{"MULTI"},
-                                              {"HGET", keys_[kClientsKey], std::string(id)},
-                                              {"GET", keys_[kCreditKey]},
-                                              {"HGET", keys_[kLogsKey], std::string(id)},
-                                              // The last history_length, should a replica with a longer one have written more.
-                                              {"LRANGE", keys_[kHistoryKey] + std::string(id),
-                                               decimal(-static_cast<long long>(options_.history_length)), "-1"},
-                                              {"EXEC"}});
+    const auto replies =
+        connection.pipeline({{"MULTI"},
+                             {"HGET", keys_[kClientsKey], std::string(id)},
+                             {"GET", keys_[kCreditKey]},
+                             {"HGET", keys_[kLogsKey], std::string(id)},
+                             // The last history_length, should a replica with a longer one have written more.
+                             {"LRANGE", keys_[kHistoryKey] + std::string(id),
+                              decimal(-static_cast<long long>(options_.history_length)), "-1"},
+                             {"EXEC"}});
     const auto& parts = transaction_results(connection, replies, 4, "reading a client's detail");
     if (parts[0].is_nil()) return std::nullopt;
     ClientDetail detail;

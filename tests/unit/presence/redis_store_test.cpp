@@ -549,9 +549,9 @@ TEST_CASE("stopping a store ends its follower promptly", "[presence][redis]") {
 
 namespace {
 
+using pulse::presence::Health;
 using pulse::presence::HistoryEntry;
 using pulse::presence::HistoryKind;
-using pulse::presence::Health;
 using pulse::presence::Signal;
 
 BeatRequest signal_of(std::string id, Signal signal) {
@@ -752,8 +752,7 @@ TEST_CASE("redis: at most kMaxOpenRuns runs; a start with an open rid restarts i
   const auto restarted = store->beat(again).client;
   REQUIRE(restarted.runs.size() == pulse::presence::kMaxOpenRuns);
   CHECK(restarted.runs.back() == pulse::presence::OpenRun{"r3", clock->now()});
-  CHECK(std::count_if(restarted.runs.begin(), restarted.runs.end(), [](const auto& r) { return r.rid == "r3"; }) ==
-        1);
+  CHECK(std::count_if(restarted.runs.begin(), restarted.runs.end(), [](const auto& r) { return r.rid == "r3"; }) == 1);
   // The runs survive a listing and an export (the record's flat run fields).
   CHECK(store->list({}).clients.at(0) == restarted);
   CHECK(store->export_clients().at(0).runs == restarted.runs);
