@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -215,8 +216,13 @@ class StreamClient {
 };
 
 // The kernel's timer on the server's end of the connection from `client_port` to `server_port`
-// (/proc/net/tcp, IPv4): 0 none, 1 retransmission, 2 keepalive, ...; -1 when not found.
-int server_socket_timer(std::uint16_t server_port, std::uint16_t client_port) {
+// (/proc/net/tcp, IPv4): which (0 none, 1 retransmission, 2 keepalive, ...; -1 when not found)
+// and when it fires.
+struct SocketTimer {
+  int kind = -1;
+  std::chrono::milliseconds in{0};
+};
+SocketTimer server_socket_timer(std::uint16_t server_port, std::uint16_t client_port) {
   std::ifstream table("/proc/net/tcp");
   std::string line;
   std::getline(table, line);  // the header
@@ -226,9 +232,12 @@ int server_socket_timer(std::uint16_t server_port, std::uint16_t client_port) {
     std::istringstream fields(line);
     std::string slot, local_address, remote_address, state, queues, timer;
     fields >> slot >> local_address >> remote_address >> state >> queues >> timer;
-    if (local_address.ends_with(local) && remote_address.ends_with(remote)) return std::stoi(timer.substr(0, 2));
+    if (!local_address.ends_with(local) || !remote_address.ends_with(remote)) continue;
+    // "02:00000D8A": the kind, then clock ticks (USER_HZ) until it fires.
+    const auto ticks = std::stoll(timer.substr(3), nullptr, 16);
+    return {std::stoi(timer.substr(0, 2)), std::chrono::milliseconds(ticks * 1000 / ::sysconf(_SC_CLK_TCK))};
   }
-  return -1;
+  return {};
 }
 
 // A hold that has been recorded: its `held` event arrived.
@@ -284,8 +293,12 @@ TEST_CASE("a held connection has TCP keepalive on the server's socket; an event 
   auto held = hold(server, "edge-k");
   StreamClient events(server.port(), "/heartbeat/events");
   REQUIRE(events.wait_for_event("snapshot"));
-  CHECK(eventually([&] { return server_socket_timer(server.port(), held->local_port()) == 2; }));
-  CHECK(server_socket_timer(server.port(), events.local_port()) == 0);
+  REQUIRE(eventually([&] { return server_socket_timer(server.port(), held->local_port()).kind == 2; }));
+  // The first probe is due 15 s after the last input (the kernel's default is two hours).
+  const auto timer = server_socket_timer(server.port(), held->local_port());
+  CHECK(timer.in > 10s);
+  CHECK(timer.in <= 15s);
+  CHECK(server_socket_timer(server.port(), events.local_port()).kind == 0);
 }
 
 TEST_CASE("a held client stays up while held, past its interval and the hold refresh", "[integration][hold]") {

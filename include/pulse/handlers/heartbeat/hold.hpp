@@ -14,6 +14,7 @@
 // last hold of an id drops, Signal::kRelease makes it late at once and down after kHoldGrace.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -43,11 +44,15 @@ inline constexpr std::size_t kDefaultMaxHoldsPerId = 4;
 inline constexpr std::chrono::milliseconds kDefaultHoldKeepAlive =
     std::chrono::duration_cast<std::chrono::milliseconds>(presence::kHoldRefresh) / 3;
 
+// The shortest keep-alive period taken (a shorter one would keep the sweeper spinning).
+inline constexpr std::chrono::milliseconds kMinHoldKeepAlive{10};
+
 struct HoldLimits {
   std::size_t max_holds = kDefaultMaxHolds;
   std::size_t max_per_address = kDefaultMaxHoldsPerAddress;
   std::size_t max_per_id = kDefaultMaxHoldsPerId;
-  // Tests shorten it; longer than kHoldRefresh would let held clients go late between refreshes.
+  // Tests shorten it (to kMinHoldKeepAlive at least); longer than kHoldRefresh would let held
+  // clients go late between refreshes.
   std::chrono::milliseconds keep_alive = kDefaultHoldKeepAlive;
 };
 
@@ -84,7 +89,9 @@ class HoldRegistry : public std::enable_shared_from_this<HoldRegistry> {
   void close_all();
 
   [[nodiscard]] std::size_t size() const;  // connections held, including those being opened
-  [[nodiscard]] std::chrono::milliseconds keep_alive_period() const noexcept { return limits_.keep_alive; }
+  [[nodiscard]] std::chrono::milliseconds keep_alive_period() const noexcept {
+    return std::max(limits_.keep_alive, kMinHoldKeepAlive);
+  }
 
  private:
   struct Hold {
