@@ -696,7 +696,7 @@ TEST_CASE("a byte order mark before a valid file is accepted", "[presence][state
   CHECK(decoded.clients.size() == 1);
 }
 
-TEST_CASE("pauses, open runs, durations and exit codes survive a restart; a hold does not", "[presence][state_file]") {
+TEST_CASE("pauses, open runs, durations and exit codes survive a restart, a hold does not", "[presence][state_file]") {
   TempDir dir;
   const auto path = dir.path() / "heartbeat.json";
   auto old_clock = std::make_shared<ManualClock>();
