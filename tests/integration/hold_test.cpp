@@ -249,7 +249,7 @@ std::unique_ptr<StreamClient> hold(const HoldServer& server, const std::string& 
 
 }  // namespace
 
-TEST_CASE("a held client is up; the stream says held, then keep-alive comments", "[integration][hold]") {
+TEST_CASE("a held client is up: the stream says held, then keep-alive comments", "[integration][hold]") {
   HoldServer server;
   auto held = hold(server, "edge-1", "?interval=60&msg=on+duty");
   CHECK(held->status() == 200);
@@ -285,7 +285,7 @@ TEST_CASE("a held client is up; the stream says held, then keep-alive comments",
   CHECK(json::parse(show.body)["state"] == "up");
 }
 
-TEST_CASE("a held connection has TCP keepalive on the server's socket; an event stream does not",
+TEST_CASE("a held connection has TCP keepalive on the server's socket, an event stream has not",
           "[integration][hold]") {
   HeartbeatOptions options = fast_options();
   options.holds.keep_alive = 1h;  // nothing written after the first event: only keepalive arms a timer
