@@ -33,6 +33,17 @@ Access access_for(http::Method method) noexcept {
   }
 }
 
+Access access_for(const http::Request& request) noexcept {
+  constexpr std::string_view kHeartbeatPrefix = "/heartbeat/";
+  constexpr std::string_view kHoldSuffix = "/hold";
+  const std::string_view path = request.path;
+  if (path.starts_with(kHeartbeatPrefix) && path.size() > kHeartbeatPrefix.size() + kHoldSuffix.size() &&
+      path.ends_with(kHoldSuffix)) {
+    return Access::kWrite;
+  }
+  return access_for(request.method);
+}
+
 std::string_view to_string(GateDecision decision) noexcept {
   switch (decision) {
     case GateDecision::kAllowed: return "allowed";
@@ -43,7 +54,7 @@ std::string_view to_string(GateDecision decision) noexcept {
 }
 
 GateDecision decide(const AccessTokens& tokens, const http::Request& request) {
-  const Access access = access_for(request.method);
+  const Access access = access_for(request);
   const bool guarded =
       (access == Access::kWrite && !tokens.write.empty()) || (access == Access::kRead && !tokens.read.empty());
   if (!guarded) return GateDecision::kAllowed;
@@ -78,7 +89,7 @@ TokenGate::TokenGate(std::shared_ptr<http::Handler> inner, std::shared_ptr<const
 
 http::Response TokenGate::handle(const http::Request& request) {
   const GateDecision decision = decide(*tokens_, request);
-  if (decision != GateDecision::kAllowed) return unauthorized(decision, access_for(request.method));
+  if (decision != GateDecision::kAllowed) return unauthorized(decision, access_for(request));
   return inner_->handle(request);
 }
 

@@ -15,6 +15,7 @@
 #include "pulse/http/response_plan.hpp"
 #include "pulse/http/response_stream.hpp"
 #include "pulse/net/io.hpp"
+#include "pulse/net/socket.hpp"
 
 namespace pulse::http {
 namespace {
@@ -323,6 +324,7 @@ void Connection::queue_response(const Request& request, Response response) {
                                            .shutting_down = context_.shutting_down});
   // HEAD gets GET's headers only: the producer's stream is released at once.
   if (plan.head && response.stream) response.stream->detach();
+  if (response.tcp_keepalive && !plan.head) net::set_tcp_keepalive(fd_.get(), kHeldKeepAlive);
   if (!plan.keep_alive.keep_alive) transition(ConnectionEvent::kNoMoreRequests);
   const std::uint64_t body_bytes = serialize_response(plan, response, out_);
   record(request, response.status, body_bytes);

@@ -76,10 +76,33 @@ ResponseStream::Pending ResponseStream::take() {
 }
 
 void ResponseStream::detach() {
-  std::lock_guard lock(mutex_);
-  closed_ = true;
-  notify_ = nullptr;
-  pending_.clear();
+  std::function<void()> callback;
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    detached_ = true;
+    notify_ = nullptr;
+    pending_.clear();
+    callback = std::exchange(on_detached_, nullptr);
+  }
+  // Outside the lock: the producer's callback may take its own locks and write to other streams.
+  if (callback) callback();
+}
+
+void ResponseStream::on_detached(std::function<void()> callback) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!detached_) {
+      on_detached_ = std::move(callback);
+      return;
+    }
+  }
+  if (callback) callback();
+}
+
+ResponseStream::~ResponseStream() {
+  // Never sent (a response dropped on its way) counts as let go: the producer must still learn it.
+  if (on_detached_) on_detached_();
 }
 
 }  // namespace pulse::http

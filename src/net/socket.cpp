@@ -102,4 +102,16 @@ void set_tcp_nodelay(int fd) {
   (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 }
 
+void set_tcp_keepalive(int fd, const TcpKeepAlive& probes) {
+  const int on = 1;
+  const auto idle = static_cast<int>(probes.idle.count());
+  const auto interval = static_cast<int>(probes.interval.count());
+  const auto user_timeout = static_cast<unsigned>(probes.user_timeout.count());
+  (void)::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes.count, sizeof probes.count);
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+}
+
 }  // namespace pulse::net

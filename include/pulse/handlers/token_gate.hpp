@@ -28,6 +28,10 @@ struct AccessTokens {
 enum class Access { kNone, kRead, kWrite };
 [[nodiscard]] std::string_view to_string(Access access) noexcept;
 [[nodiscard]] Access access_for(http::Method method) noexcept;
+// What `request` needs: as its method says, except that a held heartbeat connection
+// (GET /heartbeat/{id}/hold) writes: it records beats, and keeps a client up for as long as it
+// lasts, so it needs the heartbeat token however it is read.
+[[nodiscard]] Access access_for(const http::Request& request) noexcept;
 
 enum class GateDecision {
   kAllowed,

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "pulse/net/socket.hpp"
+
 namespace pulse::http {
 
 using namespace std::chrono_literals;
@@ -32,6 +34,10 @@ inline constexpr std::size_t kOutputHighWaterBytes = 1024 * 1024;
 // Back-pressure for pipelines of file responses (each holds an open file).
 inline constexpr std::size_t kMaxQueuedResponses = 64;
 inline constexpr std::size_t kReadChunkBytes = 64 * 1024;
+// TCP keepalive on the sockets of responses that ask for it (Response::tcp_keepalive): probes
+// after 15 s without input, every 5 s, 3 unanswered ones (or 30 s of unacknowledged output) end
+// the connection.
+inline constexpr net::TcpKeepAlive kHeldKeepAlive{.idle = 15s, .interval = 5s, .count = 3, .user_timeout = 30s};
 
 struct Limits {
   std::size_t max_header_bytes = kDefaultMaxHeaderBytes;

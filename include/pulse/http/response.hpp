@@ -50,6 +50,10 @@ struct Response {
   std::shared_ptr<DeferredResponse> deferred;
   // Force "Connection: close" after this response (e.g. after a protocol error).
   bool close_connection = false;
+  // Turn TCP keepalive on for this connection's socket (net::TcpKeepAlive, kHeldKeepAlive in
+  // limits.hpp): a stream that must learn at once that its client vanished (a held heartbeat
+  // connection) cannot wait for a write to time out.
+  bool tcp_keepalive = false;
   // For HEAD: the Content-Length a GET would have had. Set by handlers that answer HEAD
   // without reading the body; otherwise the size of `body`/`file` is used.
   std::optional<std::uint64_t> head_content_length;

@@ -17,6 +17,11 @@ class ResponseStream {
   // wake its loop. Set once by the connection before any write.
   using Notify = std::function<void()>;
 
+  ResponseStream() = default;
+  ResponseStream(const ResponseStream&) = delete;
+  ResponseStream& operator=(const ResponseStream&) = delete;
+  ~ResponseStream();
+
   // Any thread. Returns false once the stream is closed (the client went away): the producer
   // should then drop its reference.
   bool write(std::string_view data);
@@ -26,6 +31,13 @@ class ResponseStream {
   // Any thread: ends the stream (the connection finishes the chunked body and closes).
   void close();
   [[nodiscard]] bool closed() const;
+  // Producer side: `callback` runs once, when the connection lets go of the stream (the client
+  // went away, the stream ended, the connection closed) or the stream is destroyed without ever
+  // having been sent. So a producer that must know when its client leaves (a held heartbeat
+  // connection) learns it at once, not at its next write. It runs on the thread that lets go,
+  // usually a worker's loop: keep it short and never block in it. Runs at once when that
+  // already happened; a later call replaces a callback that has not run yet.
+  void on_detached(std::function<void()> callback);
 
   // Connection side (its loop thread).
   void attach(Notify notify);
@@ -60,6 +72,8 @@ class ResponseStream {
   Notify notify_;                  // guarded by mutex_
   bool closed_ = false;            // guarded by mutex_
   bool notify_scheduled_ = false;  // guarded by mutex_: one wake-up per batch of writes
+  bool detached_ = false;          // guarded by mutex_
+  std::function<void()> on_detached_;  // guarded by mutex_; emptied when it runs
 };
 
 }  // namespace pulse::http

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -38,5 +39,21 @@ struct SocketAddress {
 [[nodiscard]] SocketAddress local_address(int fd);
 
 void set_tcp_nodelay(int fd);
+
+// TCP keepalive for a connection that may carry little for long (a held heartbeat connection):
+// probes start after `idle` without input, go every `interval`, and `count` unanswered ones end
+// the connection; `user_timeout` (TCP_USER_TIMEOUT) ends it when written data stays
+// unacknowledged that long. Either way a peer that vanished without a FIN or a reset (a power
+// cut, a dropped NAT mapping) shows as an error on the socket within about 30 s.
+// (The values the server uses are http::kHeldKeepAlive.)
+struct TcpKeepAlive {
+  std::chrono::seconds idle{0};
+  std::chrono::seconds interval{0};
+  int count = 0;
+  std::chrono::milliseconds user_timeout{0};
+};
+// Best effort, like set_tcp_nodelay: a socket without it still works, it only notices a silent
+// peer later.
+void set_tcp_keepalive(int fd, const TcpKeepAlive& probes);
 
 }  // namespace pulse::net

@@ -12,6 +12,7 @@
 
 #include "pulse/base/parse.hpp"
 #include "pulse/base/task_pool.hpp"
+#include "pulse/handlers/heartbeat/hold.hpp"
 #include "pulse/handlers/heartbeat/json.hpp"
 #include "pulse/handlers/heartbeat/json_writer.hpp"
 #include "pulse/handlers/heartbeat/request_parsing.hpp"
@@ -127,12 +128,13 @@ Response unknown_client() {
 }  // namespace
 
 HeartbeatApi::HeartbeatApi(presence::PresenceStore& store, EventStreams& streams, std::function<void()> on_change,
-                           base::TaskPool* store_calls, RequestMetrics* metrics)
+                           base::TaskPool* store_calls, RequestMetrics* metrics, HoldRegistry* holds)
     : store_(store),
       streams_(streams),
       on_change_(std::move(on_change)),
       store_calls_(store_calls),
       metrics_(metrics),
+      holds_(holds),
       etag_epoch_(fmt::format(
           "{:x}", std::chrono::duration_cast<std::chrono::microseconds>(store_.now().time_since_epoch()).count())) {}
 
@@ -206,8 +208,11 @@ Response HeartbeatApi::route(const Request& request) {
       if (!is_get_or_head(request)) return method_not_allowed(request, "GET, HEAD");
       return parsed.target == Target::kHistory ? handle_history(parsed.id) : handle_log(parsed.id);
     case Target::kHold:
-      // Reserved for the held connection (handlers/heartbeat/hold.cpp): 404 until it lands.
-      return json_error(404, "not_found", "hold connections are not served yet");
+      if (holds_ == nullptr) return json_error(404, "not_found", "hold connections are not served here");
+      if (!is_get_or_head(request)) {
+        return method_not_allowed(request, "GET, HEAD", " (a hold is a GET that stays open)");
+      }
+      return holds_->open(request, parsed.id);
     case Target::kBadge:
       // Reserved for a client's badge (handlers/heartbeat/badge.cpp): 404 until it lands.
       return json_error(404, "not_found", "badges are not served yet");

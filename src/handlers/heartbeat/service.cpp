@@ -14,6 +14,7 @@
 #include "pulse/base/task_pool.hpp"
 #include "pulse/handlers/heartbeat/api.hpp"
 #include "pulse/handlers/heartbeat/events.hpp"
+#include "pulse/handlers/heartbeat/hold.hpp"
 #include "pulse/presence/presence_registry.hpp"
 #include "pulse/presence/state_file.hpp"
 
@@ -46,7 +47,8 @@ struct HeartbeatService::Impl {
         store(std::move(store_in)),
         store_calls(store_threads(*store)),
         streams(*store, options.streams),
-        api(*store, streams, [this] { request_publish(); }, store_calls.get(), &request_metrics) {
+        holds(std::make_shared<HoldRegistry>(*store, options.holds, [this] { request_publish(); })),
+        api(*store, streams, [this] { request_publish(); }, store_calls.get(), &request_metrics, holds.get()) {
     // Another replica's changes reach this one's watchers as soon as the store learns of them.
     store->set_event_listener([this] { request_publish(); });
   }
@@ -69,6 +71,8 @@ struct HeartbeatService::Impl {
   std::unique_ptr<base::TaskPool> store_calls;  // when the store's calls may block
   EventStreams streams;
   RequestMetrics request_metrics;  // before the API, which records into it
+  // Shared so that a connection's detach hook, which may outlive the service, can tell it is gone.
+  const std::shared_ptr<HoldRegistry> holds;
   HeartbeatApi api;
 
   std::mutex mutex;
@@ -105,6 +109,8 @@ void HeartbeatService::Impl::stop() {
   // Requests still queued for the store are answered 503 as their tasks are dropped.
   if (store_calls) store_calls->stop();
   store->set_event_listener({});
+  // Held connections first: their releases are changes the event streams would be told of.
+  holds->close_all();
   streams.close_all();
   // Never save a registry that was not loaded first: that would overwrite the file with nothing.
   if (was_started && options.state_file) save_state(/*force=*/true);
@@ -119,6 +125,7 @@ void HeartbeatService::Impl::request_publish() {
 }
 
 void HeartbeatService::Impl::sweep(bool with_digest) {
+  holds->release_dropped();
   store->tick();
   streams.publish();
   // Nobody to tell: leave the list (bounded by the number of clients) for the next stream.
@@ -131,12 +138,13 @@ void HeartbeatService::Impl::run_sweeper() {
   auto next_sweep = started_at + kSweepPeriod;
   auto next_digest = started_at + kBeatDigestPeriod;
   auto next_keep_alive = started_at + kEventKeepAlivePeriod;
+  auto next_hold_refresh = started_at + holds->keep_alive_period();
   auto next_save = started_at + kStateSavePeriod;
   bool store_away = false;
 
   std::unique_lock lock(mutex);
   while (!stopped) {
-    const auto deadline = std::min({next_sweep, next_digest, next_keep_alive, next_save});
+    const auto deadline = std::min({next_sweep, next_digest, next_keep_alive, next_hold_refresh, next_save});
     wake.wait_until(lock, deadline, [this] { return stopped || publish_requested; });
     if (stopped) break;
     publish_requested = false;
@@ -144,6 +152,13 @@ void HeartbeatService::Impl::run_sweeper() {
     // One failed pass (say, out of memory rendering a snapshot) must not end the sweeper.
     try {
       const auto now = Steady::now();
+      // A dropped hold is released at once (it was what woke the sweeper), before the publish
+      // below tells the event streams; the refreshes keep held clients up.
+      holds->release_dropped();
+      if (now >= next_hold_refresh) {
+        next_hold_refresh = now + holds->keep_alive_period();
+        holds->refresh();
+      }
       if (now >= next_sweep) {
         const bool digest = now >= next_digest;
         sweep(digest);
@@ -247,6 +262,10 @@ std::shared_ptr<const RequestMetrics> HeartbeatService::request_metrics() const 
 std::shared_ptr<base::TaskPool> HeartbeatService::store_calls() const {
   if (!impl_->store_calls) return nullptr;
   return {impl_, impl_->store_calls.get()};
+}
+
+std::shared_ptr<const HoldRegistry> HeartbeatService::holds() const {
+  return {impl_, impl_->holds.get()};
 }
 
 void HeartbeatService::start() {

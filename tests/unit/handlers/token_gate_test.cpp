@@ -65,6 +65,32 @@ Request request(Method method, const std::string& path, const std::string& token
 
 }  // namespace
 
+TEST_CASE("a held heartbeat connection is a write, whatever its method", "[handlers][gate]") {
+  using pulse::handlers::access_for;
+  CHECK(access_for(Request::make(Method::kGet, "/heartbeat/web-1/hold")) == Access::kWrite);
+  CHECK(access_for(Request::make(Method::kHead, "/heartbeat/web-1/hold?interval=5")) == Access::kWrite);
+  CHECK(access_for(Request::make(Method::kGet, "/heartbeat/web-1")) == Access::kRead);
+  CHECK(access_for(Request::make(Method::kGet, "/heartbeat/hold")) == Access::kRead);  // a client named hold
+  CHECK(access_for(Request::make(Method::kGet, "/heartbeat/events")) == Access::kRead);
+
+  pulse::handlers::AccessTokens tokens;
+  tokens.write = pulse::http::TokenSet(std::vector<std::string>{"w-token"});
+  tokens.read = pulse::http::TokenSet(std::vector<std::string>{"r-token"});
+  using pulse::handlers::decide;
+  using pulse::handlers::GateDecision;
+  CHECK(decide(tokens, request(Method::kGet, "/heartbeat/web-1/hold", "r-token")) == GateDecision::kTokenRejected);
+  CHECK(decide(tokens, request(Method::kGet, "/heartbeat/web-1/hold", {}, Via::kNone)) ==
+        GateDecision::kTokenRequired);
+  CHECK(decide(tokens, request(Method::kGet, "/heartbeat/web-1/hold", "w-token")) == GateDecision::kAllowed);
+  CHECK(decide(tokens, request(Method::kGet, "/heartbeat/web-1/hold", "w-token", Via::kQuery)) ==
+        GateDecision::kAllowed);
+  // Read access left open does not open holds.
+  tokens.read = pulse::http::TokenSet();
+  CHECK(decide(tokens, request(Method::kGet, "/heartbeat/web-1/hold", {}, Via::kNone)) ==
+        GateDecision::kTokenRequired);
+  CHECK(decide(tokens, request(Method::kGet, "/heartbeat/web-1", {}, Via::kNone)) == GateDecision::kAllowed);
+}
+
 TEST_CASE("the method says what access a request needs", "[handlers][gate]") {
   CHECK(pulse::handlers::access_for(Method::kGet) == Access::kRead);
   CHECK(pulse::handlers::access_for(Method::kHead) == Access::kRead);

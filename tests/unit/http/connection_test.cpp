@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -297,6 +298,36 @@ TEST_CASE("a watcher that leaves closes the stream; the producer sees it", "[con
   harness.shutdown_write();
   CHECK(harness.server_closed_within(2s));
   CHECK_FALSE(stream->write("data: late\n\n"));
+}
+
+TEST_CASE("a watcher that leaves runs the stream's detach hook at once, without a write", "[connection]") {
+  Harness harness;
+  harness.send(get("/stream"));
+  (void)harness.read_response(true);
+  auto stream = harness.handler().stream();
+  REQUIRE(stream);
+  std::promise<std::thread::id> detached;
+  auto detached_on = detached.get_future();
+  stream->on_detached([&detached] { detached.set_value(std::this_thread::get_id()); });
+  harness.close_client();
+  REQUIRE(detached_on.wait_for(2s) == std::future_status::ready);
+  CHECK(detached_on.get() != std::this_thread::get_id());  // the connection's loop thread
+  CHECK(stream->closed());
+}
+
+TEST_CASE("a stream that ends runs its detach hook once", "[connection]") {
+  Harness harness;
+  harness.send(get("/stream"));
+  (void)harness.read_response(true);
+  auto stream = harness.handler().stream();
+  REQUIRE(stream);
+  std::atomic<int> runs{0};
+  stream->on_detached([&runs] { ++runs; });
+  stream->close();
+  (void)harness.read_to_eof();  // the end of the chunked body
+  CHECK(harness.server_closed_within(2s));
+  stream->detach();  // a second detach finds no hook left
+  CHECK(runs == 1);
 }
 
 TEST_CASE("shutdown closes an idle connection at once", "[connection]") {

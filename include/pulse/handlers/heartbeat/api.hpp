@@ -11,8 +11,8 @@
 //   GET      /heartbeat/{id}/log                       its last log as text (204: none)
 //   DELETE   /heartbeat/{id}                           sign off: 204, or 404
 //   GET      /heartbeat/events                         server-sent events
-// Reserved, served by their own files: /heartbeat/{id}/hold, /heartbeat/{id}/badge.svg and
-// /heartbeat/badge.svg.
+//   GET      /heartbeat/{id}/hold?interval=&grace=&msg=  a held connection (hold.hpp)
+// Reserved, served by their own files: /heartbeat/{id}/badge.svg and /heartbeat/badge.svg.
 #pragma once
 
 #include <chrono>
@@ -32,6 +32,8 @@
 
 namespace pulse::handlers::heartbeat {
 
+class HoldRegistry;
+
 // How long a refused client should wait before trying again.
 inline constexpr std::chrono::seconds kRateLimitedRetryAfter{1};
 inline constexpr std::chrono::seconds kRegistryFullRetryAfter{60};
@@ -49,9 +51,11 @@ class HeartbeatApi final : public http::Handler {
   // the service pushes the event to the streams at once instead of at its next tick.
   // `store_calls`: where requests run when the store's calls may block (nullptr: on the calling
   // thread); it must outlive the handler's use.
-  // `metrics` (may be nullptr) counts what the store recorded; it must outlive the handler.
+  // `metrics` (may be nullptr) counts what the store recorded; `holds` answers
+  // /heartbeat/{id}/hold (nullptr: 404). Both must outlive the handler's use.
   HeartbeatApi(presence::PresenceStore& store, EventStreams& streams, std::function<void()> on_change,
-               base::TaskPool* store_calls = nullptr, RequestMetrics* metrics = nullptr);
+               base::TaskPool* store_calls = nullptr, RequestMetrics* metrics = nullptr,
+               HoldRegistry* holds = nullptr);
 
   // Any worker thread. With `store_calls`, answers with a deferred response completed on a store
   // thread, or 503 at once when too many requests wait already.
@@ -91,6 +95,7 @@ class HeartbeatApi final : public http::Handler {
   const std::function<void()> on_change_;
   base::TaskPool* const store_calls_;
   RequestMetrics* const metrics_;
+  HoldRegistry* const holds_;
   const std::string etag_epoch_;
   mutable std::mutex list_mutex_;                           // one render at a time
   mutable std::shared_ptr<const RenderedList> list_cache_;  // guarded by list_mutex_

@@ -11,6 +11,7 @@
 #include "pulse/base/task_pool.hpp"
 #include "pulse/handlers/heartbeat/events.hpp"
 #include "pulse/handlers/heartbeat/request_metrics.hpp"
+#include "pulse/handlers/heartbeat/hold.hpp"
 #include "pulse/http/handler.hpp"
 #include "pulse/presence/clock.hpp"
 #include "pulse/presence/limits.hpp"
@@ -29,6 +30,7 @@ struct HeartbeatOptions {
   // a few series, and Prometheus suffers from label values without bound.
   std::size_t client_metrics = 0;
   StreamLimits streams;
+  HoldLimits holds;  // GET /heartbeat/{id}/hold
 };
 
 // Requests to a store whose calls may block run on this many store threads, and at most this
@@ -72,11 +74,13 @@ class HeartbeatService {
   // The threads that store calls run on when they may block (nullptr when they do not), for
   // /metrics' per-client series, which list the store.
   [[nodiscard]] std::shared_ptr<base::TaskPool> store_calls() const;
+  [[nodiscard]] std::shared_ptr<const HoldRegistry> holds() const;
 
-  // Starts the background sweeper (state transitions, SSE keep-alive comments, periodic state
-  // saves). Loads the state file first, reporting a corrupt one in the error log.
+  // Starts the background sweeper (state transitions, SSE keep-alive comments, held connections'
+  // refreshes and releases, periodic state saves). Loads the state file first, reporting a corrupt one in the error log.
   void start();
-  // Stops the sweeper, closes every event stream, saves the state file. Idempotent.
+  // Stops the sweeper, ends every held connection (releasing its client) and every event stream,
+  // saves the state file. Idempotent.
   void stop();
 
   // One sweeper pass on the calling thread: time-based transitions, their events and a "beats"
