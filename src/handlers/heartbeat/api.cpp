@@ -12,6 +12,7 @@
 
 #include "pulse/base/parse.hpp"
 #include "pulse/base/task_pool.hpp"
+#include "pulse/handlers/heartbeat/badge.hpp"
 #include "pulse/handlers/heartbeat/json.hpp"
 #include "pulse/http/deferred_response.hpp"
 #include "pulse/http/conditional.hpp"
@@ -181,6 +182,8 @@ Response HeartbeatApi::route(const Request& request) {
   if (!path.starts_with(kRoot) || path.size() == kRoot.size() || path[kRoot.size()] != '/') {
     return json_error(404, "not_found", "not a heartbeat path");
   }
+  // Badges first: /heartbeat/badge.svg is not an id, and /heartbeat/{id}/badge.svg is an image.
+  if (auto badge = handle_badge_path(store_, request, path.substr(kRoot.size() + 1))) return std::move(*badge);
   auto id = http::percent_decode(path.substr(kRoot.size() + 1), /*plus_as_space=*/false);
   if (!id) return json_error(400, "invalid_id", "the id contains a malformed %-escape");
   if (*id == kEventsName) {
