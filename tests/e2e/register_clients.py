@@ -6,8 +6,9 @@ Usage: register_clients.py BASE_URL COUNT [--connections N] [--timeout S]
 Ids come in groups, like a fleet: web-eu-00000, web-us-00001, db-00002, cron-00003, edge-00004,
 worker-00005, ... (the number is the client's index, so every id is unique and easy to find).
 All beat with interval=600. A few are made interesting for the page: every 250th reports
-status=fail; the rest stay up. Jobs job-backup and job-report record a few runs through
-/start and /0 or /fail when the server knows those signals (older servers: skipped).
+status=fail; the rest stay up. With --runs, the jobs cron-00003 and cron-00011 then record a
+few runs through /start and /0 or /fail, each with a log as its body, when the server knows
+those signals (older servers: skipped).
 
 Bounded: keep-alive connections on threads, each request with a timeout, and the whole run
 within --timeout seconds. Prints one line ("registered N clients in S s") and exits 0 when every
@@ -84,13 +85,14 @@ def record_runs(host, port):
     """A few job runs with durations, for the detail view's trend; skipped by older servers."""
     connection = Connection(host, port)
     try:
-        for job, runs in (("job-backup", (0.35, 0.5, 0.3, 0.8, 0.45, 0.6)), ("job-report", (0.2, 0.25))):
+        for job, runs in (("cron-00003", (0.35, 0.5, 0.3, 0.8, 0.45, 0.6)), ("cron-00011", (0.2, 0.25))):
             for i, seconds in enumerate(runs):
                 if connection.request("POST", f"/heartbeat/{job}/start?interval={INTERVAL_S}") not in (200, 201):
                     return
                 time.sleep(seconds)
-                end = "fail" if (job == "job-backup" and i == 3) else "0"
-                log = f"{job} run {i + 1}\nfiles: {1200 + 37 * i}\ndone in {seconds:.2f} s\n".encode()
+                end = "fail" if (job == "cron-00003" and i == 3) else "0"
+                log = (f"backup run {i + 1}\nrsync: 1,{200 + 37 * i} files, {18 + i} MB\n"
+                       f"{'error: disk full' if end == 'fail' else 'done'} in {seconds:.2f} s\n").encode()
                 connection.request("POST", f"/heartbeat/{job}/{end}", body=log)
     finally:
         connection.close()
