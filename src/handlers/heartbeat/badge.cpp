@@ -180,10 +180,8 @@ std::string render_badge_svg(const Badge& badge) {
       text(label_width / 2, label_text, label), text(label_width + message_width / 2, message_text, message));
 }
 
-std::optional<http::Response> handle_badge_path(presence::PresenceStore& store, const http::Request& request,
-                                                std::string_view rest) {
-  const bool group = rest == kBadgeName;
-  if (!group && !rest.ends_with(kBadgeSuffix)) return std::nullopt;
+http::Response handle_badge(presence::PresenceStore& store, const http::Request& request,
+                            std::optional<std::string_view> id) {
   if (!is_get_or_head(request)) {
     auto response =
         json_error(405, "method_not_allowed",
@@ -196,7 +194,7 @@ std::optional<http::Response> handle_badge_path(presence::PresenceStore& store, 
     if (auto error = badge_text_error("label", *label)) return json_error(400, "invalid_label", *error);
   }
 
-  if (group) {
+  if (!id) {
     presence::ListFilter filter;
     if (auto prefix = request.query_param("prefix")) filter.prefix = std::move(*prefix);
     if (auto error = badge_text_error("prefix", filter.prefix)) return json_error(400, "invalid_prefix", *error);
@@ -209,8 +207,6 @@ std::optional<http::Response> handle_badge_path(presence::PresenceStore& store, 
     return svg_response(200, group_badge(label ? *label : group_name(filter.prefix), counts), request, true);
   }
 
-  const auto id = http::percent_decode(rest.substr(0, rest.size() - kBadgeSuffix.size()), /*plus_as_space=*/false);
-  if (!id) return json_error(400, "invalid_id", "the id contains a malformed %-escape");
   if (auto error = presence::client_id_error(*id)) return json_error(400, "invalid_id", *error);
   const auto client = store.find(*id);
   if (!client) {
@@ -218,6 +214,15 @@ std::optional<http::Response> handle_badge_path(presence::PresenceStore& store, 
     return svg_response(404, client_badge(label ? *label : *id, std::nullopt), request, false);
   }
   return svg_response(200, client_badge(label ? *label : *id, client->state), request, true);
+}
+
+std::optional<http::Response> handle_badge_path(presence::PresenceStore& store, const http::Request& request,
+                                                std::string_view rest) {
+  if (rest == kBadgeName) return handle_badge(store, request, std::nullopt);
+  if (!rest.ends_with(kBadgeSuffix)) return std::nullopt;
+  const auto id = http::percent_decode(rest.substr(0, rest.size() - kBadgeSuffix.size()), /*plus_as_space=*/false);
+  if (!id) return json_error(400, "invalid_id", "the id contains a malformed %-escape");
+  return handle_badge(store, request, *id);
 }
 
 }  // namespace pulse::handlers::heartbeat

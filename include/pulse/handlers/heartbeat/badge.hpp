@@ -50,8 +50,14 @@ struct Badge {
 // Approximate rendered width of `text` in Verdana 11 px, in pixels (rounded up).
 [[nodiscard]] int badge_text_width(std::string_view text) noexcept;
 
-// The answer to a badge request, or nullopt when `rest` (the path after "/heartbeat/") does not
-// name a badge. GET and HEAD only; label= overrides the label; a group takes prefix=.
+// The answer to a badge request: one client's (`id`, percent-decoded) or, for nullopt, the
+// group's of prefix= (/heartbeat/badge.svg). GET and HEAD only; label= overrides the label.
+// Calls the store: run it where HeartbeatApi::route() runs.
+[[nodiscard]] http::Response handle_badge(presence::PresenceStore& store, const http::Request& request,
+                                          std::optional<std::string_view> id);
+
+// handle_badge() for `rest`, the raw path after "/heartbeat/", when it names a badge
+// ("badge.svg", "{id}/badge.svg"); nullopt otherwise.
 [[nodiscard]] std::optional<http::Response> handle_badge_path(presence::PresenceStore& store,
                                                               const http::Request& request, std::string_view rest);
 
