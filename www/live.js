@@ -741,7 +741,7 @@
       if (value !== '' && value !== undefined && value !== null) rows.push([name, String(value), title]);
     };
     const lastBeatMs = Date.parse(c.last_beat);
-    add('Last beat', `${formatAgo(lastBeatMs, now)} · ${formatDateTime(c.last_beat)}`, c.last_beat);
+    add('Last beat', `${formatAgo(lastBeatMs, now)} · ${formatClockTime(c.last_beat)}`, formatDateTime(c.last_beat));
     if (c.state !== 'paused' && c.state !== 'down') {
       const dueMs = Date.parse(c.next_due);
       if (!Number.isNaN(dueMs) && now !== null) {
