@@ -982,6 +982,11 @@
       invalidate();
       addActivity('leave', payload);
     }
+    if (detail.id === payload.id && $('detail').open) {
+      setText($('detail-status'), payload.reason === 'expired'
+        ? 'This client was forgotten after being down too long.'
+        : 'This client signed off.');
+    }
   }
 
   // "beats" events keep last_beat, beats and msg fresh between state changes. They only refresh
