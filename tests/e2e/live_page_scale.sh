@@ -2,7 +2,7 @@
 # End to end: the live page (www/) in headless Chromium with 10,000 clients. The counts say
 # 10,000 while only the rows in view exist; search finds one id; a state change made with curl
 # shows within 2 s; the client view opens (history and run times when the server keeps them) and
-# gives the focus back when it closes; the arrow keys move between rows; sorting by state puts
+# gives the focus back when it closes; markup in a log or message stays text; the arrow keys move between rows; sorting by state puts
 # the down client first; a prefix group narrows the list and ?prefix= survives a reload; the
 # indicator says "Reconnecting" once the server is gone. Screenshots in light and dark are taken
 # (PULSE_SCREENSHOT_DIR=DIR keeps them, as docs/screenshots/ holds them for the README).
@@ -37,6 +37,9 @@ timeout 150 python3 "$SRC/tests/e2e/register_clients.py" "$BASE_URL" "$CLIENTS" 
 # client to put first; the total stays 10,000.
 beat 'db-00002?interval=1&grace=1&msg=unplugged'
 beat 'edge-00004?interval=1&grace=600&msg=slow%20link'
+# Markup as a beat's body: a newer server keeps it as the log (and its first line as the
+# message), an older one as the message. Either way the page must show it as text.
+curl -fsS -m 5 -o /dev/null -X POST --data-binary '<b id="injected-log">disk</b> full' "$BASE_URL/heartbeat/cron-00011"
 total=$(curl -fsS -m 10 "$BASE_URL/heartbeat?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
 [ "$total" = "$CLIENTS" ] || fail "the server holds $total clients, expected $CLIENTS"
 pass "$CLIENTS clients registered"
@@ -44,9 +47,11 @@ pass "$CLIENTS clients registered"
 # What this server keeps decides what the client view must show (the page works either way).
 HAS_HISTORY=false
 [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$BASE_URL/heartbeat/cron-00003/history")" = 200 ] && HAS_HISTORY=true
+HAS_LOG=false
+curl -fsS -m 5 "$BASE_URL/heartbeat/cron-00011" | grep -q '"log":"<b id' && HAS_LOG=true
 HAS_RUNS=false
 curl -fsS -m 5 "$BASE_URL/heartbeat/cron-00003" | grep -q '"last_duration_ms":[0-9]' && HAS_RUNS=true
-echo "server keeps history: $HAS_HISTORY; runs: $HAS_RUNS"
+echo "server keeps history: $HAS_HISTORY; runs: $HAS_RUNS; logs: $HAS_LOG"
 
 FIND=web-us-01337  # not one of the failing ones (every 250th)
 WRAP='document.getElementById("clients-wrap")'
@@ -62,6 +67,10 @@ if $HAS_RUNS; then
   DETAIL_READY="$DETAIL_READY && document.querySelectorAll('#detail-trend svg.sparkline circle').length >= 6 && document.getElementById('detail-log').textContent.includes('run 6')"
 fi
 if $HAS_HISTORY; then DETAIL_READY="$DETAIL_READY && document.querySelector('#detail-strip .strip-segment')"; fi
+INJECTED_SHOWN_AS_TEXT="!document.getElementById('injected-log') && document.querySelector('tr[data-id=\"cron-00011\"] td.msg').textContent.startsWith('<b id=')"
+if $HAS_LOG; then
+  INJECTED_SHOWN_AS_TEXT="$INJECTED_SHOWN_AS_TEXT && document.getElementById('detail-log').textContent === '<b id=\"injected-log\">disk</b> full'"
+fi
 shots=$E2E_TMP/shots
 mkdir -p "$shots"
 
@@ -88,6 +97,10 @@ browser "$BASE_URL/" --color-scheme light \
   --screenshot "$shots/live-light.png" \
   --wait "$OPEN_DETAIL" --wait "$ROWS.length === 1" --wait "$(click "tr[data-id=\"$DETAIL_ID\"]")" \
   --wait "$DETAIL_READY" --screenshot "$shots/detail-light.png" \
+  --wait "(document.getElementById('detail').close(), true)" \
+  --wait "$(search cron-00011)" --wait "$ROWS.length === 1" --wait "$(click 'tr[data-id="cron-00011"]')" \
+  --wait "document.getElementById('detail-id').textContent === 'cron-00011' && document.getElementById('detail-status').textContent === ''" \
+  --wait "$INJECTED_SHOWN_AS_TEXT" \
   --wait "(document.getElementById('detail').close(), true)" --wait "$(search '')" \
   --wait "$(click 'button.group[data-prefix="db-"]')" \
   --wait "document.getElementById('shown-text').dataset.count === '1250' && location.search === '?prefix=db-'" \
