@@ -993,18 +993,20 @@
   // rows: rows come and go with join and leave, which are numbered and arrive in order.
   function onBeats(payload) {
     serverClock.update(payload.server_time);
-    let moved = view.sortKey === 'last' || view.sortKey === 'duration';
+    const resort = view.sortKey === 'last' || view.sortKey === 'duration';
+    let stateChanged = false;
     for (const client of payload.clients) {
       const record = clients.get(client.id);
       if (!record) continue;
       const previous = upsert(client);
       if (previous !== client.state) {
-        moved = true;
+        stateChanged = true;
         flash(record);
       }
       onDetailEvent(client, previous !== client.state);
     }
-    if (moved) invalidate();
+    // Groups count states only; the list moves when a state or the sort key did.
+    if (stateChanged || resort) invalidate({ groups: stateChanged });
     else schedulePaint();
   }
 
