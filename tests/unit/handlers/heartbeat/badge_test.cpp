@@ -243,7 +243,11 @@ TEST_CASE("badge requests that are refused", "[handlers][heartbeat][badge]") {
   CHECK(post.header("Allow") == "GET, HEAD");
   CHECK(api.send(Method::kDelete, "/heartbeat/badge.svg").status == 405);
   CHECK(api.send(Method::kGet, "/heartbeat/bad%20id/badge.svg").status == 400);
-  CHECK(api.send(Method::kGet, "/heartbeat/a/b/badge.svg").status == 400);
+  // Not a badge of any id: refused (400 for the '/' in an id, or 404 for no such route, as the
+  // router splits the path), never an image.
+  const auto nested = api.send(Method::kGet, "/heartbeat/a/b/badge.svg");
+  CHECK((nested.status == 400 || nested.status == 404));
+  CHECK(nested.header("Content-Type") != "image/svg+xml");
   CHECK(api.send(Method::kGet, "/heartbeat/web-1/badge.svg?label=%01").status == 400);
   CHECK(api.send(Method::kGet, "/heartbeat/web-1/badge.svg?label=%FF").status == 400);
   CHECK(api.send(Method::kGet, "/heartbeat/badge.svg?prefix=" + std::string(65, 'a')).status == 400);
