@@ -663,7 +663,8 @@
   const detail = {
     id: null,
     client: null,    // the client as last fetched or streamed
-    history: null,   // entries, oldest first; null: this server keeps none
+    history: null,   // entries, oldest first; null: this server keeps none; undefined: loading
+    log: undefined,  // the last log (null: none); undefined: this server does not send logs
     serverTime: null,
     refetchTimer: 0,
     generation: 0,   // drops answers for a client that is no longer the one shown
