@@ -6,6 +6,7 @@ EventSource has delivered anything, so it cannot see a live page's data. This dr
 page, then runs steps in the order given, each bounded in time:
 
   --wait JS          poll until the JavaScript expression is truthy (fails after --step-timeout)
+  --within SECONDS   the next --wait must hold within SECONDS instead (a latency bound)
   --exec CMD         run a shell command (a curl beat, say) and require exit status 0
   --reload           reload the page and wait until the new document is in place
   --dump FILE        write the serialised DOM to FILE
@@ -178,11 +179,15 @@ def parse_window(text):
 
 
 def run_steps(browser, page, steps, step_timeout):
+    within = None
     for kind, value in steps:
         if browser.exceptions:
             raise StepFailed(f"the page threw: {browser.exceptions[0]}")
-        if kind == "wait":
-            page.wait_for(value, step_timeout)
+        if kind == "within":
+            within = float(value)
+        elif kind == "wait":
+            page.wait_for(value, step_timeout if within is None else within)
+            within = None
         elif kind == "exec":
             completed = subprocess.run(value, shell=True, stdout=sys.stderr, timeout=step_timeout, check=False)
             if completed.returncode != 0:
@@ -213,6 +218,7 @@ def main():
     parser.add_argument("--step-timeout", type=float, default=15.0, help="seconds each step may take")
     parser.add_argument("--browser-log", default=os.devnull, help="where Chromium's own output goes")
     parser.add_argument("--wait", action=Step, metavar="JS")
+    parser.add_argument("--within", action=Step, metavar="SECONDS")
     parser.add_argument("--exec", action=Step, metavar="CMD")
     parser.add_argument("--reload", action=Step, nargs=0)
     parser.add_argument("--dump", action=Step, metavar="FILE")

@@ -13,6 +13,7 @@
 #include "pulse/base/parse.hpp"
 #include "pulse/base/task_pool.hpp"
 #include "pulse/handlers/heartbeat/hold.hpp"
+#include "pulse/handlers/heartbeat/badge.hpp"
 #include "pulse/handlers/heartbeat/json.hpp"
 #include "pulse/handlers/heartbeat/json_writer.hpp"
 #include "pulse/handlers/heartbeat/request_parsing.hpp"
@@ -186,9 +187,7 @@ Response HeartbeatApi::route(const Request& request) {
         return method_not_allowed(request, "GET, HEAD", " (/heartbeat/events is the event stream, not a client id)");
       }
       return handle_events(request);
-    case Target::kAllBadge:
-      // Reserved for the badges of a prefix (handlers/heartbeat/badge.cpp): 404 until it lands.
-      return json_error(404, "not_found", "badges are not served yet");
+    case Target::kAllBadge: return handle_badge(store_, request, std::nullopt);
     default: break;
   }
   if (auto error = presence::client_id_error(parsed.id)) return json_error(400, "invalid_id", *error);
@@ -213,9 +212,7 @@ Response HeartbeatApi::route(const Request& request) {
         return method_not_allowed(request, "GET, HEAD", " (a hold is a GET that stays open)");
       }
       return holds_->open(request, parsed.id);
-    case Target::kBadge:
-      // Reserved for a client's badge (handlers/heartbeat/badge.cpp): 404 until it lands.
-      return json_error(404, "not_found", "badges are not served yet");
+    case Target::kBadge: return handle_badge(store_, request, parsed.id);
     default: break;
   }
 
