@@ -161,23 +161,26 @@ int run_hold(const BeatOptions& options, CurlClient& client, const std::string& 
     }
     if (result.end == StreamEnd::kCancelled) break;
     const auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    // Times are said only for a connection that lasted: a refused connect takes none.
     std::string why;
     if (result.status != 0 && result.status / 100 != 2) {
       const auto first_line = std::string_view(result.body).substr(0, result.body.find('\n'));
       why = fmt::format("{}{}{}{}", result.status, advice(result.status, !options.token.empty()),
                         first_line.empty() ? "" : ": ", first_line);
     } else if (result.end == StreamEnd::kIdle) {
-      why = fmt::format("no bytes for {}, taken for dead", seconds_text(options.hold_idle));
-    } else if (!result.error.empty()) {
-      why = fmt::format("{}: {}", held ? "dropped" : "failed", result.error);
+      why = fmt::format("no bytes for {}, taken for dead after {}", seconds_text(options.hold_idle),
+                        seconds_text(lasted));
+    } else if (!held) {
+      why = result.error.empty() ? "closed by the server before it was held" : "failed: " + result.error;
     } else {
-      why = held ? "dropped by the server" : "closed by the server before it was held";
+      why = result.error.empty() ? fmt::format("dropped by the server after {}", seconds_text(lasted))
+                                 : fmt::format("dropped after {}: {}", seconds_text(lasted), result.error);
     }
     if (held) backoff = kHoldFirstBackoff;
     // Between half the back-off and all of it.
     std::uniform_int_distribution<std::int64_t> spread(backoff.count() / 2, backoff.count());
     const std::chrono::milliseconds wait{spread(random)};
-    fmt::print(out, "hold {}: {} after {}; reconnecting in {}\n", n, why, seconds_text(lasted), seconds_text(wait));
+    fmt::print(out, "hold {}: {}; reconnecting in {}\n", n, why, seconds_text(wait));
     std::fflush(out);
     backoff = std::min(backoff * 2, kHoldMaxBackoff);
     if (wait_for_signal(signal_fd, wait)) break;

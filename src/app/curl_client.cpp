@@ -201,6 +201,12 @@ CurlClient::CurlClient(CurlOptions options) : handles_(std::make_unique<Handles>
 
 CurlClient::~CurlClient() = default;
 
+std::uint64_t CurlClient::connections() const noexcept {
+  long current = 0;
+  if (in_transfer_) curl_easy_getinfo(handles_->easy, CURLINFO_NUM_CONNECTS, &current);
+  return connections_ + static_cast<std::uint64_t>(std::max(0L, current));
+}
+
 namespace {
 
 // The request's headers as curl takes them, with curl's own defaults that would be wrong here
@@ -296,11 +302,13 @@ StreamResult CurlClient::stream(const std::string& url, const std::vector<http::
 
   StreamResult out;
   CURLcode result = CURLE_OK;
+  in_transfer_ = true;
   try {
     result = handles_->run(t, idle_timeout, cancel_fd, out.end);
   } catch (const CurlError& e) {
     out.error = e.what();
   }
+  in_transfer_ = false;
   long new_connections = 0;
   curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &new_connections);
   connections_ += static_cast<std::uint64_t>(std::max(0L, new_connections));

@@ -78,14 +78,16 @@ class CurlClient {
                                     std::chrono::milliseconds idle_timeout, int cancel_fd,
                                     const std::function<void(std::string_view)>& on_data);
 
-  // Connections opened so far (a reused one is not counted again).
-  [[nodiscard]] std::uint64_t connections() const noexcept { return connections_; }
+  // Connections opened so far (a reused one is not counted again), the one of a transfer in
+  // progress included (so that on_data can name it).
+  [[nodiscard]] std::uint64_t connections() const noexcept;
 
  private:
   struct Handles;
   std::unique_ptr<Handles> handles_;
   CurlOptions options_;
-  std::uint64_t connections_ = 0;
+  std::uint64_t connections_ = 0;  // by the transfers that have ended
+  bool in_transfer_ = false;
 };
 
 // `base` (an http:// or https:// URL) with `path_suffix` appended to its path (after any

@@ -220,8 +220,12 @@ TEST_CASE("CurlClient streams a held response until the server drops it", "[curl
   const HttpTestServer server(nullptr, {"--keepalive", "0.2", "--drop-after", "2"});
   CurlClient client;
   std::string received;
-  const auto result = client.stream(server.url("/heartbeat/a/hold"), {}, 5s, -1,
-                                    [&](std::string_view bytes) { received.append(bytes); });
+  std::uint64_t connection_seen = 0;
+  const auto result = client.stream(server.url("/heartbeat/a/hold"), {}, 5s, -1, [&](std::string_view bytes) {
+    received.append(bytes);
+    connection_seen = client.connections();  // counted while it is still held
+  });
+  CHECK(connection_seen == 1);
   CHECK(result.end == StreamEnd::kClosed);
   CHECK(result.status == 200);
   CHECK(result.error.empty());
