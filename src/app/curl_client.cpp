@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <exception>
 
 #include <fmt/format.h>
@@ -57,6 +58,24 @@ std::string_view trim(std::string_view s) {
 bool iequals(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(),
                     [](char x, char y) { return (x | 0x20) == (y | 0x20); });
+}
+
+// no_proxy as curl would read it from the environment, plus loopback. A proxy elsewhere would
+// reach its own loopback, never ours, so these always go direct: above all `pulsehttpd probe`'s
+// check of 127.0.0.1 in a container whose environment names an outgoing proxy. Read at each
+// transfer, as curl reads the environment. (Setting CURLOPT_NOPROXY replaces the variable, hence
+// the copy.)
+std::string no_proxy_list() {
+  std::string list = "localhost,127.0.0.0/8,::1";
+  for (const char* name : {"no_proxy", "NO_PROXY"}) {
+    if (const char* value = std::getenv(name); value != nullptr && *value != '\0') {
+      if (std::string_view(value) == "*") return "*";
+      list += ',';
+      list += value;
+      break;  // curl reads the lower-case one first, the other only without it
+    }
+  }
+  return list;
 }
 
 }  // namespace
@@ -238,10 +257,12 @@ CurlResponse CurlClient::request(std::string_view method, const std::string& url
   CURL* easy = handles_->easy;
   const std::string method_text(method);
   const Slist list = header_list(headers);
+  const std::string no_proxy = no_proxy_list();
   Transfer t;
   t.easy = easy;
   handles_->error[0] = '\0';
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy, CURLOPT_NOPROXY, no_proxy.c_str());
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list.get());
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t);
@@ -285,12 +306,14 @@ StreamResult CurlClient::stream(const std::string& url, const std::vector<http::
                                 const std::function<void(std::string_view)>& on_data) {
   CURL* easy = handles_->easy;
   const Slist list = header_list(headers);
+  const std::string no_proxy = no_proxy_list();
   Transfer t;
   t.easy = easy;
   t.streaming = true;
   t.on_data = &on_data;
   handles_->error[0] = '\0';
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy, CURLOPT_NOPROXY, no_proxy.c_str());
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list.get());
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t);

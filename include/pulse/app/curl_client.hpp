@@ -1,7 +1,7 @@
 // CurlClient: Pulse's outgoing HTTP and HTTPS requests (`pulsehttpd beat`, `probe`), over libcurl.
 // libcurl brings what a hand-written client would have to grow: TLS with certificate checks,
-// proxies from the environment (http_proxy, https_proxy, no_proxy, as curl reads them), timeouts
-// and a connection cache. One CurlClient keeps its connections between requests, so a beat loop
+// proxies from the environment (http_proxy, https_proxy, no_proxy, as curl reads them, except
+// that loopback addresses always go direct), timeouts and a connection cache. One CurlClient keeps its connections between requests, so a beat loop
 // reuses one connection; it is used by one thread at a time (one client per thread).
 #pragma once
 

@@ -198,20 +198,32 @@ TEST_CASE("CurlClient over HTTPS verifies the certificate; --cacert trusts the t
   CHECK_THROWS_AS(wrong_ca.request("GET", server.url("/echo")), CurlError);
 }
 
-TEST_CASE("CurlClient takes proxies from the environment as curl does", "[curl]") {
+TEST_CASE("CurlClient takes proxies from the environment as curl does, loopback aside", "[curl]") {
   const NoProxies no_proxies;
   const HttpTestServer proxy;
-  const auto nobody = "http://127.0.0.1:" + std::to_string(pulse::test::free_local_port()) + "/echo";
+  // .invalid never resolves (RFC 6761): only a proxy can answer for it.
+  const std::string elsewhere = "http://pulse.invalid/echo";
+  CurlClient direct;
+  CHECK_THROWS_AS(direct.request("GET", elsewhere), CurlError);
   {
     const ScopedEnv via("http_proxy", proxy.url());
     CurlClient client;
-    const auto response = client.request("GET", nobody);
+    const auto response = client.request("GET", elsewhere);
     REQUIRE(response.status == 200);
-    CHECK(Json::parse(response.body)["path"] == nobody);  // the absolute URL: a proxy request
+    CHECK(Json::parse(response.body)["path"] == elsewhere);  // the absolute URL: a proxy request
     // no_proxy names the hosts that are reached directly.
-    const ScopedEnv direct("no_proxy", "127.0.0.1");
+    const ScopedEnv bypass("no_proxy", "pulse.invalid");
     CurlClient bypassing;
-    CHECK_THROWS_AS(bypassing.request("GET", nobody), CurlError);
+    CHECK_THROWS_AS(bypassing.request("GET", elsewhere), CurlError);
+  }
+  {
+    // Loopback always goes direct: a proxy (here one that is not even there) would reach its
+    // own, and `probe` checks this machine's server.
+    const ScopedEnv dead("http_proxy", "http://127.0.0.1:" + std::to_string(pulse::test::free_local_port()));
+    const HttpTestServer server;
+    CurlClient client;
+    CHECK(echo(client, server, "GET")["path"] == "/echo");
+    CHECK(client.request("GET", "http://localhost:" + std::to_string(server.port()) + "/echo").status == 200);
   }
 }
 
