@@ -171,7 +171,7 @@ TEST_CASE("CurlClient gives up at its timeout, and says why when nobody listens"
   }
 }
 
-TEST_CASE("CurlClient over HTTPS verifies the certificate; --cacert trusts the test's own", "[curl]") {
+TEST_CASE("CurlClient over HTTPS verifies the certificate, and --cacert trusts the test's own", "[curl]") {
   const NoProxies no_proxies;
   const TestCertificate certificate;
   const HttpTestServer server(&certificate);
