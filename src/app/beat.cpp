@@ -127,7 +127,9 @@ class HoldReader {
   std::string line_;
 };
 
-std::string seconds_text(std::chrono::milliseconds d) { return fmt::format("{:.1f} s", static_cast<double>(d.count()) / 1000.0); }
+std::string seconds_text(std::chrono::milliseconds d) {
+  return fmt::format("{:.1f} s", static_cast<double>(d.count()) / 1000.0);
+}
 
 int run_hold(const BeatOptions& options, CurlClient& client, const std::string& url,
              const std::vector<http::Header>& headers, int signal_fd, std::FILE* out) {
@@ -160,7 +162,8 @@ int run_hold(const BeatOptions& options, CurlClient& client, const std::string& 
       result.error = e.what();
     }
     if (result.end == StreamEnd::kCancelled) break;
-    const auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    const auto lasted =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     // Times are said only for a connection that lasted: a refused connect takes none.
     std::string why;
     if (result.status != 0 && result.status / 100 != 2) {

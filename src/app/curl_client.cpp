@@ -51,13 +51,13 @@ struct CurlFree {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
   return s;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return (x | 0x20) == (y | 0x20); });
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) { return (x | 0x20) == (y | 0x20); });
 }
 
 // no_proxy as curl would read it from the environment, plus loopback. A proxy elsewhere would
@@ -98,7 +98,8 @@ struct Transfer {
     if (line.starts_with("HTTP/")) {
       t.response.headers.clear();  // a new response head (after 100 Continue, say)
     } else if (const auto colon = line.find(':'); colon != std::string_view::npos) {
-      t.response.headers.push_back({std::string(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1)))});
+      t.response.headers.push_back(
+          {std::string(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1)))});
     }
     return size * count;
   }

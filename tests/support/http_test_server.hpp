@@ -26,9 +26,10 @@ namespace pulse::test {
 class TestCertificate {
  public:
   TestCertificate() {
-    const std::string command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
-                                " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" +
-                                key().string() + "' -out '" + cert().string() + "' >/dev/null 2>&1";
+    const std::string command =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
+        " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" +
+        key().string() + "' -out '" + cert().string() + "' >/dev/null 2>&1";
     if (std::system(command.c_str()) != 0 || !std::filesystem::exists(cert())) {
       throw std::runtime_error("openssl req -x509 failed (is openssl installed?)");
     }

@@ -1,8 +1,9 @@
 // CurlClient: Pulse's outgoing HTTP and HTTPS requests (`pulsehttpd beat`, `probe`), over libcurl.
 // libcurl brings what a hand-written client would have to grow: TLS with certificate checks,
 // proxies from the environment (http_proxy, https_proxy, no_proxy, as curl reads them, except
-// that loopback addresses always go direct), timeouts and a connection cache. One CurlClient keeps its connections between requests, so a beat loop
-// reuses one connection; it is used by one thread at a time (one client per thread).
+// that loopback addresses always go direct), timeouts and a connection cache. One CurlClient
+// keeps its connections between requests, so a beat loop reuses one connection. Thread: one at
+// a time (a client per thread; libcurl's global init is done once, whichever thread is first).
 #pragma once
 
 #include <chrono>
@@ -52,9 +53,9 @@ enum class StreamEnd {
 
 struct StreamResult {
   StreamEnd end = StreamEnd::kClosed;
-  int status = 0;      // 0: no response head arrived
-  std::string error;   // curl's reason when the transfer failed; empty for a clean end
-  std::string body;    // the start of the body when the status is not 2xx (for the message)
+  int status = 0;     // 0: no response head arrived
+  std::string error;  // curl's reason when the transfer failed; empty for a clean end
+  std::string body;   // the start of the body when the status is not 2xx (for the message)
 };
 
 class CurlClient {

@@ -19,8 +19,8 @@
 using namespace std::chrono_literals;
 using pulse::app::CurlClient;
 using pulse::app::CurlError;
-using pulse::app::StreamEnd;
 using pulse::app::http_url;
+using pulse::app::StreamEnd;
 using pulse::test::HttpTestServer;
 using pulse::test::TestCertificate;
 using Json = nlohmann::json;
@@ -288,8 +288,7 @@ TEST_CASE("CurlClient's stream reports refusals and errors without throwing", "[
   const HttpTestServer server;
   CurlClient client;
   bool called = false;
-  const auto refused =
-      client.stream(server.url("/status/401"), {}, 5s, -1, [&](std::string_view) { called = true; });
+  const auto refused = client.stream(server.url("/status/401"), {}, 5s, -1, [&](std::string_view) { called = true; });
   CHECK(refused.status == 401);
   CHECK(refused.body == "status 401\n");
   CHECK_FALSE(called);
