@@ -3,8 +3,10 @@
 # Idempotent: prints what it would install and does nothing when everything is present.
 set -euo pipefail
 
-# Build: compiler, CMake, Ninja and the libraries Pulse links against.
-build_pkgs=(g++ cmake ninja-build pkg-config python3 node-llhttp libfmt-dev libcli11-dev nlohmann-json3-dev catch2 libhiredis-dev libcurl4-openssl-dev)
+# Build: compiler, CMake, Ninja and the libraries Pulse links against; openssl (certificates for
+# the HTTPS unit tests, which the container build runs too) and ca-certificates (the CA bundle the
+# container image ships for outgoing https://).
+build_pkgs=(g++ cmake ninja-build pkg-config python3 node-llhttp libfmt-dev libcli11-dev nlohmann-json3-dev catch2 libhiredis-dev libcurl4-openssl-dev openssl ca-certificates)
 # Tests: real HTTP clients, sanitizer runtimes, a headless browser for the live page, and
 # Redis and Redis Sentinel, which the tests start themselves on free ports.
 test_pkgs=(curl wget apache2-utils python3 clang-14 libclang-rt-14-dev chromium redis-server redis-sentinel openssl ca-certificates)

@@ -313,17 +313,28 @@ Config parse_config(int argc, const char* const* argv) {
 
   auto* probe = app.add_subcommand("probe", "Exit 0 when URL answers 2xx within the timeout (health checks)");
   probe->add_option("url", config.probe.url,
-                    "http://HOST:PORT/PATH (default: this server's /healthz on 127.0.0.1 and PULSE_PORT)");
+                    "http[s]://HOST[:PORT]/PATH (default: this server's /healthz on 127.0.0.1 and PULSE_PORT)");
   add_duration(*probe, "--timeout", config.probe.timeout, "PULSE_PROBE_TIMEOUT", "Give up after this long");
+  probe->add_option("--cacert", config.probe.ca_file,
+                    "For https://: trust the certificates in this PEM file instead of the system's")
+      ->check(CLI::ExistingFile);
 
   auto* beat = app.add_subcommand(
       "beat", "Send heartbeats to URL over one persistent connection (with the token in PULSE_HEARTBEAT_TOKEN)");
   milliseconds beat_interval = config.beat.interval;
-  beat->add_option("url", config.beat.url, "http://HOST:PORT/heartbeat/ID")->required();
+  beat->add_option("url", config.beat.url, "http[s]://HOST[:PORT]/heartbeat/ID")->required();
   add_duration(*beat, "--interval", beat_interval, "PULSE_BEAT_INTERVAL", "Time between beats");
   beat->add_option("--status", config.beat.status, "ok or fail")->check(CLI::IsMember({"ok", "fail"}));
   beat->add_option("--msg", config.beat.message, "Message sent with each beat");
-  beat->add_option("--count", config.beat.count, "Stop after this many beats (0: until Ctrl-C)");
+  auto* count = beat->add_option("--count", config.beat.count, "Stop after this many beats (0: until Ctrl-C)");
+  beat->add_option("--cacert", config.beat.ca_file,
+                   "For https://: trust the certificates in this PEM file instead of the system's")
+      ->check(CLI::ExistingFile);
+  beat->add_flag("--hold", config.beat.hold,
+                 "Instead of beating, hold GET URL/hold open: up while it is held, down soon after it drops. "
+                 "Any bytes (a keep-alive every 5 s) show it alive; 15 s without any, or a drop, and it "
+                 "reconnects after 1 s, doubling to 30 s (with jitter) while it fails. Ctrl-C signs off")
+      ->excludes(count);
 
   try {
     app.parse(argc, argv);

@@ -15,7 +15,6 @@
 
 #include <fmt/format.h>
 
-#include "pulse/base/parse.hpp"
 #include "pulse/base/system_error.hpp"
 #include "pulse/net/io.hpp"
 #include "pulse/net/socket.hpp"
@@ -71,38 +70,6 @@ struct ResponseCollector {
 };
 
 }  // namespace
-
-std::optional<Url> parse_url(std::string_view text) {
-  constexpr std::string_view kScheme = "http://";
-  if (text.substr(0, kScheme.size()) != kScheme) return std::nullopt;
-  text.remove_prefix(kScheme.size());
-  const auto slash = text.find('/');
-  std::string_view authority = text.substr(0, slash);
-  Url url;
-  url.target = slash == std::string_view::npos ? "/" : std::string(text.substr(slash));
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    url.host = std::string(authority.substr(1, close - 1));
-    const auto rest = authority.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return std::nullopt;
-      port_text = rest.substr(1);
-    }
-  } else {
-    const auto colon = authority.rfind(':');
-    url.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-  }
-  if (url.host.empty()) return std::nullopt;
-  if (!port_text.empty()) {
-    const auto port = base::parse_decimal<std::uint16_t>(port_text);
-    if (!port || *port == 0) return std::nullopt;
-    url.port = *port;
-  }
-  return url;
-}
 
 HttpClient::HttpClient(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout)
     : host_(host), timeout_(timeout) {

@@ -1,24 +1,26 @@
 // Probe: one GET with a deadline; the exit status is the verdict.
 #include "pulse/app/probe.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
 #include <fmt/format.h>
 
-#include "pulse/app/http_client.hpp"
+#include "pulse/app/curl_client.hpp"
 
 namespace pulse::app {
 
 int run_probe(const ProbeOptions& options) {
-  const auto url = parse_url(options.url);
+  const auto url = http_url(options.url);
   if (!url) {
-    fmt::print(stderr, "pulsehttpd probe: not an http:// URL: {}\n", options.url);
+    fmt::print(stderr, "pulsehttpd probe: not an http:// or https:// URL: {}\n", options.url);
     return 2;
   }
+  std::signal(SIGPIPE, SIG_IGN);
   try {
-    HttpClient client(url->host, url->port, options.timeout);
-    const auto response = client.request("GET", url->target, {}, {{"Connection", "close"}});
+    CurlClient client({.timeout = options.timeout, .ca_file = options.ca_file});
+    const auto response = client.request("GET", *url, {}, {{"Connection", "close"}});
     if (response.status >= 200 && response.status < 300) return 0;
     fmt::print(stderr, "pulsehttpd probe: {} answered {}\n", options.url, response.status);
   } catch (const std::exception& e) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Pulse container image with podman and runs it for real: static file, heartbeat,
-# health check, and a `podman stop` that must let an in-flight download finish and exit 0. Then
-# deploy/compose.yaml runs with podman-compose on the same image: two replicas sharing one Redis.
+# health check, an outgoing beat and TLS from inside the image, and a `podman stop` that must let
+# an in-flight download finish and exit 0. Then deploy/compose.yaml runs with podman-compose on
+# the same image: two replicas sharing one Redis.
 #
 # No registry is reachable and no Docker engine runs here, so the Debian base images are made
 # locally with debootstrap (cached per day) and podman gets its own storage and configuration in
@@ -309,6 +310,20 @@ health="$(pm healthcheck run "$container" 2>&1)" || fail "podman healthcheck run
 status="$(pm inspect --format '{{.State.Health.Status}}' "$container")"
 [ "$status" = healthy ] || fail "health status is '$status', want healthy"
 step "check: podman healthcheck run -> $status"
+
+# Outgoing HTTP from inside the image (libcurl and the libraries copied beside it load on
+# scratch): a beat reaches the server; and TLS is there, since https:// against this plain HTTP
+# port fails in the TLS handshake, which a missing libssl would never reach.
+beat_out="$(pm exec "$container" /usr/local/bin/pulsehttpd beat http://127.0.0.1:9090/heartbeat/in-image --count 1 2>&1)" ||
+  fail "beat from inside the image: $beat_out"
+grep -Eq '^beat 1: 20[01] \(connection #1\)$' <<<"$beat_out" || fail "beat from inside the image: $beat_out"
+tls_out="$(pm exec "$container" /usr/local/bin/pulsehttpd probe https://127.0.0.1:9090/healthz 2>&1)" &&
+  fail "probe https:// of a plain HTTP port succeeded: $tls_out"
+grep -qiE 'ssl|tls' <<<"$tls_out" || fail "probe https:// from inside the image failed, but not in TLS: $tls_out"
+# What the image holds: the binary, its shared libraries and loader, the CA bundle, site, passwd.
+pm export "$container" | tar -t >"$work/image.files" || fail "podman export"
+grep -Eq '(^|/)etc/ssl/certs/ca-certificates\.crt$' "$work/image.files" || fail "no CA bundle in the image"
+step "check: beat and TLS from inside the image ($(grep -Ec '\.so(\.[0-9]+)*$' "$work/image.files") shared libraries, CA bundle)"
 
 # --- stop with a request in flight (step 4); clean-up (step 5) is the EXIT trap ----------------
 curl -fsS --max-time "$kCurlTimeout" --limit-rate "$kRateLimit" -o "$work/big.out" \

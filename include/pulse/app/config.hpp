@@ -21,6 +21,7 @@ enum class Command { kServe, kProbe, kBeat, kExit };
 struct ProbeOptions {
   std::string url;
   std::chrono::milliseconds timeout{2000};
+  std::string ca_file;  // --cacert: trust these certificates for https:// instead of the system's
 };
 
 struct BeatOptions {
@@ -30,6 +31,11 @@ struct BeatOptions {
   std::string message;
   std::uint64_t count = 0;  // 0: until interrupted
   std::string token;        // sent as Authorization: Bearer (PULSE_HEARTBEAT_TOKEN); empty: none
+  std::string ca_file;      // --cacert: trust these certificates for https:// instead of the system's
+  bool hold = false;        // --hold: hold GET URL/hold open instead of beating
+  // --hold: no bytes for this long and the held connection is taken for dead: three of the
+  // server's keep-alive comments (one every 5 s) missed. Not a flag; tests shorten it.
+  std::chrono::milliseconds hold_idle{15000};
 };
 
 // Where presence lives: in this process (the default), or in a Redis shared by replicas.

@@ -1,5 +1,7 @@
-// HttpClient: a small blocking HTTP/1.1 client over one persistent connection, with deadlines.
-// Used by `pulsehttpd probe`, `pulsehttpd beat` and the tests (which also send raw bytes).
+// HttpClient: a small blocking HTTP/1.1 client over one persistent connection, with deadlines,
+// for the tests: it sends bytes exactly as given (malformed requests, pipelines, split writes),
+// which no real client library does. Pulse's own outgoing requests (`beat`, `probe`) go through
+// CurlClient (curl_client.hpp); the binary does not link this one.
 #pragma once
 
 #include <chrono>
@@ -13,15 +15,6 @@
 #include "pulse/http/request.hpp"
 
 namespace pulse::app {
-
-struct Url {
-  std::string host;  // numeric address or "localhost"
-  std::uint16_t port = 80;
-  std::string target = "/";
-};
-
-// Parses "http://host[:port][/path]". nullopt when not of that form.
-[[nodiscard]] std::optional<Url> parse_url(std::string_view text);
 
 struct ClientResponse {
   int status = 0;

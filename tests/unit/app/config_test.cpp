@@ -166,6 +166,22 @@ TEST_CASE("probe and beat subcommands", "[config]") {
   CHECK(beat.beat.count == 3);
 }
 
+TEST_CASE("beat --hold and --cacert", "[config]") {
+  const pulse::test::TempDir dir;
+  const auto ca = dir.write("ca.pem", "-----BEGIN CERTIFICATE-----\n").string();
+  const auto hold = parse({"beat", "https://pulse.example/heartbeat/web-1", "--hold", "--cacert", ca});
+  CHECK(hold.command == Command::kBeat);
+  CHECK(hold.beat.hold);
+  CHECK(hold.beat.ca_file == ca);
+  CHECK(hold.beat.hold_idle == 15s);  // three missed keep-alives of 5 s
+  CHECK_FALSE(parse({"beat", "http://127.0.0.1:8080/heartbeat/web-1"}).beat.hold);
+  CHECK(parse({"probe", "https://127.0.0.1:8443/healthz", "--cacert", ca}).probe.ca_file == ca);
+  CHECK_THAT(error_of({"beat", "http://127.0.0.1:8080/heartbeat/web-1", "--hold", "--count", "3"}),
+             Catch::Contains("--count"));
+  CHECK_THAT(error_of({"beat", "http://127.0.0.1:8080/heartbeat/web-1", "--cacert", (dir.path() / "none").string()}),
+             Catch::Contains("--cacert"));
+}
+
 TEST_CASE("durations", "[config]") {
   CHECK(parse_duration("15") == 15s);
   CHECK(parse_duration("15s") == 15s);
