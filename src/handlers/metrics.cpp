@@ -80,8 +80,9 @@ http::Response MetricsHandler::handle(const http::Request& request) {
     response.set_header("Allow", "GET, HEAD");
     return response;
   }
-  auto response = http::Response::text(200, render_metrics(store_->counters(), store_->health(), streams_->size(), stats_),
-                                       std::string(kPrometheusContentType));
+  std::string body = render_metrics(store_->counters(), store_->health(), streams_->size(), stats_);
+  for (const auto& source : sources_) body += source();
+  auto response = http::Response::text(200, std::move(body), std::string(kPrometheusContentType));
   response.set_header("Cache-Control", "no-store");
   return response;
 }

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -31,10 +33,16 @@ class MetricsHandler final : public http::Handler {
   // shared store answers counters() and health() from what it last learned, without blocking.
   [[nodiscard]] http::Response handle(const http::Request& request) override;
 
+  // More families rendered by a part this layer does not know (the app's webhook dispatcher),
+  // appended after the built-in ones. Before the handler serves; each runs on a worker thread.
+  using Source = std::function<std::string()>;
+  void add_source(Source source) { sources_.push_back(std::move(source)); }
+
  private:
   std::shared_ptr<const presence::PresenceStore> store_;
   std::shared_ptr<const heartbeat::EventStreams> streams_;
   const http::ServerStats& stats_;
+  std::vector<Source> sources_;
 };
 
 }  // namespace pulse::handlers

@@ -68,6 +68,7 @@ struct HeartbeatService::Impl {
   std::unique_ptr<base::TaskPool> store_calls;  // when the store's calls may block
   EventStreams streams;
   HeartbeatApi api;
+  std::shared_ptr<AlertSink> alerts;  // set before start(); read by the sweeper
 
   std::mutex mutex;
   std::condition_variable wake;    // with mutex
@@ -117,7 +118,11 @@ void HeartbeatService::Impl::request_publish() {
 }
 
 void HeartbeatService::Impl::sweep(bool with_digest) {
-  store->tick();
+  const auto events = store->tick();
+  // tick() returns only the transitions this replica made: each alert leaves one replica.
+  if (alerts) {
+    for (const auto& event : events) alerts->on_event(event);
+  }
   streams.publish();
   // Nobody to tell: leave the list (bounded by the number of clients) for the next stream.
   if (with_digest && streams.size() > 0) streams.publish_beats(store->take_beaten(kMaxBeatDigestClients));
@@ -236,6 +241,11 @@ std::shared_ptr<const presence::PresenceStore> HeartbeatService::store() const {
 
 std::shared_ptr<const EventStreams> HeartbeatService::event_streams() const {
   return {impl_, &impl_->streams};
+}
+
+void HeartbeatService::set_alert_sink(std::shared_ptr<AlertSink> alerts) {
+  impl_->alerts = std::move(alerts);
+  impl_->api.set_alert_sink(impl_->alerts.get());
 }
 
 void HeartbeatService::start() {

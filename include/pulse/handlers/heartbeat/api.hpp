@@ -16,6 +16,7 @@
 #include <string>
 
 #include "pulse/base/task_pool.hpp"
+#include "pulse/handlers/heartbeat/alert_sink.hpp"
 #include "pulse/handlers/heartbeat/events.hpp"
 #include "pulse/http/handler.hpp"
 #include "pulse/presence/clock.hpp"
@@ -51,6 +52,10 @@ class HeartbeatApi final : public http::Handler {
   // own; the epoch (this process's start) keeps a restarted server from matching old tags.
   [[nodiscard]] std::string list_etag(std::uint64_t version) const;
 
+  // Events this handler's store calls return (a beat's join or change, a sign-off) go to
+  // `alerts` too. Set before the handler serves; nullptr: none. It must outlive the handler's use.
+  void set_alert_sink(AlertSink* alerts) noexcept { alerts_ = alerts; }
+
  private:
   // The whole list, rendered: shared by every request for the same version (a slow reader
   // references it, it does not copy it).
@@ -74,6 +79,7 @@ class HeartbeatApi final : public http::Handler {
   EventStreams& streams_;
   const std::function<void()> on_change_;
   base::TaskPool* const store_calls_;
+  AlertSink* alerts_ = nullptr;
   const std::string etag_epoch_;
   mutable std::mutex list_mutex_;                           // one render at a time
   mutable std::shared_ptr<const RenderedList> list_cache_;  // guarded by list_mutex_

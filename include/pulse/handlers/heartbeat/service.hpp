@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "pulse/handlers/heartbeat/alert_sink.hpp"
 #include "pulse/handlers/heartbeat/events.hpp"
 #include "pulse/http/handler.hpp"
 #include "pulse/presence/clock.hpp"
@@ -61,6 +62,10 @@ class HeartbeatService {
   // What /metrics reports of the heartbeat (handlers/metrics); they share ownership like the API.
   [[nodiscard]] std::shared_ptr<const presence::PresenceStore> store() const;
   [[nodiscard]] std::shared_ptr<const EventStreams> event_streams() const;
+
+  // Every event this process's store calls produce (sweeps, beats, sign-offs) also goes to
+  // `alerts`. Before start() and before the API serves; nullptr: none.
+  void set_alert_sink(std::shared_ptr<AlertSink> alerts);
 
   // Starts the background sweeper (state transitions, SSE keep-alive comments, periodic state
   // saves). Loads the state file first, reporting a corrupt one in the error log.
