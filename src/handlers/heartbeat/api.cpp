@@ -261,8 +261,8 @@ Response HeartbeatApi::handle_beat(const Request& request, std::string id) {
     case presence::BeatOutcome::kNotFound: return json_error(404, "not_found", "no client with this id");
   }
   if (result.changed() && on_change_) on_change_();
-  if (result.event && alerts_ != nullptr) alerts_->on_event(*result.event);
 
+  if (result.event && alerts_ != nullptr) alerts_->on_event(*result.event);
   const bool created = result.outcome == presence::BeatOutcome::kCreated;
   auto response = json_response(created ? 201 : 200, beat_json(result.client, store_.now()));
   if (created) response.set_header("Location", request.path);
