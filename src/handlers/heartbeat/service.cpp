@@ -68,7 +68,6 @@ struct HeartbeatService::Impl {
   std::unique_ptr<base::TaskPool> store_calls;  // when the store's calls may block
   EventStreams streams;
   HeartbeatApi api;
-  std::shared_ptr<AlertSink> alerts;  // set before start(); read by the sweeper
 
   std::mutex mutex;
   std::condition_variable wake;    // with mutex
@@ -76,6 +75,7 @@ struct HeartbeatService::Impl {
   bool started = false;            // guarded by mutex
   bool stopped = false;            // guarded by mutex
   std::thread sweeper;
+  std::shared_ptr<AlertSink> alerts;  // set before start(); the API holds a plain pointer to it
 
   std::mutex save_mutex;            // one save at a time (timer and stop())
   std::uint64_t saved_version = 0;  // guarded by save_mutex
@@ -243,11 +243,6 @@ std::shared_ptr<const EventStreams> HeartbeatService::event_streams() const {
   return {impl_, &impl_->streams};
 }
 
-void HeartbeatService::set_alert_sink(std::shared_ptr<AlertSink> alerts) {
-  impl_->alerts = std::move(alerts);
-  impl_->api.set_alert_sink(impl_->alerts.get());
-}
-
 void HeartbeatService::start() {
   impl_->start();
 }
@@ -258,6 +253,11 @@ void HeartbeatService::stop() {
 
 void HeartbeatService::sweep() {
   impl_->sweep(/*with_digest=*/true);
+}
+
+void HeartbeatService::set_alert_sink(std::shared_ptr<AlertSink> alerts) {
+  impl_->alerts = std::move(alerts);
+  impl_->api.set_alert_sink(impl_->alerts.get());
 }
 
 }  // namespace pulse::handlers::heartbeat
