@@ -12,6 +12,7 @@
 
 #include "pulse/base/log.hpp"
 #include "pulse/base/task_pool.hpp"
+#include "pulse/handlers/heartbeat/alert_sink.hpp"
 #include "pulse/handlers/heartbeat/api.hpp"
 #include "pulse/handlers/heartbeat/events.hpp"
 #include "pulse/presence/presence_registry.hpp"

@@ -79,10 +79,10 @@ class HeartbeatApi final : public http::Handler {
   EventStreams& streams_;
   const std::function<void()> on_change_;
   base::TaskPool* const store_calls_;
-  AlertSink* alerts_ = nullptr;
   const std::string etag_epoch_;
   mutable std::mutex list_mutex_;                           // one render at a time
   mutable std::shared_ptr<const RenderedList> list_cache_;  // guarded by list_mutex_
+  AlertSink* alerts_ = nullptr;                             // set before serving
 };
 
 }  // namespace pulse::handlers::heartbeat

@@ -8,7 +8,6 @@
 #include <memory>
 #include <optional>
 
-#include "pulse/handlers/heartbeat/alert_sink.hpp"
 #include "pulse/handlers/heartbeat/events.hpp"
 #include "pulse/http/handler.hpp"
 #include "pulse/presence/clock.hpp"
@@ -40,6 +39,8 @@ inline constexpr std::chrono::milliseconds kBeatDigestPeriod{1000};
 inline constexpr std::chrono::milliseconds kEventKeepAlivePeriod{15'000};
 inline constexpr std::chrono::milliseconds kStateSavePeriod{10'000};
 inline constexpr std::size_t kMaxBeatDigestClients = 1000;  // per "beats" event; the rest wait a second
+
+class AlertSink;  // alert_sink.hpp
 
 // Thread affinity: construction, start(), stop() and destruction on one controlling thread (the
 // server's main loop); the handlers on any worker thread; sweep() on any thread.
