@@ -20,6 +20,7 @@ struct StorePolicy {
   std::size_t max_clients = presence::kDefaultMaxClients;
   unsigned max_beats_per_second = presence::kDefaultMaxBeatsPerSecond;
   std::size_t event_history = presence::kDefaultEventHistory;
+  std::size_t history_length = presence::kDefaultHistoryLength;
 };
 
 // The redis-server shared by every Redis store of this process, started on first use.
@@ -44,6 +45,7 @@ inline presence::RedisStoreOptions redis_options(const StorePolicy& policy,
   options.max_clients = policy.max_clients;
   options.max_beats_per_second = policy.max_beats_per_second;
   options.event_history = policy.event_history;
+  options.history_length = policy.history_length;
   options.clock = std::move(clock);
   // The tests move the clock by hours between calls: that is not an outage here.
   options.outage_credit_after = std::chrono::milliseconds(0);
@@ -60,6 +62,7 @@ struct MemoryStoreFactory {
     options.max_clients = policy.max_clients;
     options.max_beats_per_second = policy.max_beats_per_second;
     options.event_history = policy.event_history;
+    options.history_length = policy.history_length;
     return std::make_unique<presence::PresenceRegistry>(options, std::move(clock));
   }
 };

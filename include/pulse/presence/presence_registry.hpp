@@ -1,5 +1,6 @@
 // PresenceRegistry: the embedded PresenceStore. Clients live in kShardCount shards, each an
-// unordered_map behind its own mutex, so beats from many workers rarely contend.
+// unordered_map behind its own mutex, so beats from many workers rarely contend. A client costs
+// well under 512 bytes with a full history (bench/client_memory.cpp measures it).
 #pragma once
 
 #include <array>
@@ -9,16 +10,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
-#include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "pulse/presence/clock.hpp"
+#include "pulse/presence/compact_string.hpp"
 #include "pulse/presence/event_log.hpp"
 #include "pulse/presence/limits.hpp"
 #include "pulse/presence/presence_store.hpp"
@@ -64,56 +62,40 @@ class PresenceRegistry final : public PresenceStore {
   // What the registry holds, summed over the shards, so tests can show that nothing grows with
   // the number of ids ever seen: only with the clients present now (and the fixed event history).
   struct MemoryStats {
-    std::size_t clients = 0;         // records
-    std::size_t client_buckets = 0;  // hash buckets behind them (never shrink: the peak count)
-    std::size_t beaten = 0;          // ids queued for take_beaten(): at most `clients`
-    std::size_t beaten_buckets = 0;
-    std::size_t events = 0;  // kept for events_after(): at most event_history
+    std::size_t clients = 0;          // records
+    std::size_t client_buckets = 0;   // hash buckets behind them (never shrink: the peak count)
+    std::size_t beaten = 0;           // clients queued for take_beaten(): at most `clients`
+    std::size_t scheduled = 0;        // clients in the deadline index: all but the paused ones
+    std::size_t history_entries = 0;  // kept, over all clients
+    std::size_t history_slots = 0;    // allocated for them (a ring grows by doubling)
+    std::size_t with_extras = 0;      // clients holding open runs or a log
+    std::size_t events = 0;           // kept for events_after(): at most event_history
   };
   // Any thread; takes each shard's lock in turn.
   [[nodiscard]] MemoryStats memory_stats() const;
 
  private:
-  // Everything kept per id, and all of it goes with the record when the client leaves.
-  struct Record {
-    ClientView view;
-    // Generic cell rate algorithm: the earliest time the next beat conforms to the rate limit.
-    Time rate_limit_at{};
-    // Its entry in the shard's deadlines: when time alone changes it next.
-    Time scheduled = Time::max();
-  };
-  // Lets the maps be searched with a string_view, without building a std::string per lookup.
-  struct IdHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view id) const noexcept { return std::hash<std::string_view>{}(id); }
-  };
-  using ClientMap = std::unordered_map<std::string, Record, IdHash, std::equal_to<>>;
-  struct Shard {
-    mutable std::mutex mutex;
-    ClientMap clients;  // guarded by mutex
-    // Ids that beat since the last take_beaten(), each once. Invariant: a subset of the keys of
-    // `clients` (a leaving client leaves this set too), so it never outgrows the shard.
-    std::unordered_set<std::string, IdHash, std::equal_to<>> beaten;  // guarded by mutex
-    // Every client once, by the time its state changes next (late, down, forgotten), so a tick
-    // visits only the clients that are due, not all of them four times a second. The ids view
-    // the map's keys, which stay put however the map rehashes.
-    std::set<std::pair<Time, std::string_view>> deadlines;  // guarded by mutex
-  };
+  // Everything kept per client, packed (see the .cpp); all of it goes when the client leaves.
+  struct Record;
+  struct Shard;
+  using Entry = std::pair<const CompactString, Record>;
 
   [[nodiscard]] Shard& shard_for(std::string_view id) noexcept;
   [[nodiscard]] const Shard& shard_for(std::string_view id) const noexcept;
-  // The caller holds the shard's lock.
+  // The caller holds the lock of the shard of every Entry passed below.
   [[nodiscard]] bool admit_rate(Record& record, Time now) const noexcept;
-  void set_state(Record& record, ClientState state) noexcept;
+  BeatResult record_beat(const BeatRequest& request);
+  BeatResult record_signal(const BeatRequest& request);
+  // Moves the client to `state`, counting and recording the change (an event, a history entry).
+  PresenceEvent change_state(Entry& entry, ClientState state, Time now);
+  void add_history(Record& record, const HistoryEntry& entry) const;
   // When time alone changes this client next (by its state): next_due, down_at, or the end of
-  // its retention.
-  [[nodiscard]] Time next_transition(const ClientView& client) const noexcept;
-  // (Re)files the client under next_transition(); `id` is its key in the shard's map.
-  void schedule(Shard& shard, Record& record, std::string_view id) const;
-  static void note_beaten(Shard& shard, const std::string& id);
-  // Erases the client at `it` and everything kept for it; returns the next record.
-  static ClientMap::iterator forget(Shard& shard, ClientMap::iterator it);
-  // Numbers and records an event; the caller holds the lock of the shard it concerns.
+  // its retention; Time::max() for never (paused).
+  [[nodiscard]] Time next_transition(const Record& record) const noexcept;
+  // (Re)files the client under next_transition().
+  void schedule(Shard& shard, Entry& entry) const;
+  [[nodiscard]] ClientView view_of(const Entry& entry) const;
+  // Numbers and records an event.
   PresenceEvent append_event(EventKind kind, std::optional<ClientState> previous, LeaveReason reason,
                              const ClientView& client);
 
@@ -122,7 +104,7 @@ class PresenceRegistry final : public PresenceStore {
   const std::chrono::nanoseconds rate_emission_;   // 1 s / max_beats_per_second
   const std::chrono::nanoseconds rate_tolerance_;  // the burst allowance: (max - 1) emissions
 
-  std::array<Shard, kShardCount> shards_;
+  const std::unique_ptr<Shard[]> shards_;  // kShardCount
   EventLog events_;
 
   // Updated under a shard lock; read lock-free for metrics, and under all locks for listings.

@@ -4,10 +4,12 @@
 // listings, the event history, versions, take_beaten and restore.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "support/store_factories.hpp"
 
@@ -598,4 +600,753 @@ STORE_CONTRACT("export_clients returns every client as find() sees it") {
   auto exported = f.store->export_clients();
   REQUIRE(exported.size() == 20);
   for (const auto& client : exported) CHECK(*f.store->find(client.id) == client);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 11: sticky settings, job signals, runs, pause, hold, the log, the history, and the event
+// a call returns. Each case is registered once per store, named "<case> - memory" and
+// "<case> - redis" and tagged [memory] or [redis], so one store can be run alone:
+//   integration_presence_contract '[signals][memory]'
+// ---------------------------------------------------------------------------------------------
+
+using pulse::presence::HistoryEntry;
+using pulse::presence::HistoryKind;
+using pulse::presence::kHoldGrace;
+using pulse::presence::kHoldRefresh;
+using pulse::presence::kMaxOpenRuns;
+using pulse::presence::Signal;
+
+#define SIGNALS_CONCAT2(a, b) a##b
+#define SIGNALS_CONCAT(a, b) SIGNALS_CONCAT2(a, b)
+#define STORE_CONTRACT_SIGNALS_IMPL(name, body)                          \
+  template <typename TestType>                                           \
+  static void body();                                                    \
+  TEST_CASE(name " - memory", "[presence][contract][signals][memory]") { \
+    body<MemoryStoreFactory>();                                          \
+  }                                                                      \
+  TEST_CASE(name " - redis", "[presence][contract][signals][redis]") {   \
+    body<RedisStoreFactory>();                                           \
+  }                                                                      \
+  template <typename TestType>                                           \
+  static void body()
+#define STORE_CONTRACT_SIGNALS(name) STORE_CONTRACT_SIGNALS_IMPL(name, SIGNALS_CONCAT(signals_case_, __LINE__))
+
+namespace {
+
+// A request with nothing set but the id, the signal and the peer: no status, no settings.
+BeatRequest signal_of(std::string id, Signal signal, std::string run_id = {}) {
+  BeatRequest request;
+  request.id = std::move(id);
+  request.signal = signal;
+  request.run_id = std::move(run_id);
+  request.remote_addr = "192.0.2.7";
+  return request;
+}
+
+BeatRequest plain_beat(std::string id, std::optional<std::chrono::seconds> interval = std::nullopt,
+                       std::optional<std::chrono::seconds> grace = std::nullopt) {
+  BeatRequest request = signal_of(std::move(id), Signal::kBeat);
+  request.interval = interval;
+  request.grace = grace;
+  return request;
+}
+
+BeatRequest status_beat(std::string id, Health health, std::string run_id = {}) {
+  BeatRequest request = signal_of(std::move(id), Signal::kBeat, std::move(run_id));
+  request.health = health;
+  return request;
+}
+
+BeatRequest exit_of(std::string id, std::uint8_t code, std::string message = {}) {
+  BeatRequest request = signal_of(std::move(id), Signal::kExit);
+  request.exit_code = code;
+  request.message = std::move(message);
+  return request;
+}
+
+HistoryEntry change(pulse::presence::Time at, std::optional<ClientState> from, ClientState to) {
+  return HistoryEntry{.at = at, .kind = HistoryKind::kChange, .from = from, .to = to};
+}
+
+HistoryEntry run(pulse::presence::Time at, Health result, std::chrono::milliseconds duration,
+                 std::optional<std::uint8_t> exit_code = std::nullopt) {
+  return HistoryEntry{.at = at,
+                      .kind = HistoryKind::kRun,
+                      .from = std::nullopt,
+                      .to = ClientState::kUp,
+                      .result = result,
+                      .exit_code = exit_code,
+                      .duration = duration};
+}
+
+std::vector<HistoryEntry> history_of(const PresenceStore& store, std::string_view id) {
+  const auto detail = store.detail(id);
+  REQUIRE(detail);
+  return detail->history;
+}
+
+}  // namespace
+
+STORE_CONTRACT_SIGNALS("settings are sticky: a beat without interval or grace keeps the client's") {
+  StorePolicy policy;
+  policy.default_interval = 30s;
+  Subject<TestType> f(policy);
+  PresenceStore& store = *f.store;
+  REQUIRE(store.beat(plain_beat("db-1", 5s, 7s)).outcome == BeatOutcome::kCreated);
+
+  // The issue's example: status=fail alone must not turn a 5 s client into a 30 s one.
+  f.clock->advance(1s);
+  const auto failing = store.beat(status_beat("db-1", Health::kFail));
+  REQUIRE(failing.accepted());
+  CHECK(failing.client.interval == 5s);
+  CHECK(failing.client.grace == 7s);
+  CHECK(failing.client.next_due == f.clock->now() + 5s);
+  CHECK(failing.client.down_at == f.clock->now() + 12s);
+  f.clock->advance(5s);
+  store.tick();
+  CHECK(state_of(store, "db-1") == ClientState::kLate);
+
+  // An interval alone takes its default grace; a grace alone keeps the interval.
+  const auto longer = store.beat(plain_beat("db-1", 20s));
+  CHECK(longer.client.interval == 20s);
+  CHECK(longer.client.grace == 10s);
+  f.clock->advance(1s);
+  const auto tighter = store.beat(plain_beat("db-1", std::nullopt, 3s));
+  CHECK(tighter.client.interval == 20s);
+  CHECK(tighter.client.grace == 3s);
+  f.clock->advance(1s);
+  CHECK(store.beat(plain_beat("db-1")).client.grace == 3s);
+  CHECK(store.find("db-1")->interval == 20s);
+
+  // A new id starts from the store's default.
+  const auto fresh = store.beat(plain_beat("db-2"));
+  CHECK(fresh.client.interval == 30s);
+  CHECK(fresh.client.grace == 15s);
+}
+
+STORE_CONTRACT_SIGNALS("start then ok: the run's duration, in the result, the client and the history") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  const auto t0 = f.clock->now();
+  const auto started = store.beat([] {
+    auto request = signal_of("backup", Signal::kStart);
+    request.interval = 60s;
+    return request;
+  }());
+  REQUIRE(started.outcome == BeatOutcome::kCreated);
+  CHECK(started.client.health == Health::kOk);
+  CHECK(started.client.state == ClientState::kUp);
+  CHECK(started.client.beats == 1);
+  REQUIRE(started.client.runs.size() == 1);
+  CHECK(started.client.runs[0].rid.empty());
+  CHECK(started.client.runs[0].started == t0);
+  CHECK_FALSE(started.run_duration);
+  CHECK_FALSE(started.client.last_duration);
+
+  f.clock->advance(42s + 500ms);
+  const auto ended = store.beat(status_beat("backup", Health::kOk));
+  REQUIRE(ended.outcome == BeatOutcome::kUpdated);
+  CHECK(ended.run_duration == std::chrono::milliseconds(42'500));
+  CHECK(ended.client.last_duration == std::chrono::milliseconds(42'500));
+  CHECK(ended.client.runs.empty());
+  CHECK(ended.client.beats == 2);
+  CHECK(ended.client.interval == 60s);
+  CHECK(ended.client.state == ClientState::kUp);
+  CHECK(*store.find("backup") == ended.client);
+  const std::vector<HistoryEntry> expected{change(t0, std::nullopt, ClientState::kUp),
+                                           run(f.clock->now(), Health::kOk, 42'500ms)};
+  CHECK(history_of(store, "backup") == expected);
+
+  // Nothing is open any more: the next end has no run to end.
+  f.clock->advance(1s);
+  const auto again = store.beat(status_beat("backup", Health::kOk));
+  CHECK_FALSE(again.run_duration);
+  CHECK(again.client.last_duration == std::chrono::milliseconds(42'500));
+  CHECK(history_of(store, "backup").size() == 2);
+}
+
+STORE_CONTRACT_SIGNALS("start then fail: failing, the run recorded before the change") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  const auto t0 = f.clock->now();
+  REQUIRE(store.beat(signal_of("nightly", Signal::kStart)).accepted());
+  f.clock->advance(3s);
+  const auto failed = store.beat(signal_of("nightly", Signal::kFail));
+  REQUIRE(failed.accepted());
+  CHECK(failed.previous == ClientState::kUp);
+  CHECK(failed.client.state == ClientState::kFailing);
+  CHECK(failed.client.health == Health::kFail);
+  CHECK(failed.client.last_ok == t0);
+  CHECK(failed.run_duration == 3000ms);
+  CHECK_FALSE(failed.client.exit_code);
+  const std::vector<HistoryEntry> expected{change(t0, std::nullopt, ClientState::kUp),
+                                           run(f.clock->now(), Health::kFail, 3000ms),
+                                           change(f.clock->now(), ClientState::kUp, ClientState::kFailing)};
+  CHECK(history_of(store, "nightly") == expected);
+
+  // A fail with nothing open is a failing beat, no run.
+  f.clock->advance(1s);
+  const auto plain_fail = store.beat(signal_of("nightly", Signal::kFail));
+  CHECK_FALSE(plain_fail.run_duration);
+  CHECK(plain_fail.client.state == ClientState::kFailing);
+}
+
+STORE_CONTRACT_SIGNALS("exit 0 is ok, exit N is failing with the message \"exit N\"") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  REQUIRE(store.beat(signal_of("job", Signal::kStart)).accepted());
+  f.clock->advance(2s);
+  const auto ok = store.beat(exit_of("job", 0));
+  REQUIRE(ok.accepted());
+  CHECK(ok.client.health == Health::kOk);
+  CHECK(ok.client.state == ClientState::kUp);
+  CHECK(ok.client.exit_code == 0);
+  CHECK(ok.client.message.empty());
+  CHECK(ok.client.last_ok == f.clock->now());
+  CHECK(ok.run_duration == 2000ms);
+  CHECK(history_of(store, "job").back() == run(f.clock->now(), Health::kOk, 2000ms, 0));
+
+  REQUIRE(store.beat(signal_of("job", Signal::kStart)).accepted());
+  f.clock->advance(1s);
+  const auto three = store.beat(exit_of("job", 3));
+  CHECK(three.client.health == Health::kFail);
+  CHECK(three.client.state == ClientState::kFailing);
+  CHECK(three.client.exit_code == 3);
+  CHECK(three.client.message == "exit 3");
+  CHECK(three.run_duration == 1000ms);
+  const auto history = history_of(store, "job");
+  REQUIRE(history.size() >= 2);
+  CHECK(history[history.size() - 2] == run(f.clock->now(), Health::kFail, 1000ms, 3));
+  CHECK(history.back() == change(f.clock->now(), ClientState::kUp, ClientState::kFailing));
+
+  // A message of the client's own wins; an exit with no run open is still an exit.
+  f.clock->advance(1s);
+  const auto with_message = store.beat(exit_of("job", 255, "disk full"));
+  CHECK(with_message.client.message == "disk full");
+  CHECK(with_message.client.exit_code == 255);
+  CHECK_FALSE(with_message.run_duration);
+  f.clock->advance(1s);
+  const auto back = store.beat(exit_of("job", 0));
+  CHECK(back.client.state == ClientState::kUp);
+  CHECK(back.client.exit_code == 0);
+  CHECK(back.client.message.empty());
+  // Any other beat keeps the last exit status.
+  f.clock->advance(1s);
+  CHECK(store.beat(status_beat("job", Health::kOk)).client.exit_code == 0);
+}
+
+STORE_CONTRACT_SIGNALS("overlapping runs are told apart by rid, and an end without rid ends the oldest") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  const auto t0 = f.clock->now();
+  REQUIRE(store.beat(signal_of("etl", Signal::kStart, "a")).accepted());
+  f.clock->advance(10s);
+  const auto second = store.beat(signal_of("etl", Signal::kStart, "b"));
+  REQUIRE(second.client.runs.size() == 2);
+  CHECK(second.client.runs[0] == pulse::presence::OpenRun{"a", t0});
+  CHECK(second.client.runs[1] == pulse::presence::OpenRun{"b", t0 + 10s});
+
+  f.clock->advance(5s);
+  const auto b_done = store.beat(status_beat("etl", Health::kOk, "b"));
+  CHECK(b_done.run_duration == 5000ms);
+  REQUIRE(b_done.client.runs.size() == 1);
+  CHECK(b_done.client.runs[0].rid == "a");
+
+  // An rid that is not open ends nothing (the beat still counts, with its health).
+  f.clock->advance(1s);
+  const auto stray = store.beat(status_beat("etl", Health::kFail, "zzz"));
+  REQUIRE(stray.accepted());
+  CHECK_FALSE(stray.run_duration);
+  CHECK(stray.client.runs.size() == 1);
+  CHECK(stray.client.state == ClientState::kFailing);
+  CHECK(stray.client.last_duration == 5000ms);
+
+  f.clock->advance(14s);
+  auto a_done = signal_of("etl", Signal::kFail, "a");
+  const auto failed = store.beat(a_done);
+  CHECK(failed.run_duration == 30'000ms);
+  CHECK(failed.client.runs.empty());
+
+  // Without rid: the oldest open run, whatever its rid.
+  REQUIRE(store.beat(signal_of("etl", Signal::kStart, "x")).accepted());
+  f.clock->advance(1s);
+  REQUIRE(store.beat(signal_of("etl", Signal::kStart, "y")).accepted());
+  f.clock->advance(1s);
+  const auto oldest = store.beat(status_beat("etl", Health::kOk));
+  CHECK(oldest.run_duration == 2000ms);
+  REQUIRE(oldest.client.runs.size() == 1);
+  CHECK(oldest.client.runs[0].rid == "y");
+}
+
+STORE_CONTRACT_SIGNALS("a start of an open rid restarts it; beyond the limit the oldest run is dropped") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  REQUIRE(store.beat(signal_of("cron", Signal::kStart, "r1")).accepted());
+  REQUIRE(store.beat(signal_of("cron", Signal::kStart, "r2")).accepted());
+  f.clock->advance(5s);
+  const auto restarted = store.beat(signal_of("cron", Signal::kStart, "r1"));
+  REQUIRE(restarted.client.runs.size() == 2);
+  CHECK(restarted.client.runs[0].rid == "r2");
+  CHECK(restarted.client.runs[1] == pulse::presence::OpenRun{"r1", f.clock->now()});
+  f.clock->advance(1s);
+  CHECK(store.beat(status_beat("cron", Health::kOk, "r1")).run_duration == 1000ms);
+
+  // Two starts without rid: the first never ended, so the second restarts it.
+  REQUIRE(store.beat(signal_of("plain", Signal::kStart)).accepted());
+  f.clock->advance(4s);
+  CHECK(store.beat(signal_of("plain", Signal::kStart)).client.runs.size() == 1);
+  f.clock->advance(1s);
+  CHECK(store.beat(status_beat("plain", Health::kOk)).run_duration == 1000ms);
+
+  for (std::size_t i = 0; i < kMaxOpenRuns + 2; ++i) {
+    f.clock->advance(200ms);  // under the rate limit
+    REQUIRE(store.beat(signal_of("many", Signal::kStart, fmt::format("run-{}", i))).accepted());
+  }
+  const auto many = store.find("many");
+  REQUIRE(many->runs.size() == kMaxOpenRuns);
+  CHECK(many->runs.front().rid == "run-2");
+  CHECK(many->runs.back().rid == fmt::format("run-{}", kMaxOpenRuns + 1));
+}
+
+STORE_CONTRACT_SIGNALS("a plain beat during a run is still alive: the deadline moves, the run goes on") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  REQUIRE(store
+              .beat([] {
+                auto request = signal_of("long-job", Signal::kStart);
+                request.interval = 10s;
+                request.grace = 5s;
+                return request;
+              }())
+              .accepted());
+  for (int i = 0; i < 3; ++i) {
+    f.clock->advance(8s);
+    CHECK(store.tick().empty());
+    const auto alive = store.beat(plain_beat("long-job"));
+    REQUIRE(alive.accepted());
+    CHECK_FALSE(alive.run_duration);
+    CHECK(alive.client.runs.size() == 1);
+    CHECK(alive.client.next_due == f.clock->now() + 10s);
+    CHECK(alive.client.state == ClientState::kUp);
+  }
+  f.clock->advance(8s);
+  CHECK(store.tick().empty());
+  CHECK(store.beat(status_beat("long-job", Health::kOk)).run_duration == std::chrono::milliseconds(32'000));
+  CHECK(history_of(store, "long-job").size() == 2);  // the join and the run
+
+  // "Still alive" keeps a failing health during a run; with no run open a plain beat is ok.
+  REQUIRE(store.beat(status_beat("flaky", Health::kFail)).accepted());
+  REQUIRE(store.beat(signal_of("flaky", Signal::kStart)).client.state == ClientState::kFailing);
+  f.clock->advance(1s);
+  const auto still = store.beat(plain_beat("flaky"));
+  CHECK(still.client.health == Health::kFail);
+  CHECK(still.client.state == ClientState::kFailing);
+  CHECK(still.client.runs.size() == 1);
+  f.clock->advance(1s);
+  REQUIRE(store.beat(status_beat("flaky", Health::kOk)).run_duration == 2000ms);
+  f.clock->advance(1s);
+  REQUIRE(store.beat(status_beat("flaky", Health::kFail)).accepted());
+  f.clock->advance(1s);
+  const auto healed = store.beat(plain_beat("flaky"));
+  CHECK(healed.client.health == Health::kOk);
+  CHECK(healed.client.state == ClientState::kUp);
+}
+
+STORE_CONTRACT_SIGNALS("a start with no end goes late, then down; the end still counts") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  REQUIRE(store
+              .beat([] {
+                auto request = signal_of("hung", Signal::kStart);
+                request.interval = 10s;
+                request.grace = 5s;
+                return request;
+              }())
+              .accepted());
+  f.clock->advance(10s);
+  auto events = store.tick();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].client.state == ClientState::kLate);
+  CHECK(events[0].client.runs.size() == 1);
+  f.clock->advance(5s);
+  events = store.tick();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].client.state == ClientState::kDown);
+
+  f.clock->advance(5s);
+  const auto ended = store.beat(status_beat("hung", Health::kOk));
+  CHECK(ended.previous == ClientState::kDown);
+  CHECK(ended.client.state == ClientState::kUp);
+  CHECK(ended.run_duration == 20'000ms);
+}
+
+STORE_CONTRACT_SIGNALS("pause: no late or down, never forgotten, until the next beat") {
+  StorePolicy policy;
+  policy.retention = 1h;
+  Subject<TestType> f(policy);
+  PresenceStore& store = *f.store;
+  REQUIRE(store.beat(plain_beat("db", 10s, 5s)).accepted());
+  f.clock->advance(2s);
+  const auto version = store.version();
+  const auto paused = store.beat(signal_of("db", Signal::kPause));
+  REQUIRE(paused.outcome == BeatOutcome::kUpdated);
+  CHECK(paused.previous == ClientState::kUp);
+  CHECK(paused.client.state == ClientState::kPaused);
+  CHECK(paused.client.paused);
+  CHECK(paused.client.beats == 1);  // not a beat
+  CHECK(paused.client.last_beat == f.clock->now() - 2s);
+  CHECK(paused.changed());
+  REQUIRE(paused.event);
+  CHECK(paused.event->kind == EventKind::kChange);
+  CHECK(paused.event->previous == ClientState::kUp);
+  CHECK(paused.event->client.state == ClientState::kPaused);
+  CHECK(store.version() != version);
+  CHECK(store.counters().beats_total == 1);
+  CHECK(store.counters().clients[ClientState::kPaused] == 1);
+  CHECK(store.counters().clients.online() == 0);
+  CHECK_FALSE(pulse::presence::is_online(ClientState::kPaused));
+
+  // Time changes nothing, not even past the retention.
+  f.clock->advance(3h);
+  CHECK(store.tick().empty());
+  CHECK(state_of(store, "db") == ClientState::kPaused);
+  ListFilter paused_only;
+  paused_only.states.reset();
+  paused_only.states.set(pulse::presence::index_of(ClientState::kPaused));
+  CHECK(store.list(paused_only).clients.size() == 1);
+
+  // A second pause is no change; the next beat (settings still sticky) ends it.
+  const auto again = store.beat(signal_of("db", Signal::kPause));
+  CHECK(again.outcome == BeatOutcome::kUpdated);
+  CHECK_FALSE(again.changed());
+  CHECK_FALSE(again.event);
+  const auto back = store.beat(plain_beat("db"));
+  CHECK(back.previous == ClientState::kPaused);
+  CHECK(back.client.state == ClientState::kUp);
+  CHECK_FALSE(back.client.paused);
+  CHECK(back.client.interval == 10s);
+  CHECK(back.client.beats == 2);
+  REQUIRE(back.event);
+  CHECK(back.event->previous == ClientState::kPaused);
+  f.clock->advance(10s);
+  const auto events = store.tick();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].client.state == ClientState::kLate);
+}
+
+STORE_CONTRACT_SIGNALS("pause of an unknown id is not found and records nothing") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  const auto version = store.version();
+  const auto sequence = store.last_sequence();
+  const auto result = store.beat(signal_of("ghost", Signal::kPause));
+  CHECK(result.outcome == BeatOutcome::kNotFound);
+  CHECK_FALSE(result.accepted());
+  CHECK_FALSE(result.event);
+  CHECK_FALSE(store.find("ghost"));
+  CHECK(store.version() == version);
+  CHECK(store.last_sequence() == sequence);
+  CHECK(store.counters().clients.total() == 0);
+  CHECK(store.beat(signal_of("ghost", Signal::kAlive)).outcome == BeatOutcome::kNotFound);
+  CHECK(store.beat(signal_of("ghost", Signal::kRelease)).outcome == BeatOutcome::kNotFound);
+  CHECK_FALSE(store.find("ghost"));
+  CHECK(store.beat(signal_of("bad id", Signal::kPause)).outcome == BeatOutcome::kInvalid);
+}
+
+STORE_CONTRACT_SIGNALS("a down client can be paused, and the pause is rate-limited like a beat") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  REQUIRE(store.beat(plain_beat("old", 10s, 5s)).accepted());
+  f.clock->advance(1min);
+  store.tick();
+  REQUIRE(state_of(store, "old") == ClientState::kDown);
+  const auto paused = store.beat(signal_of("old", Signal::kPause));
+  CHECK(paused.previous == ClientState::kDown);
+  CHECK(paused.client.state == ClientState::kPaused);
+  CHECK(store.counters().clients[ClientState::kDown] == 0);
+
+  REQUIRE(store.beat(plain_beat("busy")).accepted());
+  for (int i = 0; i < 9; ++i) REQUIRE(store.beat(plain_beat("busy")).accepted());
+  CHECK(store.beat(signal_of("busy", Signal::kPause)).outcome == BeatOutcome::kRateLimited);
+  CHECK(state_of(store, "busy") == ClientState::kUp);
+}
+
+STORE_CONTRACT_SIGNALS("hold: fresh on the hold refresh; alive extends it; release is late at once") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  REQUIRE(store
+              .beat([] {
+                auto request = plain_beat("edge", 60s, 20s);
+                request.message = "hello";
+                return request;
+              }())
+              .accepted());
+  f.clock->advance(1s);
+  const auto held = store.beat(signal_of("edge", Signal::kHold));
+  REQUIRE(held.outcome == BeatOutcome::kUpdated);
+  CHECK(held.client.held);
+  CHECK(held.client.beats == 2);
+  CHECK(held.client.interval == 60s);  // settings untouched
+  CHECK(held.client.grace == 20s);
+  CHECK(held.client.message == "hello");  // kept: the hold gave none
+  CHECK(held.client.next_due == f.clock->now() + kHoldRefresh);
+  CHECK(held.client.down_at == f.clock->now() + kHoldRefresh + kHoldGrace);
+
+  f.clock->advance(10s);
+  const auto beats_total = store.counters().beats_total;
+  const auto alive = store.beat(signal_of("edge", Signal::kAlive));
+  REQUIRE(alive.outcome == BeatOutcome::kUpdated);
+  CHECK(alive.client.beats == 2);  // not a beat
+  CHECK(alive.client.last_beat == f.clock->now() - 10s);
+  CHECK(alive.client.next_due == f.clock->now() + kHoldRefresh);
+  CHECK(alive.client.down_at == f.clock->now() + kHoldRefresh + kHoldGrace);
+  CHECK_FALSE(alive.event);
+  CHECK(store.counters().beats_total == beats_total);
+
+  // The holding server vanished for a while: late, and the next alive brings it back.
+  f.clock->advance(kHoldRefresh);
+  auto events = store.tick();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].client.state == ClientState::kLate);
+  const auto revived = store.beat(signal_of("edge", Signal::kAlive));
+  CHECK(revived.previous == ClientState::kLate);
+  CHECK(revived.client.state == ClientState::kUp);
+  REQUIRE(revived.event);
+  CHECK(revived.event->kind == EventKind::kChange);
+  CHECK(revived.event->previous == ClientState::kLate);
+
+  // The connection dropped: late now, down after the hold grace.
+  f.clock->advance(1s);
+  const auto released = store.beat(signal_of("edge", Signal::kRelease));
+  REQUIRE(released.outcome == BeatOutcome::kUpdated);
+  CHECK_FALSE(released.client.held);
+  CHECK(released.client.state == ClientState::kLate);
+  CHECK(released.client.next_due == f.clock->now());
+  CHECK(released.client.down_at == f.clock->now() + kHoldGrace);
+  CHECK(released.client.beats == 2);
+  REQUIRE(released.event);
+  CHECK(released.event->previous == ClientState::kUp);
+  f.clock->advance(kHoldGrace - 1ms);
+  CHECK(store.tick().empty());
+  f.clock->advance(1ms);
+  events = store.tick();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].client.state == ClientState::kDown);
+
+  // Once released, alive and release change nothing.
+  const auto version = store.version();
+  const auto ignored = store.beat(signal_of("edge", Signal::kAlive));
+  CHECK(ignored.outcome == BeatOutcome::kUpdated);
+  CHECK(ignored.client.state == ClientState::kDown);
+  CHECK_FALSE(ignored.event);
+  CHECK(store.beat(signal_of("edge", Signal::kRelease)).client.state == ClientState::kDown);
+  CHECK(store.version() == version);
+}
+
+STORE_CONTRACT_SIGNALS("hold on a new id creates it held; a fail beat meanwhile is failing; hold unpauses") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  const auto created = store.beat(signal_of("fresh", Signal::kHold));
+  REQUIRE(created.outcome == BeatOutcome::kCreated);
+  CHECK(created.client.held);
+  CHECK(created.client.health == Health::kOk);
+  CHECK(created.client.state == ClientState::kUp);
+  CHECK(created.client.interval == pulse::presence::kDefaultInterval);
+  CHECK(created.client.next_due == f.clock->now() + kHoldRefresh);
+  REQUIRE(created.event);
+  CHECK(created.event->kind == EventKind::kJoin);
+
+  f.clock->advance(1s);
+  const auto failing = store.beat(status_beat("fresh", Health::kFail));
+  CHECK(failing.client.state == ClientState::kFailing);
+  CHECK(failing.client.held);
+  f.clock->advance(1s);
+  CHECK(store.beat(signal_of("fresh", Signal::kAlive)).client.state == ClientState::kFailing);
+
+  // A hold keeps the failing health; it unpauses.
+  REQUIRE(store.beat(signal_of("fresh", Signal::kPause)).client.state == ClientState::kPaused);
+  f.clock->advance(1s);
+  CHECK(store.beat(signal_of("fresh", Signal::kAlive)).client.state == ClientState::kPaused);
+  const auto rehold = store.beat(signal_of("fresh", Signal::kHold));
+  CHECK_FALSE(rehold.client.paused);
+  CHECK(rehold.client.state == ClientState::kFailing);
+  // A release of a paused client only clears `held`.
+  REQUIRE(store.beat(signal_of("fresh", Signal::kPause)).client.state == ClientState::kPaused);
+  const auto released = store.beat(signal_of("fresh", Signal::kRelease));
+  CHECK_FALSE(released.client.held);
+  CHECK(released.client.state == ClientState::kPaused);
+}
+
+STORE_CONTRACT_SIGNALS("the last log is kept until a beat brings another, and only detail() shows it") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  auto with_log = plain_beat("backup");
+  with_log.log = "copied 3 files\nall good\n";
+  with_log.message = "copied 3 files";
+  const auto first = store.beat(with_log);
+  CHECK(first.client.log_bytes == with_log.log->size());
+  auto detail = store.detail("backup");
+  REQUIRE(detail);
+  CHECK(detail->log == *with_log.log);
+  CHECK(detail->client == *store.find("backup"));
+  CHECK(store.list({}).clients.at(0).log_bytes == with_log.log->size());
+
+  f.clock->advance(1s);
+  CHECK(store.beat(signal_of("backup", Signal::kStart)).client.log_bytes == with_log.log->size());
+  CHECK(store.detail("backup")->log == *with_log.log);
+
+  f.clock->advance(1s);
+  auto replaced = status_beat("backup", Health::kFail);
+  replaced.log = std::string(pulse::presence::kMaxLogBytes, 'x');
+  CHECK(store.beat(replaced).client.log_bytes == pulse::presence::kMaxLogBytes);
+  CHECK(store.detail("backup")->log == *replaced.log);
+
+  f.clock->advance(1s);
+  auto emptied = plain_beat("backup");
+  emptied.log = "";
+  CHECK(store.beat(emptied).client.log_bytes == 0);
+  CHECK(store.detail("backup")->log.empty());
+  CHECK_FALSE(store.detail("nobody"));
+}
+
+STORE_CONTRACT_SIGNALS("history: joins, every change (tick's and pause's) and runs, oldest first, bounded") {
+  StorePolicy policy;
+  policy.history_length = 4;
+  Subject<TestType> f(policy);
+  PresenceStore& store = *f.store;
+  const auto t0 = f.clock->now();
+  REQUIRE(store.beat(plain_beat("svc", 10s, 5s)).accepted());
+  CHECK(history_of(store, "svc") == std::vector<HistoryEntry>{change(t0, std::nullopt, ClientState::kUp)});
+
+  f.clock->advance(10s);
+  store.tick();  // late
+  f.clock->advance(5s);
+  store.tick();  // down
+  std::vector<HistoryEntry> expected{change(t0, std::nullopt, ClientState::kUp),
+                                     change(t0 + 10s, ClientState::kUp, ClientState::kLate),
+                                     change(t0 + 15s, ClientState::kLate, ClientState::kDown)};
+  CHECK(history_of(store, "svc") == expected);
+
+  f.clock->advance(1s);
+  REQUIRE(store.beat(signal_of("svc", Signal::kStart)).accepted());  // down -> up
+  f.clock->advance(2s);
+  REQUIRE(store.beat(signal_of("svc", Signal::kPause)).accepted());
+  // Plain beats and starts add nothing; the ring keeps the last four.
+  expected = {
+      change(t0 + 10s, ClientState::kUp, ClientState::kLate), change(t0 + 15s, ClientState::kLate, ClientState::kDown),
+      change(t0 + 16s, ClientState::kDown, ClientState::kUp), change(t0 + 18s, ClientState::kUp, ClientState::kPaused)};
+  CHECK(history_of(store, "svc") == expected);
+
+  f.clock->advance(2s);
+  REQUIRE(store.beat(exit_of("svc", 1)).accepted());  // ends the run, paused -> failing
+  expected = {change(t0 + 16s, ClientState::kDown, ClientState::kUp),
+              change(t0 + 18s, ClientState::kUp, ClientState::kPaused), run(t0 + 20s, Health::kFail, 4000ms, 1),
+              change(t0 + 20s, ClientState::kPaused, ClientState::kFailing)};
+  CHECK(history_of(store, "svc") == expected);
+
+  // The history goes with the client.
+  REQUIRE(store.remove("svc"));
+  REQUIRE(store.beat(plain_beat("svc")).accepted());
+  CHECK(history_of(store, "svc").size() == 1);
+}
+
+STORE_CONTRACT_SIGNALS("a history length of 0 keeps none") {
+  StorePolicy policy;
+  policy.history_length = 0;
+  Subject<TestType> f(policy);
+  PresenceStore& store = *f.store;
+  REQUIRE(store.beat(signal_of("quiet", Signal::kStart)).accepted());
+  f.clock->advance(1s);
+  CHECK(store.beat(signal_of("quiet", Signal::kFail)).run_duration == 1000ms);
+  f.clock->advance(1min);
+  store.tick();
+  CHECK(history_of(store, "quiet").empty());
+}
+
+STORE_CONTRACT_SIGNALS("each event is returned by exactly one call") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  const auto start = store.last_sequence();
+  std::vector<std::uint64_t> returned;
+  const auto keep = [&](const pulse::presence::BeatResult& result) {
+    if (result.event) returned.push_back(result.event->sequence);
+    return result;
+  };
+
+  const auto joined = keep(store.beat(plain_beat("a", 10s, 5s)));
+  REQUIRE(joined.event);
+  CHECK(joined.event->kind == EventKind::kJoin);
+  CHECK(joined.event->sequence == store.last_sequence());
+  CHECK(joined.event->client == joined.client);
+  f.clock->advance(1s);
+  CHECK_FALSE(keep(store.beat(plain_beat("a"))).event);  // no change
+  CHECK_FALSE(keep(store.beat(signal_of("a", Signal::kStart))).event);
+  f.clock->advance(1s);
+  const auto failed = keep(store.beat(signal_of("a", Signal::kFail)));
+  REQUIRE(failed.event);
+  CHECK(failed.event->previous == ClientState::kUp);
+  CHECK(failed.event->client == failed.client);
+  CHECK(failed.event->client.last_duration == 1000ms);
+  CHECK_FALSE(keep(store.beat(signal_of("a", Signal::kFail))).event);
+  REQUIRE(keep(store.beat(signal_of("a", Signal::kPause))).event);
+  CHECK_FALSE(keep(store.beat(signal_of("nobody", Signal::kPause))).event);
+  CHECK_FALSE(keep(store.beat(plain_beat("bad id"))).event);
+  for (const auto& event : store.tick()) returned.push_back(event.sequence);  // paused: nothing
+  f.clock->advance(1s);
+  REQUIRE(keep(store.beat(plain_beat("a"))).event);
+  REQUIRE(keep(store.beat(plain_beat("b", 10s, 5s))).event);
+  f.clock->advance(1min);
+  for (const auto& event : store.tick()) returned.push_back(event.sequence);
+
+  const auto all = store.events_after(start);
+  REQUIRE(all);
+  std::vector<std::uint64_t> logged;
+  for (const auto& event : *all) logged.push_back(event.sequence);
+  std::sort(returned.begin(), returned.end());
+  CHECK(returned == logged);
+  CHECK(logged.size() == 7);  // a: join, failing, paused, up, down; b: join, down
+}
+
+STORE_CONTRACT_SIGNALS("restore keeps pauses, runs, durations and exit codes; a held client comes back unheld") {
+  Subject<TestType> old_run;
+  PresenceStore& old_store = *old_run.store;
+  REQUIRE(old_store.beat(plain_beat("maint", 10s, 5s)).accepted());
+  REQUIRE(old_store.beat(signal_of("maint", Signal::kPause)).accepted());
+  REQUIRE(old_store.beat(signal_of("job", Signal::kStart, "r1")).accepted());
+  REQUIRE(old_store.beat(signal_of("done", Signal::kStart)).accepted());
+  old_run.clock->advance(3s);
+  REQUIRE(old_store.beat(exit_of("done", 4)).accepted());
+  REQUIRE(old_store.beat(signal_of("edge", Signal::kHold)).accepted());
+  const auto saved = old_store.export_clients();
+  REQUIRE(saved.size() == 4);
+
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  f.clock->advance(1h);
+  CHECK(store.restore(saved) == 4);
+  const auto maint = store.find("maint");
+  CHECK(maint->state == ClientState::kPaused);
+  CHECK(maint->paused);
+  const auto job = store.find("job");
+  REQUIRE(job->runs.size() == 1);
+  CHECK(job->runs[0].rid == "r1");
+  CHECK(job->runs[0].started == old_run.clock->now() - 3s);
+  const auto done = store.find("done");
+  CHECK(done->last_duration == 3000ms);
+  CHECK(done->exit_code == 4);
+  CHECK(done->state == ClientState::kFailing);
+  CHECK(done->message == "exit 4");
+  const auto edge = store.find("edge");
+  CHECK_FALSE(edge->held);
+  CHECK(edge->state == ClientState::kUp);
+  CHECK(edge->next_due == f.clock->now() + edge->interval);
+  CHECK(edge->down_at == edge->next_due + edge->grace);
+
+  f.clock->advance(3h);
+  store.tick();
+  CHECK(state_of(store, "maint") == ClientState::kPaused);
+  CHECK(state_of(store, "job") == ClientState::kDown);
+  f.clock->advance(1s);
+  CHECK(store.beat(status_beat("job", Health::kOk, "r1")).run_duration ==
+        std::chrono::duration_cast<std::chrono::milliseconds>(f.clock->now() - job->runs[0].started));
 }
