@@ -96,10 +96,10 @@ Alert make_alert(const presence::PresenceEvent& event, std::string_view server_n
 
   Alert alert;
   alert.id = client.id;
-  alert.key = has_sequence ? fmt::format("{}-{}", server_name, event.sequence)
-                           : fmt::format("{}-{}-left-{}", server_name, client.id,
-                                         std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             at.time_since_epoch()).count());
+  alert.key = has_sequence
+                  ? fmt::format("{}-{}", server_name, event.sequence)
+                  : fmt::format("{}-{}-left-{}", server_name, client.id,
+                                std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count());
   alert.body = handlers::heartbeat::dump_json(document);
   return alert;
 }

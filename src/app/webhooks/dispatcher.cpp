@@ -7,9 +7,9 @@
 
 #include <array>
 #include <deque>
-#include <optional>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -117,7 +117,9 @@ struct WebhookDispatcher::Impl {
 
 WebhookDispatcher::Impl::Impl(WebhookOptions options_in, Now now_in, Random random_in)
     : options(std::move(options_in)),
-      policy{.base = options.retry_base, .max = options.retry_max, .give_up = options.give_up,
+      policy{.base = options.retry_base,
+             .max = options.retry_max,
+             .give_up = options.give_up,
              .max_retry_after = kMaxRetryAfter},
       now(std::move(now_in)),
       random(std::move(random_in)) {
@@ -259,8 +261,8 @@ void WebhookDispatcher::Impl::finish_attempt(CURL* easy, CURLcode code, Monotoni
         }
       } else {
         report.emplace(base::LogLevel::kError,
-                       fmt::format("webhook {}: gave up on the alert for {} (key {}) after {} tries: {}",
-                                   target.label, head.alert->id, head.alert->key, head.retries + 1, why));
+                       fmt::format("webhook {}: gave up on the alert for {} (key {}) after {} tries: {}", target.label,
+                                   head.alert->id, head.alert->key, head.retries + 1, why));
         verdict = Verdict::kFailed;
       }
     } else if (verdict == Verdict::kFailed) {
@@ -289,7 +291,8 @@ void WebhookDispatcher::Impl::finish_attempt(CURL* easy, CURLcode code, Monotoni
 milliseconds WebhookDispatcher::Impl::poll_timeout(MonotonicClock::time_point at) const {
   auto until = at + kMaxPoll;
   for (const auto& target : targets) {
-    if (target->state == TargetState::kIdle && !target->queue.empty()) until = std::min(until, target->queue.front().due);
+    if (target->state == TargetState::kIdle && !target->queue.empty())
+      until = std::min(until, target->queue.front().due);
   }
   if (stopping) until = std::min(until, stop_deadline);
   if (until <= at) return milliseconds(0);

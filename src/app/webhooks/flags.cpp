@@ -17,8 +17,7 @@ using std::chrono::milliseconds;
 constexpr std::size_t kMaxServerNameBytes = 64;
 
 bool is_name_char(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-         c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
 // "10s", "5m", "24h", "250ms": the default as --help shows it.
@@ -93,7 +92,8 @@ WebhookOptions check_webhook_flags(const WebhookFlags& flags) {
   auto triggers = parse_triggers(flags.on);
   if (!triggers) {
     throw ConfigError(fmt::format(
-        "--webhook-on: '{}' is not a list of down, failing, up, late, paused, join, leave (comma-separated)", flags.on));
+        "--webhook-on: '{}' is not a list of down, failing, up, late, paused, join, leave (comma-separated)",
+        flags.on));
   }
   if (flags.joins) *triggers |= *parse_triggers(kJoinTriggers);
   options.triggers = *triggers;
@@ -106,7 +106,8 @@ WebhookOptions check_webhook_flags(const WebhookFlags& flags) {
   options.queue_capacity = flags.queue_capacity;
   if (flags.timeout.count() <= 0) throw ConfigError("--webhook-timeout: must be positive");
   if (flags.retry_base.count() <= 0) throw ConfigError("--webhook-retry-base: must be positive");
-  if (flags.retry_max < flags.retry_base) throw ConfigError("--webhook-retry-max: must be at least --webhook-retry-base");
+  if (flags.retry_max < flags.retry_base)
+    throw ConfigError("--webhook-retry-max: must be at least --webhook-retry-base");
   if (flags.give_up.count() <= 0) throw ConfigError("--webhook-give-up: must be positive");
   options.request_timeout = flags.timeout;
   options.retry_base = flags.retry_base;

@@ -14,8 +14,8 @@
 namespace pulse::app::webhooks {
 namespace {
 
-constexpr std::array<std::string_view, kTriggerCount> kTriggerNames{"down", "failing", "up", "late",
-                                                                    "paused", "join", "leave"};
+constexpr std::array<std::string_view, kTriggerCount> kTriggerNames{"down",   "failing", "up",   "late",
+                                                                    "paused", "join",    "leave"};
 
 struct UrlDeleter {
   void operator()(CURLU* url) const noexcept { curl_url_cleanup(url); }

@@ -31,7 +31,6 @@ struct Alert {
 //    "server", "sequence": N|null, "reason": "signed_off"|"expired" (leave only)}
 // The key is "<server>-<sequence>"; a sign-off carries no sequence (remove() returns no event),
 // so its key is "<server>-<id>-left-<at in ms>".
-[[nodiscard]] Alert make_alert(const presence::PresenceEvent& event, std::string_view server_name,
-                               presence::Time now);
+[[nodiscard]] Alert make_alert(const presence::PresenceEvent& event, std::string_view server_name, presence::Time now);
 
 }  // namespace pulse::app::webhooks

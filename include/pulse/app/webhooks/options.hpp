@@ -23,7 +23,9 @@ inline constexpr std::size_t kTriggerCount = 7;
 using Triggers = std::bitset<kTriggerCount>;
 
 [[nodiscard]] std::string_view to_string(Trigger trigger) noexcept;
-[[nodiscard]] constexpr std::size_t index_of(Trigger trigger) noexcept { return static_cast<std::size_t>(trigger); }
+[[nodiscard]] constexpr std::size_t index_of(Trigger trigger) noexcept {
+  return static_cast<std::size_t>(trigger);
+}
 // "down,failing,up": nullopt when a word is not a trigger.
 [[nodiscard]] std::optional<Triggers> parse_triggers(std::string_view text);
 [[nodiscard]] std::string format_triggers(const Triggers& triggers);

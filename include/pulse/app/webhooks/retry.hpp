@@ -29,14 +29,16 @@ struct RetryPolicy {
 // The wait before retry number `retry` (0 for the first): full jitter, uniformly in
 // [0, min(max, base * 2^retry)], drawn from `random` (any 64-bit value, e.g. from mt19937_64).
 // Full jitter spreads the retries of many alerts that failed together (one receiver outage).
-[[nodiscard]] std::chrono::milliseconds backoff(const RetryPolicy& policy, unsigned retry, std::uint64_t random) noexcept;
+[[nodiscard]] std::chrono::milliseconds backoff(const RetryPolicy& policy, unsigned retry,
+                                                std::uint64_t random) noexcept;
 
 // When retry number `retry` of an alert first tried at `first_try` may go, at `now`: after the
 // back-off, or after the receiver's Retry-After (429, 503) when it gave one (capped at
 // max_retry_after). nullopt: past the give-up limit, the alert has failed.
 template <typename TimePoint>
 [[nodiscard]] std::optional<TimePoint> next_attempt(const RetryPolicy& policy, TimePoint first_try, TimePoint now,
-                                                    unsigned retry, std::optional<std::chrono::milliseconds> retry_after,
+                                                    unsigned retry,
+                                                    std::optional<std::chrono::milliseconds> retry_after,
                                                     std::uint64_t random) noexcept {
   const std::chrono::milliseconds wait =
       retry_after ? std::min(*retry_after, policy.max_retry_after) : backoff(policy, retry, random);

@@ -124,11 +124,27 @@ TEST_CASE("flags: none by default", "[webhooks][config]") {
 TEST_CASE("flags: repeated --webhook, every option", "[webhooks][config]") {
   pulse::test::TempDir dir;
   const auto ca = dir.write("ca.pem", "x");
-  const auto config =
-      parse({"--webhook", "http://127.0.0.1:1/a", "--webhook", "https://example.com/b", "--webhook-joins",
-             "--webhook-on", "down", "--server-name", "pulse-1", "--webhook-queue", "5", "--webhook-timeout", "2s",
-             "--webhook-retry-base", "50ms", "--webhook-retry-max", "1m", "--webhook-give-up", "1h",
-             "--webhook-cacert", ca.string()});
+  const auto config = parse({"--webhook",
+                             "http://127.0.0.1:1/a",
+                             "--webhook",
+                             "https://example.com/b",
+                             "--webhook-joins",
+                             "--webhook-on",
+                             "down",
+                             "--server-name",
+                             "pulse-1",
+                             "--webhook-queue",
+                             "5",
+                             "--webhook-timeout",
+                             "2s",
+                             "--webhook-retry-base",
+                             "50ms",
+                             "--webhook-retry-max",
+                             "1m",
+                             "--webhook-give-up",
+                             "1h",
+                             "--webhook-cacert",
+                             ca.string()});
   CHECK(config.webhooks.urls == std::vector<std::string>{"http://127.0.0.1:1/a", "https://example.com/b"});
   CHECK(format_triggers(config.webhooks.triggers) == "down,join,leave");
   CHECK(config.webhooks.server_name == "pulse-1");
@@ -148,7 +164,8 @@ TEST_CASE("flags: PULSE_WEBHOOK takes URLs separated by commas", "[webhooks][con
 }
 
 TEST_CASE("flags: one-line errors naming the flag", "[webhooks][config]") {
-  CHECK(error_of({"--webhook", "ftp://example.com/"}) == "--webhook: only http:// and https:// URLs are allowed, not ftp://");
+  CHECK(error_of({"--webhook", "ftp://example.com/"}) ==
+        "--webhook: only http:// and https:// URLs are allowed, not ftp://");
   CHECK(error_of({"--webhook", "example.com/hook"}).rfind("--webhook: ", 0) == 0);
   CHECK(error_of({"--webhook-on", "down,sideways"}).rfind("--webhook-on: ", 0) == 0);
   CHECK(error_of({"--server-name", "a b"}).rfind("--server-name: ", 0) == 0);
