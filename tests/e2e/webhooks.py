@@ -126,6 +126,24 @@ def check_order_and_retries():
             replica.close()
 
 
+def check_expiry_alerted():
+    """With --webhook-joins, a client forgotten after the retention period is a leave, "expired"."""
+    with Receiver() as receiver:
+        replica = pulse([receiver.url()], "--webhook-on", "leave", "--heartbeat-retention", "1s")
+        try:
+            check(replica.beat("old-1", interval=1, grace=1).status == 201, "beat")
+            wait_accepted(receiver, 1, "the expiry")
+            time.sleep(SETTLE_S)
+            accepted = check_keys_once_in_order(receiver)
+            check(len(accepted) == 1, f"alerts: {accepted}")
+            body = accepted[0].body
+            check(body["event"] == "leave" and body["reason"] == "expired" and body["from"] == "down"
+                  and body["to"] is None, f"alert: {body}")
+            check(body["text"] == f"old-1 was forgotten (down past the retention period) on {SERVER}", f"text: {body}")
+        finally:
+            replica.close()
+
+
 def check_https_receiver_down_then_back():
     """HTTPS with the test's own certificate (--webhook-cacert): three clients go down while the
     receiver's port is closed; it comes back on the same port and gets all three, once each."""
@@ -264,7 +282,7 @@ def check_bad_flags():
         check(len(lines) == 1 and expected in lines[0], f"{args}: {result.stderr!r}")
 
 
-CHECKS = [check_bad_flags, check_order_and_retries, check_https_receiver_down_then_back,
+CHECKS = [check_bad_flags, check_order_and_retries, check_expiry_alerted, check_https_receiver_down_then_back,
           check_https_untrusted_certificate, check_4xx_not_retried, check_retry_after_honoured,
           check_full_queue_drops_and_shutdown, check_replicas_alert_once]
 

@@ -90,7 +90,7 @@ struct WebhookDispatcher::Impl {
   Impl(WebhookOptions options_in, Now now_in, Random random_in);
 
   void run();
-  void start_due(MonotonicClock::time_point now, bool stopping);
+  void start_due(MonotonicClock::time_point now);
   void start_attempt(Target& target, MonotonicClock::time_point now);
   void finish_attempt(CURL* easy, CURLcode code, MonotonicClock::time_point now);
   [[nodiscard]] milliseconds poll_timeout(MonotonicClock::time_point now) const;
@@ -159,7 +159,7 @@ void WebhookDispatcher::Impl::run() {
     {
       std::lock_guard lock(mutex);
       if (stopping && (at >= stop_deadline || !anything_due_or_sending(at))) break;
-      start_due(at, stopping);
+      start_due(at);
     }
     int running = 0;
     curl_multi_perform(multi.get(), &running);
@@ -194,7 +194,7 @@ bool WebhookDispatcher::Impl::anything_due_or_sending(MonotonicClock::time_point
 }
 
 // With the mutex held.
-void WebhookDispatcher::Impl::start_due(MonotonicClock::time_point at, bool /*stopping*/) {
+void WebhookDispatcher::Impl::start_due(MonotonicClock::time_point at) {
   for (auto& target : targets) {
     if (target->state != TargetState::kIdle || target->queue.empty()) continue;
     if (target->queue.front().due > at) continue;
