@@ -75,7 +75,7 @@ enum class TargetState : std::uint8_t { kIdle, kSending };
 
 struct Target {
   std::string url;
-  std::string label;  // scheme://host:port, for logs: the path may hold a secret
+  std::string label;  // "#2 https://host:port", for logs: the path may hold a secret
   Easy easy;
   HeaderList headers;  // the head's, while it is being sent
   std::array<char, CURL_ERROR_SIZE> error{};
@@ -132,7 +132,8 @@ WebhookDispatcher::Impl::Impl(WebhookOptions options_in, Now now_in, Random rand
   for (const auto& url : options.urls) {
     auto target = std::make_unique<Target>();
     target->url = url;
-    target->label = url_label(url);
+    // Numbered as on the command line: two URLs on one host differ only in their (secret) paths.
+    target->label = fmt::format("#{} {}", targets.size() + 1, url_label(url));
     target->easy.reset(curl_easy_init());
     if (!target->easy) throw std::runtime_error("libcurl: curl_easy_init failed");
     CURL* easy = target->easy.get();
