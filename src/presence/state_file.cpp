@@ -83,13 +83,44 @@ Time time_field(const json& entry, const char* name, Time now) {
   return *time;
 }
 
+bool has_field(const json& entry, const char* name) {
+  return entry.contains(name);
+}
+
+bool bool_field(const json& entry, const char* name) {
+  const json& value = field(entry, name);
+  if (!value.is_boolean()) throw EntryError(fmt::format("\"{}\" is not true or false", name));
+  return value.get<bool>();
+}
+
+// Open runs: [{"rid": "...", "started_ms": N}, ...], oldest first, at most kMaxOpenRuns.
+std::vector<OpenRun> runs_field(const json& entry, Time now) {
+  const json& value = field(entry, "runs");
+  if (!value.is_array()) throw EntryError("\"runs\" is not an array");
+  if (value.size() > kMaxOpenRuns) {
+    throw EntryError(fmt::format("\"runs\" holds {} runs; at most {} are open at once", value.size(), kMaxOpenRuns));
+  }
+  std::vector<OpenRun> runs;
+  for (const json& run : value) {
+    if (!run.is_object()) throw EntryError("a run in \"runs\" is not an object");
+    OpenRun open;
+    open.rid = string_field(run, "rid");
+    if (open.rid.size() > kMaxRunIdBytes || message_error(open.rid)) {
+      throw EntryError(fmt::format("a run's \"rid\" is not valid (at most {} bytes of text)", kMaxRunIdBytes));
+    }
+    open.started = time_field(run, "started_ms", now);
+    runs.push_back(std::move(open));
+  }
+  return runs;
+}
+
 ClientView decode_client(const json& entry, Time now) {
   if (!entry.is_object()) throw EntryError("not an object");
   ClientView client;
   client.id = string_field(entry, "id");
   if (auto error = client_id_error(client.id)) throw EntryError(*error);
   const auto state = client_state_from_string(string_field(entry, "state"));
-  if (!state) throw EntryError("\"state\" is not one of up, late, down, failing");
+  if (!state) throw EntryError("\"state\" is not one of up, late, down, failing, paused");
   client.state = *state;
   const auto health = health_from_string(string_field(entry, "status"));
   if (!health) throw EntryError("\"status\" is not ok or fail");
@@ -107,6 +138,20 @@ ClientView decode_client(const json& entry, Time now) {
   if (!field(entry, "last_ok_ms").is_null()) client.last_ok = time_field(entry, "last_ok_ms", now);
   client.next_due = time_field(entry, "next_due_ms", now);
   client.down_at = client.next_due + client.grace;  // within the window plus 30 days: no overflow
+  // Issue 11's fields: absent from files saved before them, so each is optional.
+  if (has_field(entry, "paused")) client.paused = bool_field(entry, "paused");
+  if (client.state == ClientState::kPaused) client.paused = true;
+  if (has_field(entry, "runs")) client.runs = runs_field(entry, now);
+  if (has_field(entry, "last_duration_ms") && !field(entry, "last_duration_ms").is_null()) {
+    const std::int64_t duration = integer_field(entry, "last_duration_ms");
+    if (duration < 0) throw EntryError("\"last_duration_ms\" is negative");
+    client.last_duration = std::chrono::milliseconds(duration);
+  }
+  if (has_field(entry, "exit_code") && !field(entry, "exit_code").is_null()) {
+    const std::int64_t code = integer_field(entry, "exit_code");
+    if (code < 0 || code > 255) throw EntryError(fmt::format("\"exit_code\" must be 0 to 255, not {}", code));
+    client.exit_code = static_cast<std::uint8_t>(code);
+  }
   return client;
 }
 
@@ -263,6 +308,10 @@ std::optional<std::string> state_document_shape_error(std::string_view text, std
 std::string encode_state(const std::vector<ClientView>& clients, Time now) {
   json entries = json::array();
   for (const ClientView& client : clients) {
+    // Not saved: `held` (no hold connection survives a restart), the log (up to 10 KiB each,
+    // which at 100,000 clients would outgrow kMaxStateFileBytes) and the history.
+    json runs = json::array();
+    for (const OpenRun& run : client.runs) runs.push_back({{"rid", run.rid}, {"started_ms", to_unix_ms(run.started)}});
     entries.push_back({
         {"id", client.id},
         {"state", to_string(client.state)},
@@ -275,6 +324,10 @@ std::string encode_state(const std::vector<ClientView>& clients, Time now) {
         {"last_beat_ms", to_unix_ms(client.last_beat)},
         {"last_ok_ms", client.last_ok ? json(to_unix_ms(*client.last_ok)) : json(nullptr)},
         {"next_due_ms", to_unix_ms(client.next_due)},
+        {"paused", client.paused},
+        {"runs", std::move(runs)},
+        {"last_duration_ms", client.last_duration ? json(client.last_duration->count()) : json(nullptr)},
+        {"exit_code", client.exit_code ? json(*client.exit_code) : json(nullptr)},
     });
   }
   const json document = {

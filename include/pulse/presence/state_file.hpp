@@ -33,16 +33,18 @@ namespace pulse::presence {
 inline constexpr std::size_t kMaxStateFileBytes = 256 * 1024 * 1024;
 inline constexpr int kStateFileVersion = 1;
 
-// Our saver nests three levels (document, client list, client); anything near this is hostile, and
-// a bound here keeps every later recursion over the document (destruction, lookups) shallow.
+// Our saver nests five levels (document, client list, client, its runs, a run); anything near this
+// is hostile, and a bound here keeps every later recursion over the document (destruction,
+// lookups) shallow.
 inline constexpr std::size_t kMaxStateDocumentDepth = 16;
 // Longer than any field can be even fully escaped (a 256-byte message of quotes is 512 bytes).
 inline constexpr std::size_t kMaxStateStringBytes = 1024;
 // A number or literal (true, false, null) token: 20 digits is the longest integer we write.
 inline constexpr std::size_t kMaxStateNumberChars = 32;
-// JSON values and keys allowed per client the registry may hold (a saved client has 23), so the
-// parsed document stays proportional to max_clients, not to the file size.
-inline constexpr std::size_t kMaxStateValuesPerClient = 32;
+// JSON values and keys allowed per client the registry may hold (a saved client has 31, and 20
+// more with kMaxOpenRuns runs open), so the parsed document stays proportional to max_clients,
+// not to the file size.
+inline constexpr std::size_t kMaxStateValuesPerClient = 64;
 // Every time in the file must lie this close to now: far enough for any real history, near
 // enough that no conversion of it can overflow.
 inline constexpr std::chrono::milliseconds kStateTimeWindow = std::chrono::years(100);
@@ -66,8 +68,7 @@ struct DecodedState {
   std::vector<std::string> problems;  // why the document, or an entry of it, was rejected
 };
 // The core of the reader, in memory (the fuzz target drives it). Never throws for any `text`.
-[[nodiscard]] DecodedState decode_state(std::string_view text, Time now,
-                                        std::size_t max_clients = kDefaultMaxClients);
+[[nodiscard]] DecodedState decode_state(std::string_view text, Time now, std::size_t max_clients = kDefaultMaxClients);
 
 enum class LoadStatus { kLoaded, kMissing, kUnreadable, kCorrupt };
 
@@ -85,8 +86,7 @@ struct LoadedState {
 // Throws std::system_error naming the failed call and file.
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
 
-inline void save_state_file(const std::filesystem::path& path, const std::vector<ClientView>& clients,
-                            Time now) {
+inline void save_state_file(const std::filesystem::path& path, const std::vector<ClientView>& clients, Time now) {
   write_file_atomically(path, encode_state(clients, now));
 }
 

@@ -1,6 +1,7 @@
 // Beats from many threads at once are never lost or double counted. Tagged [concurrency] so the
 // TSan build runs it: data races here would be races on the server's hottest shared state.
 #include <fmt/format.h>
+#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <memory>
@@ -135,4 +136,83 @@ TEST_CASE("concurrent new ids never overshoot the maximum", "[presence][concurre
   CHECK(registry.counters().clients.total() == kMax);
   CHECK(registry.list({}).clients.size() == kMax);
   CHECK(full.load() == kThreads * kPerThread - static_cast<int>(kMax));
+}
+
+TEST_CASE("concurrent signals of every kind keep the counts, the deadline index and the states consistent",
+          "[presence][concurrency]") {
+  using pulse::presence::ClientState;
+  using pulse::presence::Signal;
+  constexpr int kThreads = 6;
+  constexpr int kIds = 32;
+  constexpr int kRounds = 300;
+  RegistryOptions options;
+  options.max_beats_per_second = 0;
+  options.event_history = 1'000'000;  // every event kept, so they can be counted
+  options.history_length = 4;
+  options.default_interval = 1s;  // late, down and forgotten while others beat
+  options.retention = 1s;
+  options.start_sequence = 0;
+  auto clock = std::make_shared<ManualClock>();
+  PresenceRegistry registry(options, clock);
+
+  constexpr Signal kSignals[] = {Signal::kBeat,  Signal::kStart, Signal::kFail,  Signal::kExit,
+                                 Signal::kPause, Signal::kHold,  Signal::kAlive, Signal::kRelease};
+  std::atomic<std::uint64_t> beats{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        for (int i = 0; i < kIds; ++i) {
+          BeatRequest request = beat_of(fmt::format("job-{}", (i * 5 + t * 11) % kIds));
+          const Signal signal = kSignals[static_cast<std::size_t>(round + i + t) % std::size(kSignals)];
+          request.signal = signal;
+          request.interval = std::nullopt;
+          request.exit_code = static_cast<std::uint8_t>(round % 3);
+          request.run_id = round % 2 ? "" : fmt::format("r{}", i % 3);
+          if (i % 4 == 0) request.log = fmt::format("log {} {}", t, round);
+          const auto result = registry.beat(request);
+          const bool is_beat = signal != Signal::kPause && signal != Signal::kAlive && signal != Signal::kRelease;
+          if (is_beat && result.accepted()) beats.fetch_add(1);
+        }
+        clock->advance(1ms);
+      }
+    });
+  }
+  std::thread reader([&] {
+    for (int i = 0; i < 300; ++i) {
+      (void)registry.list({});
+      (void)registry.detail(fmt::format("job-{}", i % kIds));
+      (void)registry.take_beaten(8);
+      (void)registry.tick();
+      if (i % 50 == 0) (void)registry.remove(fmt::format("job-{}", i % kIds));
+      clock->advance(50ms);
+    }
+  });
+  for (auto& writer : writers) writer.join();
+  reader.join();
+
+  (void)registry.tick();
+  const auto now = clock->now();
+  const auto listing = registry.list({});
+  std::size_t paused = 0;
+  std::uint64_t beats_held = 0;
+  std::array<std::size_t, pulse::presence::kClientStateCount> by_state{};
+  for (const auto& client : listing.clients) {
+    INFO(client.id);
+    CHECK(client.state ==
+          pulse::presence::state_at(now, client.next_due, client.down_at, client.health, client.paused));
+    CHECK(client.runs.size() <= pulse::presence::kMaxOpenRuns);
+    CHECK(registry.detail(client.id)->history.size() <= 4);
+    if (client.paused) ++paused;
+    beats_held += client.beats;
+    ++by_state[pulse::presence::index_of(client.state)];
+  }
+  CHECK(listing.counts.by_state == by_state);
+  const auto stats = registry.memory_stats();
+  CHECK(stats.clients == listing.clients.size());
+  CHECK(stats.scheduled == listing.clients.size() - paused);
+  CHECK(stats.beaten <= stats.clients);
+  CHECK(registry.counters().beats_total == beats.load());
+  CHECK(beats_held <= beats.load());  // removed and forgotten clients took their counts along
+  CHECK(stats.history_entries > 0);
 }

@@ -615,3 +615,106 @@ TEST_CASE("per-id state stays within its limits whatever the caller passes", "[p
   saved.remote_addr = "bad\naddress";
   CHECK(f.registry.restore({saved}) == 0);
 }
+
+TEST_CASE("runs and logs take memory only while a client has them", "[presence][registry][memory]") {
+  using pulse::presence::Signal;
+  Fixture f;
+  REQUIRE(f.registry.beat(beat_of("plain")).accepted());
+  CHECK(f.registry.memory_stats().with_extras == 0);
+
+  BeatRequest start = beat_of("job");
+  start.health.reset();
+  start.signal = Signal::kStart;
+  REQUIRE(f.registry.beat(start).accepted());
+  CHECK(f.registry.memory_stats().with_extras == 1);
+  f.clock->advance(1s);
+  REQUIRE(f.registry.beat(beat_of("job")).run_duration);  // status=ok ends it
+  CHECK(f.registry.memory_stats().with_extras == 0);
+
+  BeatRequest logged = beat_of("job");
+  logged.log = "output";
+  f.clock->advance(1s);
+  REQUIRE(f.registry.beat(logged).accepted());
+  CHECK(f.registry.memory_stats().with_extras == 1);
+  f.clock->advance(1s);
+  REQUIRE(f.registry.beat(beat_of("job")).accepted());  // no body: the log stays
+  CHECK(f.registry.memory_stats().with_extras == 1);
+  logged.log = "";
+  f.clock->advance(1s);
+  REQUIRE(f.registry.beat(logged).accepted());
+  CHECK(f.registry.memory_stats().with_extras == 0);
+  CHECK(f.registry.detail("job")->log.empty());
+}
+
+TEST_CASE("the history takes memory on the first entry, and none when it is off", "[presence][registry][memory]") {
+  RegistryOptions off;
+  off.history_length = 0;
+  Fixture without(off);
+  for (int i = 0; i < 10; ++i) REQUIRE(without.registry.beat(beat_of(fmt::format("c{}", i), 10s, 5s)).accepted());
+  without.clock->advance(1min);
+  without.registry.tick();
+  CHECK(without.registry.memory_stats().history_slots == 0);
+
+  Fixture with;
+  REQUIRE(with.registry.beat(beat_of("a", 10s, 5s)).accepted());
+  auto stats = with.registry.memory_stats();
+  CHECK(stats.history_entries == 1);
+  CHECK(stats.history_slots == 1);
+  for (int i = 0; i < 30; ++i) {
+    with.clock->advance(1min);
+    with.registry.tick();                                           // down
+    REQUIRE(with.registry.beat(beat_of("a", 10s, 5s)).accepted());  // up
+  }
+  stats = with.registry.memory_stats();
+  CHECK(stats.history_entries == pulse::presence::kDefaultHistoryLength);
+  CHECK(stats.history_slots == pulse::presence::kDefaultHistoryLength);
+}
+
+TEST_CASE("the deadline index holds every client but the paused ones, on every path", "[presence][registry][memory]") {
+  using pulse::presence::Signal;
+  RegistryOptions options;
+  options.retention = 1min;
+  Fixture f(options);
+  const auto signal = [&](const char* id, Signal kind) {
+    BeatRequest request = beat_of(id);
+    request.health.reset();
+    request.signal = kind;
+    return f.registry.beat(request);
+  };
+  const auto scheduled = [&] { return f.registry.memory_stats().scheduled; };
+  REQUIRE(f.registry.beat(beat_of("a", 10s, 5s)).accepted());
+  REQUIRE(f.registry.beat(beat_of("b", 10s, 5s)).accepted());
+  CHECK(scheduled() == 2);
+  REQUIRE(signal("a", Signal::kPause).client.paused);
+  CHECK(scheduled() == 1);
+  REQUIRE(signal("a", Signal::kPause).client.paused);  // a second pause files nothing
+  CHECK(scheduled() == 1);
+  REQUIRE(signal("a", Signal::kAlive).client.paused);  // not held: ignored
+  CHECK(scheduled() == 1);
+  REQUIRE(signal("a", Signal::kHold).client.held);  // unpauses
+  CHECK(scheduled() == 2);
+  REQUIRE(signal("a", Signal::kPause).accepted());
+  REQUIRE(signal("a", Signal::kAlive).client.paused);  // held: deadlines move, still paused
+  REQUIRE(signal("a", Signal::kRelease).client.state == ClientState::kPaused);
+  CHECK(scheduled() == 1);
+  f.clock->advance(1s);
+  REQUIRE(signal("a", Signal::kStart).client.state == ClientState::kUp);
+  CHECK(scheduled() == 2);
+
+  // Through late, down and forgotten, the index follows; a paused client is never visited.
+  REQUIRE(signal("b", Signal::kPause).accepted());
+  f.clock->advance(10s);
+  CHECK(f.registry.tick().size() == 1);  // a: late
+  CHECK(scheduled() == 1);
+  f.clock->advance(5s);
+  CHECK(f.registry.tick().size() == 1);  // a: down
+  f.clock->advance(1min);
+  const auto events = f.registry.tick();  // a: forgotten
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].kind == EventKind::kLeave);
+  CHECK(scheduled() == 0);
+  CHECK(f.registry.memory_stats().clients == 1);
+  REQUIRE(f.registry.remove("b"));
+  CHECK(f.registry.memory_stats().clients == 0);
+  CHECK(f.registry.memory_stats().beaten == 0);
+}

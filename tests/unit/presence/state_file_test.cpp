@@ -24,6 +24,7 @@ using pulse::presence::LoadStatus;
 using pulse::presence::ManualClock;
 using pulse::presence::PresenceRegistry;
 using pulse::presence::RegistryOptions;
+using pulse::presence::Signal;
 using pulse::presence::Time;
 using pulse::test::TempDir;
 
@@ -511,7 +512,7 @@ TEST_CASE("more clients than the maximum ignores the file", "[presence][state_fi
   for (int i = 0; i < 1'000'000; ++i) zeros += ",0";
   zeros += "]}";
   check_ignored(pulse::presence::decode_state(zeros, at, 1000),
-                "more than 32064 JSON values, too many for 1000 clients");
+                "more than 64064 JSON values, too many for 1000 clients");
 
   // load_state_file passes the maximum on.
   TempDir dir;
@@ -535,6 +536,20 @@ TEST_CASE("a file our saver writes at the maximum, with the longest fields, pass
                                   std::string(256, i % 2 ? '"' : '\t'));  // each escaped to 2 bytes
     request.remote_addr = std::string(64, '\\');
     REQUIRE(registry.beat(request).accepted());
+    // Every run open, each with the longest rid, and an exit status and a duration.
+    for (std::size_t run = 0; run <= pulse::presence::kMaxOpenRuns; ++run) {
+      BeatRequest start = request;
+      start.signal = run == 0 ? Signal::kExit : Signal::kStart;
+      start.exit_code = 255;
+      start.run_id = fmt::format("{:\"<64}", run);
+      clock->advance(100ms);
+      REQUIRE(registry.beat(start).accepted());
+    }
+    if (i % 3 == 0) {
+      BeatRequest pause = request;
+      pause.signal = Signal::kPause;
+      REQUIRE(registry.beat(pause).accepted());
+    }
   }
   const Time at = clock->now();
   const std::string text = pulse::presence::encode_state(registry.export_clients(), at);
@@ -679,4 +694,128 @@ TEST_CASE("a byte order mark before a valid file is accepted", "[presence][state
   const auto decoded = pulse::presence::decode_state("\xEF\xBB\xBF" + one_client_document(valid_entry()), at);
   CHECK(decoded.usable);
   CHECK(decoded.clients.size() == 1);
+}
+
+TEST_CASE("pauses, open runs, durations and exit codes survive a restart, a hold does not", "[presence][state_file]") {
+  TempDir dir;
+  const auto path = dir.path() / "heartbeat.json";
+  auto old_clock = std::make_shared<ManualClock>();
+  PresenceRegistry old_run({}, old_clock);
+  const auto signal = [&](std::string id, Signal kind, std::string rid = {}) {
+    BeatRequest request = beat_of(std::move(id), 10s);
+    request.health.reset();
+    request.signal = kind;
+    request.run_id = std::move(rid);
+    request.exit_code = 7;
+    return old_run.beat(request);
+  };
+  const Time started = old_clock->now();
+  REQUIRE(old_run.beat(beat_of("maint", 10s)).accepted());
+  REQUIRE(signal("maint", Signal::kPause).client.paused);
+  REQUIRE(signal("etl", Signal::kStart, "batch \"7\"").accepted());
+  REQUIRE(signal("etl", Signal::kStart).accepted());
+  REQUIRE(signal("job", Signal::kStart).accepted());
+  old_clock->advance(2500ms);
+  REQUIRE(signal("job", Signal::kExit).run_duration == 2500ms);
+  REQUIRE(signal("edge", Signal::kHold).client.held);
+  pulse::presence::save_state_file(path, old_run.export_clients(), old_clock->now());
+
+  auto new_clock = std::make_shared<ManualClock>();
+  new_clock->advance(1h);
+  const auto loaded = pulse::presence::load_state_file(path, new_clock->now());
+  REQUIRE(loaded.status == LoadStatus::kLoaded);
+  CHECK(loaded.problems.empty());
+  PresenceRegistry new_run({}, new_clock);
+  REQUIRE(new_run.restore(loaded.clients) == 4);
+
+  const auto maint = new_run.find("maint");
+  CHECK(maint->paused);
+  CHECK(maint->state == ClientState::kPaused);
+  const auto etl = new_run.find("etl");
+  REQUIRE(etl->runs.size() == 2);
+  CHECK(etl->runs[0].rid == "batch \"7\"");
+  CHECK(etl->runs[0].started == started);
+  CHECK(etl->runs[1].rid.empty());
+  CHECK_FALSE(etl->last_duration);
+  CHECK_FALSE(etl->exit_code);
+  const auto job = new_run.find("job");
+  CHECK(job->runs.empty());
+  CHECK(job->last_duration == 2500ms);
+  CHECK(job->exit_code == 7);
+  CHECK(job->message == "exit 7");
+  CHECK(job->state == ClientState::kFailing);
+  const auto edge = new_run.find("edge");
+  CHECK_FALSE(edge->held);
+  CHECK(edge->next_due == new_clock->now() + 10s);  // its own interval, not the hold's refresh
+
+  // The run restored ends as any other; time does nothing to the paused client.
+  BeatRequest end = beat_of("etl", 10s);
+  end.run_id = "batch \"7\"";
+  CHECK(new_run.beat(end).run_duration ==
+        std::chrono::duration_cast<std::chrono::milliseconds>(new_clock->now() - started));
+  new_clock->advance(48h);  // past the retention
+  new_run.tick();
+  CHECK(new_run.find("maint")->state == ClientState::kPaused);
+  CHECK_FALSE(new_run.find("edge"));
+}
+
+TEST_CASE("the new fields are optional, and checked when present", "[presence][state_file]") {
+  const ManualClock clock;
+  const Time at = clock.now();
+  // A file from before them: none present.
+  auto decoded = pulse::presence::decode_state(one_client_document(valid_entry()), at);
+  REQUIRE(decoded.clients.size() == 1);
+  CHECK_FALSE(decoded.clients[0].paused);
+  CHECK(decoded.clients[0].runs.empty());
+  CHECK_FALSE(decoded.clients[0].last_duration);
+  CHECK_FALSE(decoded.clients[0].exit_code);
+
+  auto entry = valid_entry();
+  entry["state"] = "paused";
+  entry["runs"] = {{{"rid", "r1"}, {"started_ms", 500}}};
+  entry["last_duration_ms"] = 1234;
+  entry["exit_code"] = 255;
+  decoded = pulse::presence::decode_state(one_client_document(entry), at);
+  REQUIRE(decoded.clients.size() == 1);
+  const auto& client = decoded.clients[0];
+  CHECK(client.paused);  // the state says so even without "paused"
+  REQUIRE(client.runs.size() == 1);
+  CHECK(client.runs[0].rid == "r1");
+  CHECK(client.runs[0].started.time_since_epoch() == 500ms);
+  CHECK(client.last_duration == 1234ms);
+  CHECK(client.exit_code == 255);
+
+  struct Bad {
+    const char* key;
+    nlohmann::json value;
+    const char* reason;
+  };
+  const std::vector<Bad> bad{
+      {"paused", 1, "\"paused\" is not true or false"},
+      {"runs", "r1", "\"runs\" is not an array"},
+      {"runs", {1}, "not an object"},
+      {"runs", {{{"rid", "r"}}}, "missing \"started_ms\""},
+      {"runs", {{{"rid", 5}, {"started_ms", 1}}}, "\"rid\" is not a string"},
+      {"runs", {{{"rid", std::string(65, 'r')}, {"started_ms", 1}}}, "\"rid\" is not valid"},
+      {"runs", {{{"rid", "bell\a"}, {"started_ms", 1}}}, "\"rid\" is not valid"},
+      {"runs", {{{"rid", "r"}, {"started_ms", -1}}}, "before 1970"},
+      {"last_duration_ms", -1, "\"last_duration_ms\" is negative"},
+      {"last_duration_ms", "1", "\"last_duration_ms\" is not an integer"},
+      {"exit_code", 256, "\"exit_code\" must be 0 to 255, not 256"},
+      {"exit_code", -1, "\"exit_code\" must be 0 to 255, not -1"},
+      {"exit_code", true, "\"exit_code\" is not an integer"},
+  };
+  for (const auto& c : bad) {
+    INFO(c.key << " = " << c.value.dump());
+    auto wrong = valid_entry();
+    wrong[c.key] = c.value;
+    check_entry_skipped(one_client_document(wrong), at, c.reason);
+  }
+  // More runs than can be open.
+  auto many = valid_entry();
+  many["runs"] = nlohmann::json::array();
+  for (std::size_t i = 0; i <= pulse::presence::kMaxOpenRuns; ++i) {
+    many["runs"].push_back({{"rid", fmt::format("r{}", i)}, {"started_ms", 1}});
+  }
+  check_entry_skipped(one_client_document(many), at, "at most 4 are open at once");
 }

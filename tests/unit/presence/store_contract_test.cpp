@@ -144,7 +144,7 @@ STORE_CONTRACT("up -> late when the interval passes, late -> down after the grac
   CHECK(store.counters().transitions_total == 3);
 }
 
-STORE_CONTRACT("the default grace is half the interval, at least 5 s; the default interval applies") {
+STORE_CONTRACT("the default grace is half the interval, at least 5 s, and the default interval applies") {
   StorePolicy policy;
   policy.default_interval = 120s;
   Subject<TestType> f(policy);
@@ -804,7 +804,9 @@ STORE_CONTRACT_SIGNALS("exit 0 is ok, exit N is failing with the message \"exit 
   CHECK(ok.client.message.empty());
   CHECK(ok.client.last_ok == f.clock->now());
   CHECK(ok.run_duration == 2000ms);
-  CHECK(history_of(store, "job").back() == run(f.clock->now(), Health::kOk, 2000ms, 0));
+  const auto after_ok = history_of(store, "job");
+  REQUIRE_FALSE(after_ok.empty());
+  CHECK(after_ok.back() == run(f.clock->now(), Health::kOk, 2000ms, 0));
 
   REQUIRE(store.beat(signal_of("job", Signal::kStart)).accepted());
   f.clock->advance(1s);
@@ -878,7 +880,7 @@ STORE_CONTRACT_SIGNALS("overlapping runs are told apart by rid, and an end witho
   CHECK(oldest.client.runs[0].rid == "y");
 }
 
-STORE_CONTRACT_SIGNALS("a start of an open rid restarts it; beyond the limit the oldest run is dropped") {
+STORE_CONTRACT_SIGNALS("a start of an open rid restarts it, and beyond the limit the oldest run is dropped") {
   Subject<TestType> f;
   PresenceStore& store = *f.store;
   REQUIRE(store.beat(signal_of("cron", Signal::kStart, "r1")).accepted());
@@ -952,7 +954,7 @@ STORE_CONTRACT_SIGNALS("a plain beat during a run is still alive: the deadline m
   CHECK(healed.client.state == ClientState::kUp);
 }
 
-STORE_CONTRACT_SIGNALS("a start with no end goes late, then down; the end still counts") {
+STORE_CONTRACT_SIGNALS("a start with no end goes late, then down, and the end still counts") {
   Subject<TestType> f;
   PresenceStore& store = *f.store;
   REQUIRE(store
@@ -1071,7 +1073,7 @@ STORE_CONTRACT_SIGNALS("a down client can be paused, and the pause is rate-limit
   CHECK(state_of(store, "busy") == ClientState::kUp);
 }
 
-STORE_CONTRACT_SIGNALS("hold: fresh on the hold refresh; alive extends it; release is late at once") {
+STORE_CONTRACT_SIGNALS("hold: fresh on the hold refresh, alive extends it, release is late at once") {
   Subject<TestType> f;
   PresenceStore& store = *f.store;
   REQUIRE(store
@@ -1143,7 +1145,7 @@ STORE_CONTRACT_SIGNALS("hold: fresh on the hold refresh; alive extends it; relea
   CHECK(store.version() == version);
 }
 
-STORE_CONTRACT_SIGNALS("hold on a new id creates it held; a fail beat meanwhile is failing; hold unpauses") {
+STORE_CONTRACT_SIGNALS("hold on a new id creates it held, a fail beat meanwhile is failing, hold unpauses") {
   Subject<TestType> f;
   PresenceStore& store = *f.store;
   const auto created = store.beat(signal_of("fresh", Signal::kHold));
@@ -1307,7 +1309,7 @@ STORE_CONTRACT_SIGNALS("each event is returned by exactly one call") {
   CHECK(logged.size() == 7);  // a: join, failing, paused, up, down; b: join, down
 }
 
-STORE_CONTRACT_SIGNALS("restore keeps pauses, runs, durations and exit codes; a held client comes back unheld") {
+STORE_CONTRACT_SIGNALS("restore keeps pauses, runs, durations and exit codes, and a held client comes back unheld") {
   Subject<TestType> old_run;
   PresenceStore& old_store = *old_run.store;
   REQUIRE(old_store.beat(plain_beat("maint", 10s, 5s)).accepted());
