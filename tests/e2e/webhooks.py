@@ -269,6 +269,37 @@ def check_replicas_alert_once():
             b.close()
 
 
+def check_replicas_beat_alerts_once():
+    """Two replicas on one Redis: a join and a recovery from beats, a down from a sweep, a sign-off,
+    each alerted once, by the replica whose call made it (needs the Redis store's BeatResult::event)."""
+    tools = cluster.find_redis_tools()
+    if tools is None:
+        print("  (skipped: Redis is not installed)")
+        return
+    with Receiver() as receiver, cluster.RedisServer(tools=tools) as redis:
+        url = f"redis://127.0.0.1:{redis.port}"
+        a = pulse([receiver.url()], "--webhook-joins", name="a", presence=url)
+        b = pulse([receiver.url()], "--webhook-joins", name="b", presence=url)
+        try:
+            check(a.beat("shared-2", interval=1, grace=1).status == 201, "beat on A")
+            wait_state(a, "shared-2", "down")
+            check(b.beat("shared-2", interval=60, grace=60).status == 200, "beat on B")
+            check(b.beat("shared-2", status="fail").status == 200, "fail beat on B")
+            check(a.request("DELETE", "/heartbeat/shared-2").status == 204, "sign-off on A")
+            wait_accepted(receiver, 5, "five alerts")
+            time.sleep(2 * SETTLE_S)
+            accepted = check_keys_once_in_order(receiver)
+            got = [(x.body["event"], x.body["to"]) for x in accepted]
+            # Sent by two replicas, so arrival order is only per replica: compare by sequence.
+            check(sorted(got) == sorted([("join", "up"), ("change", "down"), ("change", "up"), ("change", "failing"),
+                                         ("leave", None)]), f"alerts: {got}")
+            sent = webhook_metrics(a)["sent"] + webhook_metrics(b)["sent"]
+            check(sent == 5, f"the replicas sent {sent} alerts")
+        finally:
+            a.close()
+            b.close()
+
+
 def check_bad_flags():
     """Bad webhook flags: one line naming the flag, exit status 2."""
     for args, expected in ((["--webhook", "ftp://example.com/x"], "--webhook: only http:// and https://"),
@@ -284,7 +315,8 @@ def check_bad_flags():
 
 CHECKS = [check_bad_flags, check_order_and_retries, check_expiry_alerted, check_https_receiver_down_then_back,
           check_https_untrusted_certificate, check_4xx_not_retried, check_retry_after_honoured,
-          check_full_queue_drops_and_shutdown, check_replicas_alert_once]
+          check_full_queue_drops_and_shutdown, check_replicas_alert_once,
+          check_replicas_beat_alerts_once]
 
 
 def main():
