@@ -52,6 +52,8 @@ class Receiver:
         self.attempts = []
         self.fail_first = 0        # answer 500 to this many more requests
         self.plan = []             # then these statuses, one a request
+        self.stall_first = 0       # hold this many requests (before anything else) without an answer
+        self.stall_s = 0.0         # for this long
         self.status = 200          # then this
         self.retry_after = None    # a Retry-After header with 429 or 503 answers
         self.server = None
@@ -78,6 +80,20 @@ class Receiver:
                     body = json.loads(raw)
                 except ValueError:
                     body = None
+                with receiver.lock:
+                    stall = receiver.stall_first > 0
+                    if stall:
+                        receiver.stall_first -= 1
+                if stall:
+                    # A receiver that takes the request and never answers in time: the sender's
+                    # timeout ends it; this answer goes to a closed connection.
+                    with receiver.lock:
+                        receiver.attempts.append(Attempt(self.headers.get("Idempotency-Key"), json.loads(raw),
+                                                         {k.lower(): v for k, v in self.headers.items()}, 0,
+                                                         time.monotonic()))
+                    time.sleep(receiver.stall_s)
+                    self.close_connection = True
+                    return
                 with receiver.lock:
                     if receiver.fail_first > 0:
                         receiver.fail_first -= 1

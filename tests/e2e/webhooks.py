@@ -223,6 +223,26 @@ def check_retry_after_honoured():
             replica.close()
 
 
+def check_timeout_retried():
+    """A receiver that takes the request and does not answer within --webhook-timeout: the try
+    ends at the timeout and is retried with the same key; the alert is accepted once."""
+    with Receiver() as receiver:
+        receiver.stall_first = 1
+        receiver.stall_s = 3.0
+        replica = pulse([receiver.url()], "--webhook-timeout", "500ms")
+        try:
+            check(replica.beat("web-6", interval=1, grace=1).status == 201, "beat")
+            wait_accepted(receiver, 1, "the alert")
+            tries = receiver.snapshot()
+            check([a.status for a in tries] == [0, 200], f"tries (0: no answer): {tries}")
+            check(tries[0].key == tries[1].key, f"keys: {tries}")
+            gap = tries[1].received - tries[0].received
+            check(0.4 <= gap < 2.5, f"the retry came {gap:.2f} s after a try that timed out after 0.5 s")
+            check(webhook_metrics(replica)["retried"] == 1, "retried")
+        finally:
+            replica.close()
+
+
 def check_full_queue_drops_and_shutdown():
     """A receiver that never answers and a queue of 2: of 5 alerts 3 are dropped and counted; at
     SIGTERM the server stops waiting, exits 0 and says how many were not delivered."""
@@ -315,7 +335,7 @@ def check_bad_flags():
 
 CHECKS = [check_bad_flags, check_order_and_retries, check_expiry_alerted, check_https_receiver_down_then_back,
           check_https_untrusted_certificate, check_4xx_not_retried, check_retry_after_honoured,
-          check_full_queue_drops_and_shutdown, check_replicas_alert_once,
+          check_timeout_retried, check_full_queue_drops_and_shutdown, check_replicas_alert_once,
           check_replicas_beat_alerts_once]
 
 
