@@ -1,5 +1,5 @@
 // WebhookDispatcher: one thread drives a libcurl multi handle; each URL is a target with its own
-// queue and one easy handle (its connection is reused between alerts), in one of three states.
+// queue and one easy handle (its connection is reused between alerts), idle or sending.
 #include "pulse/app/webhooks/dispatcher.hpp"
 
 #include <curl/curl.h>
@@ -207,11 +207,21 @@ void WebhookDispatcher::Impl::start_due(MonotonicClock::time_point at) {
 void WebhookDispatcher::Impl::start_attempt(Target& target, MonotonicClock::time_point at) {
   Delivery& head = target.queue.front();
   if (head.retries == 0) head.first_try = at;
-  curl_slist* list = curl_slist_append(nullptr, "Content-Type: application/json");
-  if (list != nullptr) list = curl_slist_append(list, fmt::format("Idempotency-Key: {}", head.alert->key).c_str());
   // No "Expect: 100-continue" round trip for a small body.
-  if (list != nullptr) list = curl_slist_append(list, "Expect:");
-  target.headers.reset(list);
+  const std::array<std::string, 3> lines{"Content-Type: application/json",
+                                         fmt::format("Idempotency-Key: {}", head.alert->key), "Expect:"};
+  target.headers.reset();
+  for (const auto& line : lines) {
+    // On failure curl_slist_append returns null and leaves the list as it was (still owned).
+    curl_slist* longer = curl_slist_append(target.headers.get(), line.c_str());
+    if (longer == nullptr) {
+      target.headers.reset();
+      head.due = at + options.retry_base;  // out of memory: nothing sent, try again later
+      return;
+    }
+    (void)target.headers.release();
+    target.headers.reset(longer);
+  }
   CURL* easy = target.easy.get();
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, target.headers.get());
   curl_easy_setopt(easy, CURLOPT_POSTFIELDS, head.alert->body.data());
