@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "pulse/app/token_file.hpp"
+#include "pulse/app/webhooks/flags.hpp"
 #include "pulse/base/parse.hpp"
 #include "pulse/http/bearer_auth.hpp"
 #include "pulse/presence/limits.hpp"
@@ -311,6 +312,9 @@ Config parse_config(int argc, const char* const* argv) {
   TokenFlags read_tokens{.flag = "--read-token", .env = "PULSE_READ_TOKEN"};
   add_token_flags(app, read_tokens, "reads of /heartbeat and /metrics (GET, HEAD)");
 
+  webhooks::WebhookFlags webhook_flags;
+  webhooks::add_webhook_flags(app, webhook_flags);
+
   auto* probe = app.add_subcommand("probe", "Exit 0 when URL answers 2xx within the timeout (health checks)");
   probe->add_option("url", config.probe.url,
                     "http[s]://HOST[:PORT]/PATH (default: this server's /healthz on 127.0.0.1 and PULSE_PORT)");
@@ -364,6 +368,7 @@ Config parse_config(int argc, const char* const* argv) {
   beats.retention = std::chrono::duration_cast<std::chrono::seconds>(retention);
   if (!state_file.empty()) beats.state_file = state_file;
   parse_presence(presence, config);
+  config.webhooks = webhooks::check_webhook_flags(webhook_flags);
   if (config.access_log.empty()) throw ConfigError("--access-log: must be off, stdout or a file path");
   if (limits.header_timeout.count() <= 0) throw ConfigError("--header-timeout: must be positive");
   if (limits.keepalive_timeout.count() <= 0) throw ConfigError("--keepalive-timeout: must be positive");

@@ -72,6 +72,21 @@ Server::Server(Config config) : config_(std::move(config)) {
   metrics.requests = heartbeat_->request_metrics();
   metrics.client_metrics = config_.heartbeat.client_metrics;
   metrics.store_calls = heartbeat_->store_calls();
+  if (config_.webhooks.enabled()) {
+    // Alerts carry the store's times; the dispatcher sends them from its own thread.
+    webhooks_ = std::make_shared<webhooks::WebhookDispatcher>(
+        config_.webhooks, [store = std::weak_ptr(heartbeat_->store())] {
+          // Weak: the service holds the dispatcher, which must not hold the service in turn.
+          const auto locked = store.lock();
+          return locked ? locked->now() : std::chrono::system_clock::now();
+        });
+    heartbeat_->set_alert_sink(webhooks_);
+    metrics.sources.push_back(
+        [dispatcher = webhooks_] { return webhooks::render_webhook_metrics(dispatcher->stats()); });
+    base::log_info({.action = "starting up"}, "webhooks: {} URL(s), alerting on {}, as server {}",
+                   config_.webhooks.urls.size(), webhooks::format_triggers(config_.webhooks.triggers),
+                   config_.webhooks.server_name);
+  }
   router_.add_exact("/metrics",
                     handlers::guard(std::make_shared<handlers::MetricsHandler>(
                                         heartbeat_->store(), heartbeat_->event_streams(), stats_, std::move(metrics)),
@@ -105,14 +120,18 @@ Server::~Server() {
   for (auto& worker : workers_) worker->begin_shutdown(std::chrono::milliseconds(0));
   for (auto& worker : workers_) worker->join();
   if (heartbeat_) heartbeat_->stop();
+  if (webhooks_) webhooks_->stop();
 }
 
 int Server::run() {
+  if (webhooks_) webhooks_->start();
   heartbeat_->start();
   for (auto& worker : workers_) worker->start();
   main_loop_.run();
   // Workers finish in-flight responses within the grace period, then their loops end.
   for (auto& worker : workers_) worker->join();
+  // After the heartbeat's last sweep: what it queued gets the shutdown grace too.
+  if (webhooks_) webhooks_->stop();
   return 0;
 }
 
@@ -125,6 +144,7 @@ void Server::begin_shutdown() {
   for (auto& worker : workers_) worker->stop_accepting();
   // Event streams end first so that their connections can close within the grace period.
   heartbeat_->stop();
+  if (webhooks_) webhooks_->begin_stop();
   for (auto& worker : workers_) worker->begin_shutdown(config_.limits.shutdown_timeout);
   main_loop_.quit();
 }

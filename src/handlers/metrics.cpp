@@ -177,10 +177,10 @@ http::Response MetricsHandler::render() const {
   if (options_.requests) requests = options_.requests->snapshot();
   std::optional<ClientSeries> clients;
   if (options_.client_metrics > 0) clients = client_series(store_->list({}), options_.client_metrics);
-  auto response = http::Response::text(200,
-                                       render_metrics(store_->counters(), store_->health(), streams_->size(), stats_,
-                                                      requests ? &*requests : nullptr, clients ? &*clients : nullptr),
-                                       std::string(kPrometheusContentType));
+  std::string body = render_metrics(store_->counters(), store_->health(), streams_->size(), stats_,
+                                    requests ? &*requests : nullptr, clients ? &*clients : nullptr);
+  for (const auto& source : options_.sources) body += source();
+  auto response = http::Response::text(200, std::move(body), std::string(kPrometheusContentType));
   response.set_header("Cache-Control", "no-store");
   return response;
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "pulse/app/webhooks/options.hpp"
 #include "pulse/handlers/heartbeat/service.hpp"
 #include "pulse/handlers/static/static_files.hpp"
 #include "pulse/http/limits.hpp"
@@ -56,6 +57,7 @@ struct Config {
   handlers::static_files::StaticFilesOptions static_files;
   handlers::heartbeat::HeartbeatOptions heartbeat;
   PresenceConfig presence;
+  webhooks::WebhookOptions webhooks;  // alerts to --webhook URLs; none: no dispatcher
   // Bearer tokens (--heartbeat-token, --read-token, and their -file forms), each a b64token;
   // empty: that kind of access is open. Heartbeat tokens allow reads too.
   std::vector<std::string> heartbeat_tokens;

@@ -9,6 +9,7 @@
 #include "pulse/app/acceptor.hpp"
 #include "pulse/app/access_log.hpp"
 #include "pulse/app/config.hpp"
+#include "pulse/app/webhooks/dispatcher.hpp"
 #include "pulse/app/worker.hpp"
 #include "pulse/handlers/heartbeat/service.hpp"
 #include "pulse/http/router.hpp"
@@ -44,6 +45,7 @@ class Server {
   Config config_;
   http::ServerStats stats_;
   std::unique_ptr<AccessLog> access_log_;
+  std::shared_ptr<webhooks::WebhookDispatcher> webhooks_;  // with --webhook only
   std::unique_ptr<handlers::heartbeat::HeartbeatService> heartbeat_;
   http::Router router_;
   net::EventLoop main_loop_;

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <vector>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +42,11 @@ struct ClientSeries {
 [[nodiscard]] ClientSeries client_series(presence::Listing listing, std::size_t limit);
 
 struct MetricsOptions {
+  // More families rendered by a part this layer does not know (the app's webhook dispatcher),
+  // appended after the built-in ones. Each runs where the handler renders (a worker or a store
+  // thread).
+  using Source = std::function<std::string()>;
+  std::vector<Source> sources;
   std::shared_ptr<const heartbeat::RequestMetrics> requests;  // nullptr: no signal or run metrics
   // Per-client series for at most this many clients (--heartbeat-client-metrics); 0: none.
   std::size_t client_metrics = 0;

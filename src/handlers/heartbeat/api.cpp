@@ -307,6 +307,7 @@ Response HeartbeatApi::handle_beat(const Request& request, std::string id, prese
   }
   if ((result.changed() || result.event) && on_change_) on_change_();
 
+  if (result.event && alerts_ != nullptr) alerts_->on_event(*result.event);
   const bool created = result.outcome == presence::BeatOutcome::kCreated;
   auto response = json_response(created ? 201 : 200, beat_result_json(result, store_.now()));
   if (created) response.set_header("Location", fmt::format("/heartbeat/{}", result.client.id));
@@ -447,7 +448,10 @@ Response HeartbeatApi::handle_log(const std::string& id) const {
 }
 
 Response HeartbeatApi::handle_remove(const std::string& id) {
+  // remove() returns no event: the alert is built from the client as it was just before.
+  const auto leaving = alerts_ != nullptr && alerts_->wants_sign_offs() ? store_.find(id) : std::nullopt;
   if (!store_.remove(id)) return json_error(404, "not_found", "no client with this id");
+  if (leaving) alerts_->on_event({.kind = presence::EventKind::kLeave, .client = *leaving});
   if (on_change_) on_change_();
   Response response;
   response.status = 204;

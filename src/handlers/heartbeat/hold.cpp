@@ -144,7 +144,7 @@ Response HoldRegistry::open(const Request& request, const std::string& id) {
     return std::move(*error);
   }
   entry->held_in_store = true;
-  note(result);
+  note(beat.signal, result);
 
   // The first event goes in before anyone else can reach the stream: keep-alives come after it.
   auto stream = std::make_shared<http::ResponseStream>();
@@ -276,7 +276,7 @@ void HoldRegistry::send_release(Entry& entry) {
   release.signal = presence::Signal::kRelease;
   const presence::BeatResult result = store_.beat(release);  // kNotFound: signed off meanwhile
   entry.held_in_store = false;
-  note(result);
+  note(release.signal, result);
 }
 
 void HoldRegistry::release_dropped() {
@@ -354,8 +354,10 @@ void HoldRegistry::refresh() {
       presence::BeatRequest hold = alive;
       hold.signal = presence::Signal::kHold;
       result = store_.beat(hold);
+      note(hold.signal, result);
+      continue;
     }
-    note(result);
+    note(alive.signal, result);
   }
 }
 
@@ -396,7 +398,9 @@ void HoldRegistry::close_all() {
   total_ = 0;
 }
 
-void HoldRegistry::note(const presence::BeatResult& result) {
+void HoldRegistry::note(presence::Signal signal, const presence::BeatResult& result) {
+  if (metrics_ != nullptr) metrics_->on_result(signal, result);
+  if (result.event && alerts_ != nullptr) alerts_->on_event(*result.event);
   if (result.changed() && wake_) wake_();
 }
 

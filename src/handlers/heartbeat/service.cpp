@@ -12,6 +12,7 @@
 
 #include "pulse/base/log.hpp"
 #include "pulse/base/task_pool.hpp"
+#include "pulse/handlers/heartbeat/alert_sink.hpp"
 #include "pulse/handlers/heartbeat/api.hpp"
 #include "pulse/handlers/heartbeat/events.hpp"
 #include "pulse/handlers/heartbeat/hold.hpp"
@@ -49,6 +50,7 @@ struct HeartbeatService::Impl {
         streams(*store, options.streams),
         holds(std::make_shared<HoldRegistry>(*store, options.holds, [this] { request_publish(); })),
         api(*store, streams, [this] { request_publish(); }, store_calls.get(), &request_metrics, holds.get()) {
+    holds->set_observers(nullptr, &request_metrics);
     // Another replica's changes reach this one's watchers as soon as the store learns of them.
     store->set_event_listener([this] { request_publish(); });
   }
@@ -81,6 +83,7 @@ struct HeartbeatService::Impl {
   bool started = false;            // guarded by mutex
   bool stopped = false;            // guarded by mutex
   std::thread sweeper;
+  std::shared_ptr<AlertSink> alerts;  // set before start(); the API holds a plain pointer to it
 
   std::mutex save_mutex;            // one save at a time (timer and stop())
   std::uint64_t saved_version = 0;  // guarded by save_mutex
@@ -126,7 +129,11 @@ void HeartbeatService::Impl::request_publish() {
 
 void HeartbeatService::Impl::sweep(bool with_digest) {
   holds->release_dropped();
-  store->tick();
+  const auto events = store->tick();
+  // tick() returns only the transitions this replica made: each alert leaves one replica.
+  if (alerts) {
+    for (const auto& event : events) alerts->on_event(event);
+  }
   streams.publish();
   // Nobody to tell: leave the list (bounded by the number of clients) for the next stream.
   if (with_digest && streams.size() > 0) streams.publish_beats(store->take_beaten(kMaxBeatDigestClients));
@@ -278,6 +285,12 @@ void HeartbeatService::stop() {
 
 void HeartbeatService::sweep() {
   impl_->sweep(/*with_digest=*/true);
+}
+
+void HeartbeatService::set_alert_sink(std::shared_ptr<AlertSink> alerts) {
+  impl_->alerts = std::move(alerts);
+  impl_->api.set_alert_sink(impl_->alerts.get());
+  impl_->holds->set_observers(impl_->alerts.get(), &impl_->request_metrics);
 }
 
 }  // namespace pulse::handlers::heartbeat

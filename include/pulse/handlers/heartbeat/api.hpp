@@ -24,6 +24,7 @@
 #include <string>
 
 #include "pulse/base/task_pool.hpp"
+#include "pulse/handlers/heartbeat/alert_sink.hpp"
 #include "pulse/handlers/heartbeat/events.hpp"
 #include "pulse/handlers/heartbeat/request_metrics.hpp"
 #include "pulse/http/handler.hpp"
@@ -65,6 +66,10 @@ class HeartbeatApi final : public http::Handler {
   // own; the epoch (this process's start) keeps a restarted server from matching old tags.
   [[nodiscard]] std::string list_etag(std::uint64_t version) const;
 
+  // Events this handler's store calls return (a beat's join or change, a sign-off) go to
+  // `alerts` too. Set before the handler serves; nullptr: none. It must outlive the handler's use.
+  void set_alert_sink(AlertSink* alerts) noexcept { alerts_ = alerts; }
+
  private:
   // The whole list, rendered: shared by every request for the same version (a slow reader
   // references it, it does not copy it).
@@ -99,6 +104,7 @@ class HeartbeatApi final : public http::Handler {
   const std::string etag_epoch_;
   mutable std::mutex list_mutex_;                           // one render at a time
   mutable std::shared_ptr<const RenderedList> list_cache_;  // guarded by list_mutex_
+  AlertSink* alerts_ = nullptr;                             // set before serving
 };
 
 }  // namespace pulse::handlers::heartbeat

@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "pulse/handlers/heartbeat/alert_sink.hpp"
+#include "pulse/handlers/heartbeat/request_metrics.hpp"
 #include "pulse/http/request.hpp"
 #include "pulse/http/response.hpp"
 #include "pulse/http/response_stream.hpp"
@@ -80,6 +82,13 @@ class HoldRegistry : public std::enable_shared_from_this<HoldRegistry> {
   // Sweeper thread. kRelease for every id whose last hold dropped. A store that cannot be reached
   // leaves the rest for the next call (and throws StoreUnavailable).
   void release_dropped();
+  // Where the store's answers to this registry's calls are also reported: the alert sink gets
+  // the events they produced (a released client going late is this replica's to announce), and
+  // the request metrics count the signals. Before serving; either may be nullptr.
+  void set_observers(AlertSink* alerts, RequestMetrics* metrics) noexcept {
+    alerts_ = alerts;
+    metrics_ = metrics;
+  }
   // Sweeper thread, every keep_alive period: a keep-alive comment on every held connection and
   // kAlive for every held id. A client the store no longer holds (another replica released it,
   // or the store lost it) is held again; one the store no longer knows has its holds ended.
@@ -130,11 +139,13 @@ class HoldRegistry : public std::enable_shared_from_this<HoldRegistry> {
   // Caller holds entry.calls. kRelease when the store holds the client.
   void send_release(Entry& entry);
   // Every store result the registry gets passes here: a change wakes the sweeper to publish it.
-  void note(const presence::BeatResult& result);
+  void note(presence::Signal signal, const presence::BeatResult& result);
 
   presence::PresenceStore& store_;
   const HoldLimits limits_;
   const std::function<void()> wake_;
+  AlertSink* alerts_ = nullptr;
+  RequestMetrics* metrics_ = nullptr;
 
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Entry>, std::less<>> entries_;  // guarded by mutex_

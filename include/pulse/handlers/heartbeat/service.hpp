@@ -49,6 +49,8 @@ inline constexpr std::chrono::milliseconds kEventKeepAlivePeriod{15'000};
 inline constexpr std::chrono::milliseconds kStateSavePeriod{10'000};
 inline constexpr std::size_t kMaxBeatDigestClients = 1000;  // per "beats" event; the rest wait a second
 
+class AlertSink;  // alert_sink.hpp
+
 // Thread affinity: construction, start(), stop() and destruction on one controlling thread (the
 // server's main loop); the handlers on any worker thread; sweep() on any thread.
 class HeartbeatService {
@@ -75,6 +77,10 @@ class HeartbeatService {
   // /metrics' per-client series, which list the store.
   [[nodiscard]] std::shared_ptr<base::TaskPool> store_calls() const;
   [[nodiscard]] std::shared_ptr<const HoldRegistry> holds() const;
+
+  // Every event this process's store calls produce (sweeps, beats, sign-offs) also goes to
+  // `alerts`. Before start() and before the API serves; nullptr: none.
+  void set_alert_sink(std::shared_ptr<AlertSink> alerts);
 
   // Starts the background sweeper (state transitions, SSE keep-alive comments, held connections'
   // refreshes and releases, periodic state saves). Loads the state file first, reporting a corrupt one in the error log.
