@@ -201,8 +201,17 @@ struct PresenceRegistry::Shard {
   }
 };
 
+namespace {
+
+RegistryOptions checked(RegistryOptions options) {
+  options.history_length = std::min(options.history_length, kMaxHistoryLength);
+  return options;
+}
+
+}  // namespace
+
 PresenceRegistry::PresenceRegistry(RegistryOptions options, std::shared_ptr<const Clock> clock)
-    : options_(std::move(options)),
+    : options_(checked(std::move(options))),
       clock_(clock ? std::move(clock) : std::make_shared<SystemClock>()),
       rate_emission_(options_.max_beats_per_second == 0
                          ? std::chrono::nanoseconds{0}

@@ -29,7 +29,8 @@ struct RegistryOptions {
   std::size_t max_clients = kDefaultMaxClients;
   unsigned max_beats_per_second = kDefaultMaxBeatsPerSecond;  // per id; 0 disables the limit
   std::size_t event_history = kDefaultEventHistory;
-  // State changes and runs kept per client (detail().history); 0 keeps none.
+  // State changes and runs kept per client (detail().history); 0 keeps none; at most
+  // kMaxHistoryLength (more is cut to that).
   std::size_t history_length = kDefaultHistoryLength;
   // Event numbering starts after this. Default: the wall clock in microseconds at construction,
   // so numbers keep increasing across restarts and an id from an earlier run is never mistaken
