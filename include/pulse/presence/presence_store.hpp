@@ -233,7 +233,8 @@ class PresenceStore {
   [[nodiscard]] virtual StoreHealth health() const { return {}; }
   // `listener` runs (on any thread) whenever events_after() may have something new that no call
   // on this process made: a shared store learning of another replica's change. Set once, before
-  // use; may be empty.
+  // use; may be empty. Setting another (or an empty one) waits for a call of the old one in
+  // progress: after that, the old one never runs again. A listener must not call into the store.
   virtual void set_event_listener(std::function<void()> listener) { (void)listener; }
 
   // Records a beat for `request.id`, creating the client if it is new.

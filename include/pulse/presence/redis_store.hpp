@@ -189,8 +189,8 @@ class RedisStore final : public PresenceStore {
   std::mutex beaten_mutex_;                     // held through take_beaten()
   std::optional<std::uint64_t> beaten_cursor_;  // guarded by beaten_mutex_
 
-  mutable std::mutex listener_mutex_;
-  std::function<void()> listener_;  // guarded by listener_mutex_
+  mutable std::mutex listener_mutex_;  // held while listener_ runs: it must not call back into the store
+  std::function<void()> listener_;     // guarded by listener_mutex_
 };
 
 }  // namespace pulse::presence

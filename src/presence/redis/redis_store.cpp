@@ -343,13 +343,13 @@ void RedisStore::learn_events(Connection& connection, std::uint64_t seen_before,
   if (mirror_->catch_up(connection, seen_before, status.sequence, std::move(events))) notify_listener();
 }
 
+// The listener runs with listener_mutex_ held, so that set_event_listener() waits out a call in
+// progress: once it returns, the old listener is neither running nor about to run, and its owner
+// (HeartbeatService, clearing it in stop()) may be destroyed. A copy called outside the lock
+// could still be signalling the service's condition variable while it was destroyed.
 void RedisStore::notify_listener() const {
-  std::function<void()> listener;
-  {
-    std::lock_guard lock(listener_mutex_);
-    listener = listener_;
-  }
-  if (listener) listener();
+  std::lock_guard lock(listener_mutex_);
+  if (listener_) listener_();
 }
 
 void RedisStore::set_event_listener(std::function<void()> listener) {
