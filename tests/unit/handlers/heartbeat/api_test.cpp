@@ -101,7 +101,7 @@ TEST_CASE("beat parameters: interval, grace, status, msg", "[handlers][heartbeat
   CHECK(fixed["last_ok"] == "2026-01-01T00:00:01.000Z");
 }
 
-TEST_CASE("a body's first line is the message; a form body carries parameters", "[handlers][heartbeat]") {
+TEST_CASE("a body's first line is the message, a form body carries parameters", "[handlers][heartbeat]") {
   Api api;
   REQUIRE(api.send(Method::kPost, "/heartbeat/a", "backup done in 42 s\n").status == 201);
   CHECK(api.get_json("/heartbeat/a")["msg"] == "backup done in 42 s");

@@ -280,7 +280,7 @@ TEST_CASE("a body is the log, its first line the message unless msg= is given", 
   CHECK(api.send(Method::kPost, "/heartbeat/backup?msg=%1B", "log").status == 400);
 }
 
-TEST_CASE("pausing an unknown client is a 404; the answer to a signal carries the run's duration",
+TEST_CASE("pausing an unknown client is a 404, the answer to a signal carries the run's duration",
           "[handlers][heartbeat][signals]") {
   Api api;
   api.store->next_outcome = BeatOutcome::kNotFound;
