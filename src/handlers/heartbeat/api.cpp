@@ -309,7 +309,10 @@ Response HeartbeatApi::handle_beat(const Request& request, std::string id, prese
 
   if (result.event && alerts_ != nullptr) alerts_->on_event(*result.event);
   const bool created = result.outcome == presence::BeatOutcome::kCreated;
-  auto response = json_response(created ? 201 : 200, beat_result_json(result, store_.now()));
+  std::string body;
+  append_beat_result_json(body, result, store_.now());
+  body += '\n';
+  auto response = http::Response::text(created ? 201 : 200, std::move(body), "application/json");
   if (created) response.set_header("Location", fmt::format("/heartbeat/{}", result.client.id));
   response.set_header("Cache-Control", "no-store");
   return response;
