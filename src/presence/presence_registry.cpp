@@ -562,17 +562,26 @@ Listing PresenceRegistry::list(const ListFilter& filter) const {
   for (const ClientState state : kAllClientStates) {
     listing.counts.by_state[index_of(state)] = state_counts_[index_of(state)].load(std::memory_order_relaxed);
   }
+  // Room for every client at once: growing by doubling would copy the views already taken, all
+  // under the locks.
+  std::vector<ClientView> views;
+  views.reserve(client_count_.load(std::memory_order_relaxed));
   for (std::size_t i = 0; i < kShardCount; ++i) {
     for (const Entry& entry : shards_[i].clients) {
       // ListFilter::matches(), on the record: no view is built for a client left out.
       if (filter.states.test(index_of(entry.second.state)) && entry.first.view().starts_with(filter.prefix)) {
-        listing.clients.push_back(view_of(entry));
+        views.push_back(view_of(entry));
       }
     }
   }
   locks.clear();
-  std::sort(listing.clients.begin(), listing.clients.end(),
-            [](const ClientView& a, const ClientView& b) { return a.id < b.id; });
+  // Sorted by id outside the locks, and by index: sorting the views themselves moved each one
+  // about log2(n) times (17 at 100,000 clients); this moves each once.
+  std::vector<std::uint32_t> order(views.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&views](std::uint32_t a, std::uint32_t b) { return views[a].id < views[b].id; });
+  listing.clients.reserve(views.size());
+  for (const std::uint32_t i : order) listing.clients.push_back(std::move(views[i]));
   return listing;
 }
 
