@@ -314,18 +314,24 @@ void HoldRegistry::release_dropped() {
 void HoldRegistry::refresh() {
   static const auto keep_alive = std::make_shared<const std::string>(kSseKeepAlive);
   std::vector<std::shared_ptr<Entry>> held;
+  // Declared before the lock, so destroyed after it is released: a stream whose response never
+  // reached a connection (its client hung up while a store thread opened the hold) has its last
+  // owner here, and its destructor runs the detach hook, which takes mutex_.
+  std::vector<std::shared_ptr<http::ResponseStream>> streams;
   {
     const std::lock_guard lock(mutex_);
     if (closed_) return;
     for (const auto& [id, entry] : entries_) {
       if (entry->holds.empty()) continue;
       held.push_back(entry);
-      // A write that fails needs nothing here: the connection's detach hook counts the drop.
       for (const auto& hold : entry->holds) {
-        if (auto stream = hold.stream.lock()) (void)stream->write_shared(keep_alive);
+        if (auto stream = hold.stream.lock()) streams.push_back(std::move(stream));
       }
     }
   }
+  // A write that fails needs nothing here: the connection's detach hook counts the drop.
+  for (const auto& stream : streams) (void)stream->write_shared(keep_alive);
+  streams.clear();
   for (const auto& entry : held) {
     const std::lock_guard calls(entry->calls);
     presence::BeatRequest alive;
@@ -341,10 +347,15 @@ void HoldRegistry::refresh() {
     if (result.outcome == presence::BeatOutcome::kNotFound) {
       // Signed off or forgotten while held: end its holds (their drops then release nothing).
       entry->held_in_store = false;
-      const std::lock_guard lock(mutex_);
-      for (const auto& hold : entry->holds) {
-        if (auto stream = hold.stream.lock()) stream->close();
+      {
+        const std::lock_guard lock(mutex_);
+        for (const auto& hold : entry->holds) {
+          if (auto stream = hold.stream.lock()) streams.push_back(std::move(stream));
+        }
       }
+      // Outside mutex_, as above: closing (or dropping the last reference) runs the detach hook.
+      for (const auto& stream : streams) stream->close();
+      streams.clear();
       continue;
     }
     if (result.accepted() && !result.client.held) {
