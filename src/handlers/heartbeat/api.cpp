@@ -143,13 +143,24 @@ std::string HeartbeatApi::list_etag(std::uint64_t version) const {
   return fmt::format("W/\"{}-{:x}\"", etag_epoch_, version);
 }
 
+bool HeartbeatApi::renders_large_document(const Request& request) const {
+  if (!is_get_or_head(request)) return false;
+  const ParsedTarget parsed = parse_target(request.path);
+  if (!parsed.error.empty() || (parsed.target != Target::kList && parsed.target != Target::kEvents)) return false;
+  return store_.counters().clients.total() > kInlineRenderClients;
+}
+
 Response HeartbeatApi::handle(const Request& request) {
   // A store in this process answers at once; one across the network is asked on a store thread,
-  // and the connection waits for the answer without holding up its worker's loop.
-  if (store_calls_ == nullptr) return handle_guarded(request);
+  // and the connection waits for the answer without holding up its worker's loop. So does a
+  // list or a snapshot of many clients (100 ms of rendering at 100,000), on the render thread:
+  // the other connections of this worker are not held up meanwhile.
+  base::TaskPool* pool = store_calls_;
+  if (pool == nullptr && render_calls_ != nullptr && renders_large_document(request)) pool = render_calls_;
+  if (pool == nullptr) return handle_guarded(request);
   auto deferred = std::make_shared<http::DeferredResponse>();
-  const bool queued = store_calls_->try_submit(
-      [this, copy = request, deferred] { deferred->complete(handle_guarded(copy)); });
+  const bool queued =
+      pool->try_submit([this, copy = request, deferred] { deferred->complete(handle_guarded(copy)); });
   if (!queued) {
     return with_retry_after(
         json_error(503, "store_busy", "too many heartbeat requests are waiting for the presence store; try again"),
