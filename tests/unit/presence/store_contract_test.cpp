@@ -1223,7 +1223,8 @@ STORE_CONTRACT_SIGNALS("hold tokens: a client that reconnected to another replic
   CHECK(released.event->previous == ClientState::kUp);
 }
 
-STORE_CONTRACT_SIGNALS("hold tokens: a release or a refresh from a server that does not hold the client changes nothing") {
+STORE_CONTRACT_SIGNALS(
+    "hold tokens: a release or a refresh from a server that does not hold the client changes nothing") {
   Subject<TestType> f;
   PresenceStore& store = *f.store;
   REQUIRE(store.beat(plain_beat("y", 60s, 20s)).accepted());
@@ -1360,7 +1361,8 @@ STORE_CONTRACT_SIGNALS("a beat on a held client keeps the hold's deadlines when 
   CHECK(after.client.down_at == f.clock->now() + 6s);
 }
 
-STORE_CONTRACT_SIGNALS("restore of a paused client: the flag or the state alone keep it paused, with its saved deadlines") {
+STORE_CONTRACT_SIGNALS(
+    "restore of a paused client: the flag or the state alone keep it paused, with its saved deadlines") {
   Subject<TestType> f;
   PresenceStore& store = *f.store;
   f.clock->advance(1h);
