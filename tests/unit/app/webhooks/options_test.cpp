@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pulse/app/config.hpp"
+#include "pulse/app/webhooks/flags.hpp"
 #include "pulse/app/webhooks/options.hpp"
 #include "support/temp_dir.hpp"
 
@@ -161,6 +162,30 @@ TEST_CASE("flags: PULSE_WEBHOOK takes URLs separated by commas", "[webhooks][con
   const auto config = parse({});
   ::unsetenv("PULSE_WEBHOOK");
   CHECK(config.webhooks.urls == std::vector<std::string>{"http://127.0.0.1:1/a", "https://example.com/b"});
+}
+
+TEST_CASE("flags: a --webhook URL with a comma in it stays one URL", "[webhooks][config]") {
+  // Commas are legal in a path and a query string; only PULSE_WEBHOOK is a list.
+  const auto config = parse({"--webhook", "https://example.com/hook?tags=a,b", "--webhook", "http://127.0.0.1:1/x,y"});
+  CHECK(config.webhooks.urls ==
+        std::vector<std::string>{"https://example.com/hook?tags=a,b", "http://127.0.0.1:1/x,y"});
+}
+
+TEST_CASE("flags: --webhook on the command line wins over PULSE_WEBHOOK", "[webhooks][config]") {
+  ::setenv("PULSE_WEBHOOK", "http://127.0.0.1:1/a,https://example.com/b", 1);
+  const auto config = parse({"--webhook", "https://example.com/c,d"});
+  ::unsetenv("PULSE_WEBHOOK");
+  CHECK(config.webhooks.urls == std::vector<std::string>{"https://example.com/c,d"});
+}
+
+TEST_CASE("flags: PULSE_WEBHOOK pieces are trimmed, empty ones skipped, bad ones named", "[webhooks][config]") {
+  CHECK(pulse::app::webhooks::split_webhook_list(" http://a/1 ,, http://b/2,") ==
+        std::vector<std::string>{"http://a/1", "http://b/2"});
+  ::setenv("PULSE_WEBHOOK", "http://127.0.0.1:1/a,ftp://example.com/", 1);
+  const auto error = error_of({});
+  ::unsetenv("PULSE_WEBHOOK");
+  CHECK(error ==
+        "--webhook: only http:// and https:// URLs are allowed, not ftp:// (from environment variable PULSE_WEBHOOK)");
 }
 
 TEST_CASE("flags: one-line errors naming the flag", "[webhooks][config]") {
