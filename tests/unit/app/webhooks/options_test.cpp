@@ -82,6 +82,21 @@ TEST_CASE("default triggers: down, failing, and recoveries from them", "[webhook
   CHECK(wanted(event(EventKind::kJoin, std::nullopt, ClientState::kFailing), on));
 }
 
+TEST_CASE("up: for an id alerted bad, whatever came between", "[webhooks]") {
+  const auto on = *parse_triggers("down,failing,up");
+  // The dispatcher remembers that the last alert was a down or a failing (alerted_bad).
+  CHECK(wanted(change(ClientState::kLate, ClientState::kUp), on, /*alerted_bad=*/true));
+  CHECK(wanted(change(ClientState::kPaused, ClientState::kUp), on, /*alerted_bad=*/true));
+  CHECK_FALSE(wanted(change(ClientState::kUp, ClientState::kLate), on, /*alerted_bad=*/true));
+  // Straight from down or failing: alerted, if that state is a trigger.
+  const auto down_up = *parse_triggers("down,up");
+  CHECK(wanted(change(ClientState::kDown, ClientState::kUp), down_up));
+  CHECK_FALSE(wanted(change(ClientState::kFailing, ClientState::kUp), down_up));
+  CHECK(wanted(change(ClientState::kFailing, ClientState::kUp), down_up, /*alerted_bad=*/true));
+  // Without "up", never.
+  CHECK_FALSE(wanted(change(ClientState::kDown, ClientState::kUp), *parse_triggers("down"), /*alerted_bad=*/true));
+}
+
 TEST_CASE("joins, leaves, late and paused when asked", "[webhooks]") {
   const auto on = *parse_triggers("join,leave,late,paused");
   CHECK(wanted(event(EventKind::kJoin, std::nullopt, ClientState::kUp), on));
