@@ -74,6 +74,8 @@ Server::Server(Config config) : config_(std::move(config)) {
   metrics.store_calls = heartbeat_->store_calls();
   if (config_.webhooks.enabled()) {
     // Alerts carry the store's times; the dispatcher sends them from its own thread.
+    // The ids remembered as alerted down or failing are ids the store holds: no more than it may.
+    config_.webhooks.max_alerted_ids = config_.heartbeat.max_clients;
     webhooks_ = std::make_shared<webhooks::WebhookDispatcher>(
         config_.webhooks, [store = std::weak_ptr(heartbeat_->store())] {
           // Weak: the service holds the dispatcher, which must not hold the service in turn.

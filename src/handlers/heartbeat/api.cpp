@@ -458,6 +458,10 @@ Response HeartbeatApi::handle_log(const std::string& id) const {
     response = Response::text(200, detail->log, std::string(kLogContentType));
   }
   response.set_header("Cache-Control", "no-cache");
+  // The log is bytes a client wrote, served from the live page's origin: no browser may sniff
+  // them into HTML or a script, and opened on its own the answer may run and load nothing.
+  response.set_header("X-Content-Type-Options", "nosniff");
+  response.set_header("Content-Security-Policy", "default-src 'none'");
   return response;
 }
 
