@@ -104,6 +104,11 @@ std::optional<std::string> url_error(const std::string& url) {
   }
   const auto host = url_part(parsed.get(), CURLUPART_HOST);
   if (!host || *host.get() == '\0') return fmt::format("'{}' names no host", url_label(url));
+  // libcurl reads "http:///x" as the host "x": an empty authority is a mistake, not a host.
+  if (const auto authority = url.find("://"); authority != std::string::npos && url.size() > authority + 3 &&
+                                              url[authority + 3] == '/') {
+    return fmt::format("'{}' names no host (nothing between :// and the path)", url);
+  }
   return std::nullopt;
 }
 

@@ -114,6 +114,9 @@ TEST_CASE("URLs: http and https with a host only", "[webhooks]") {
   CHECK_FALSE(url_error("https://hooks.slack.com/services/T0/B0/XYZ").has_value());
   CHECK_FALSE(url_error("HTTPS://example.com").has_value());
   CHECK(url_error("ftp://example.com/x")->find("only http:// and https://") != std::string::npos);
+  REQUIRE(url_error("http:///x").has_value());
+  CHECK(url_error("http:///x")->find("names no host") != std::string::npos);
+  CHECK(url_error("https:///hooks/abc").has_value());
   CHECK(url_error("file:///etc/passwd").has_value());
   CHECK(url_error("example.com/hook").has_value());
   CHECK(url_error("http://").has_value());
