@@ -133,6 +133,11 @@ std::string seconds_text(std::chrono::milliseconds d) {
 
 int run_hold(const BeatOptions& options, CurlClient& client, const std::string& url,
              const std::vector<http::Header>& headers, int signal_fd, std::FILE* out) {
+  // ".../heartbeat/" + "hold" would name a client called "hold".
+  if (url.ends_with('/')) {
+    fmt::print(stderr, "pulsehttpd beat: the URL must end with the client's id (.../heartbeat/ID): {}\n", url);
+    return 2;
+  }
   std::string query;
   if (!options.message.empty()) query = "msg=" + query_escape(options.message);
   const auto hold_url = http_url(url, "/hold", query);
@@ -145,6 +150,10 @@ int run_hold(const BeatOptions& options, CurlClient& client, const std::string& 
   // Jitter spreads the reconnects of a fleet that lost one server at the same moment.
   std::mt19937_64 random{std::random_device{}()};
   auto backoff = kHoldFirstBackoff;
+  // Sign off at the end only for an id this process held: one refused from the start (another
+  // holder, a wrong path) is not this process's to delete.
+  bool ever_held = false;
+  int status = 0;
   for (std::uint64_t n = 1;; ++n) {
     bool held = false;
     HoldReader reader;
@@ -161,7 +170,17 @@ int run_hold(const BeatOptions& options, CurlClient& client, const std::string& 
     } catch (const std::exception& e) {
       result.error = e.what();
     }
+    ever_held = ever_held || held;
     if (result.end == StreamEnd::kCancelled) break;
+    // A request the server will refuse every time: a malformed id, a path it does not serve, a
+    // method it does not allow. Waiting and retrying would only hide the mistake.
+    if (!held && (result.status == 400 || result.status == 404 || result.status == 405)) {
+      const auto first_line = std::string_view(result.body).substr(0, result.body.find('\n'));
+      fmt::print(stderr, "pulsehttpd beat: {} answered {}{}{}; not retrying\n", *hold_url, result.status,
+                 first_line.empty() ? "" : ": ", first_line);
+      status = 1;
+      break;
+    }
     const auto lasted =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     // Times are said only for a connection that lasted: a refused connect takes none.
@@ -188,8 +207,8 @@ int run_hold(const BeatOptions& options, CurlClient& client, const std::string& 
     backoff = std::min(backoff * 2, kHoldMaxBackoff);
     if (wait_for_signal(signal_fd, wait)) break;
   }
-  sign_off(client, url, headers, out);
-  return 0;
+  if (ever_held) sign_off(client, url, headers, out);
+  return status;
 }
 
 }  // namespace

@@ -72,8 +72,17 @@ Server::Server(Config config) : config_(std::move(config)) {
   metrics.requests = heartbeat_->request_metrics();
   metrics.client_metrics = config_.heartbeat.client_metrics;
   metrics.store_calls = heartbeat_->store_calls();
+  metrics.sources.push_back([holds = heartbeat_->holds()] {
+    return fmt::format(
+        "# HELP pulse_heartbeat_held_connections Connections holding a client up (GET /heartbeat/{{id}}/hold)\n"
+        "# TYPE pulse_heartbeat_held_connections gauge\n"
+        "pulse_heartbeat_held_connections {}\n",
+        holds->size());
+  });
   if (config_.webhooks.enabled()) {
     // Alerts carry the store's times; the dispatcher sends them from its own thread.
+    // The ids remembered as alerted down or failing are ids the store holds: no more than it may.
+    config_.webhooks.max_alerted_ids = config_.heartbeat.max_clients;
     webhooks_ = std::make_shared<webhooks::WebhookDispatcher>(
         config_.webhooks, [store = std::weak_ptr(heartbeat_->store())] {
           // Weak: the service holds the dispatcher, which must not hold the service in turn.

@@ -172,25 +172,33 @@ grep -Eq '^hold 1: failed: .*reconnecting in (0\.[5-9]|1\.0) s$' "$E2E_TMP/backo
   && grep -Eq '^hold 2: failed: .*reconnecting in (1\.[0-9]|2\.0) s$' "$E2E_TMP/backoff.out" \
   && grep -Eq '^hold 3: failed: .*reconnecting in ([2-3]\.[0-9]|4\.0) s$' "$E2E_TMP/backoff.out" \
   || fail "back-off not 1, 2, 4 s: $(cat "$E2E_TMP/backoff.out")"
-pass "beat --hold: exponential back-off with jitter while the server is away"
+grep -q 'signed off' "$E2E_TMP/backoff.out" && fail "signed off an id it never held: $(cat "$E2E_TMP/backoff.out")"
+pass "beat --hold: exponential back-off with jitter while the server is away, no sign-off of an id never held"
 
 # --- --hold against pulsehttpd's own hold endpoint, once it has one -------------------------------
 start_server --root "$E2E_TMP/root" --threads 2
-content_type=$(curl -sS --max-time 2 -o /dev/null -w '%{content_type}' "$BASE_URL/heartbeat/hold-probe/hold" || true)
-if [[ "$content_type" == text/event-stream* ]]; then
-  "$PULSE_BIN" beat "$BASE_URL/heartbeat/real-holder" --hold >"$E2E_TMP/real.out" 2>&1 &
-  client_pid=$!
-  OWN_PIDS+=("$client_pid")
-  wait_for_line "$E2E_TMP/real.out" '^hold 1: held' 10 || fail "pulsehttpd did not hold: $(cat "$E2E_TMP/real.out")"
-  # "held" is in the client's JSON from the API work on; absent, the state alone is checked.
-  held=$(curl -sS --max-time 5 "$BASE_URL/heartbeat/real-holder" | python3 -c 'import json,sys; c = json.load(sys.stdin); print(c["state"], c.get("held", True))')
-  [ "$held" = "up True" ] || fail "a held client shows as '$held', want 'up True'"
-  kill -TERM "$client_pid"
-  wait "$client_pid" || fail "beat --hold exited non-zero on SIGTERM"
-  grep -q '^signed off: 204$' "$E2E_TMP/real.out" || fail "no sign-off: $(cat "$E2E_TMP/real.out")"
-  pass "beat --hold against pulsehttpd: held and up; SIGTERM signs off"
-else
-  echo "skip: pulsehttpd has no GET /heartbeat/{id}/hold yet (got '$content_type'); the Python stand-in covered --hold"
-fi
+"$PULSE_BIN" beat "$BASE_URL/heartbeat/real-holder" --hold >"$E2E_TMP/real.out" 2>&1 &
+client_pid=$!
+OWN_PIDS+=("$client_pid")
+wait_for_line "$E2E_TMP/real.out" '^hold 1: held' 10 || fail "pulsehttpd did not hold: $(cat "$E2E_TMP/real.out")"
+held=$(curl -sS --max-time 5 "$BASE_URL/heartbeat/real-holder" | python3 -c 'import json,sys; c = json.load(sys.stdin); print(c["state"], c["held"])')
+[ "$held" = "up True" ] || fail "a held client shows as '$held', want 'up True'"
+curl -sS --max-time 5 "$BASE_URL/metrics" | grep -q '^pulse_heartbeat_held_connections 1$' \
+  || fail "/metrics does not count the held connection"
+kill -TERM "$client_pid"
+wait "$client_pid" || fail "beat --hold exited non-zero on SIGTERM"
+grep -q '^signed off: 204$' "$E2E_TMP/real.out" || fail "no sign-off: $(cat "$E2E_TMP/real.out")"
+pass "beat --hold against pulsehttpd: held and up; SIGTERM signs off"
+
+# A hold the server refuses every time (a malformed id) ends the client: no retries, no sign-off.
+status=0
+timeout 10 "$PULSE_BIN" beat "$BASE_URL/heartbeat/bad%20id" --hold >"$E2E_TMP/refused.out" 2>&1 || status=$?
+[ "$status" = 1 ] || fail "a refused hold exited $status, want 1: $(cat "$E2E_TMP/refused.out")"
+grep -q 'answered 400.*not retrying' "$E2E_TMP/refused.out" || fail "no reason given: $(cat "$E2E_TMP/refused.out")"
+grep -q 'signed off' "$E2E_TMP/refused.out" && fail "signed off after a refusal: $(cat "$E2E_TMP/refused.out")"
+status=0
+"$PULSE_BIN" beat "$BASE_URL/heartbeat/" --hold >"$E2E_TMP/noid.out" 2>&1 || status=$?
+[ "$status" = 2 ] || fail "a URL without an id exited $status, want 2: $(cat "$E2E_TMP/noid.out")"
+pass "beat --hold: a refused hold (400) stops with exit 1, a URL without an id is exit 2"
 stop_server
 echo "beat client e2e: all passed"

@@ -126,6 +126,33 @@ def check_order_and_retries():
             replica.close()
 
 
+def check_recovery_through_late_or_paused():
+    """An "up" closes an alerted failing or down whatever came between: failing -> late -> up, and
+    down -> paused -> up; a late -> up of an id never alerted bad sends nothing."""
+    with Receiver() as receiver:
+        replica = pulse([receiver.url()])
+        try:
+            check(replica.beat("job-1", interval=1, grace=60, status="fail").status == 201, "failing first beat")
+            wait_state(replica, "job-1", "late")
+            check(replica.beat("job-1", interval=60, grace=60).status == 200, "beat after late")
+            check(replica.beat("web-1", interval=1, grace=1).status == 201, "web-1 first beat")
+            wait_state(replica, "web-1", "down")
+            check(replica.request("POST", "/heartbeat/web-1/pause").status == 200, "pause")
+            check(replica.beat("web-1", interval=60, grace=60).status == 200, "beat after pause")
+            check(replica.beat("ok-1", interval=1, grace=60).status == 201, "ok-1 first beat")
+            wait_state(replica, "ok-1", "late")
+            check(replica.beat("ok-1", interval=60, grace=60).status == 200, "ok-1 beat after late")
+            wait_accepted(receiver, 4, "four alerts")
+            time.sleep(SETTLE_S)
+            accepted = check_keys_once_in_order(receiver)
+            got = [(a.body["id"], a.body["event"], a.body["from"], a.body["to"]) for a in accepted]
+            expected = [("job-1", "join", None, "failing"), ("job-1", "change", "late", "up"),
+                        ("web-1", "change", "late", "down"), ("web-1", "change", "paused", "up")]
+            check(got == expected, f"alerts {got}, expected {expected}")
+        finally:
+            replica.close()
+
+
 def check_expiry_alerted():
     """With --webhook-joins, a client forgotten after the retention period is a leave, "expired"."""
     with Receiver() as receiver:
@@ -333,7 +360,7 @@ def check_bad_flags():
         check(len(lines) == 1 and expected in lines[0], f"{args}: {result.stderr!r}")
 
 
-CHECKS = [check_bad_flags, check_order_and_retries, check_expiry_alerted, check_https_receiver_down_then_back,
+CHECKS = [check_bad_flags, check_order_and_retries, check_recovery_through_late_or_paused, check_expiry_alerted, check_https_receiver_down_then_back,
           check_https_untrusted_certificate, check_4xx_not_retried, check_retry_after_honoured,
           check_timeout_retried, check_full_queue_drops_and_shutdown, check_replicas_alert_once,
           check_replicas_beat_alerts_once]

@@ -2,7 +2,8 @@
 // then keep-alive comments, a dropped connection is late at once (in the list and on the event
 // stream) and down after the hold grace, status=fail beats meanwhile make it failing, a second
 // hold of the same id keeps it up when the first drops, the limits refuse, shutdown with a held
-// connection completes, and with the Redis store another replica sees the hold and the drop.
+// connection completes, with the Redis store another replica sees the hold and the drop, and a
+// client that reconnects to another replica is not released by the old one (holder tokens).
 // The store runs on a ManualClock (the hold grace passes without sleeping); keep-alive periods
 // are 50 ms. Waits are bounded and poll for a condition.
 #include <fmt/format.h>
@@ -597,4 +598,50 @@ TEST_CASE("with the Redis store, another replica sees the hold keep the client u
   clock->advance(kHoldGrace);
   other.service().sweep();
   CHECK(other.state("edge-r") == ClientState::kDown);
+}
+
+namespace {
+
+// A client holds on replica `a`, reconnects to replica `b`, and `a` sees its old connection drop
+// only then: `a`'s release must not touch the hold `b` has (each registry has its own holder
+// token). `b` would hold it again at its next refresh, so the history is what tells: no `late`.
+void check_reconnect_to_other_replica(HoldServer& a, HoldServer& b, const std::string& id) {
+  CHECK(a.service().holds()->token() != b.service().holds()->token());
+  CHECK(a.service().holds()->token().size() == 16);
+  auto on_a = hold(a, id);
+  auto on_b = hold(b, id);
+  CHECK(on_a->wait_for_comments(2));  // a's refreshes meanwhile are not the holder's
+
+  on_a->close();
+  REQUIRE(eventually([&] { return a.service().holds()->size() == 0; }));
+  std::this_thread::sleep_for(4 * kKeepAlive);  // a's release has landed by now
+  CHECK(b.state(id) == ClientState::kUp);
+  CHECK(b.find(id)->held);
+  const auto detail = b.service().store()->detail(id);
+  REQUIRE(detail);
+  for (const auto& entry : detail->history) CHECK(entry.to != ClientState::kLate);
+
+  // b's connection is the one that counts.
+  on_b->close();
+  REQUIRE(eventually([&] { return b.state(id) == ClientState::kLate; }));
+  CHECK_FALSE(a.find(id)->held);
+}
+
+}  // namespace
+
+TEST_CASE("a client that reconnects to another replica is not released by the old one", "[integration][hold]") {
+  // Two replicas of one store, the memory registry shared: only the holder tokens differ.
+  auto store = std::make_shared<pulse::presence::PresenceRegistry>(pulse::presence::RegistryOptions{},
+                                                                   std::make_shared<ManualClock>());
+  HoldServer a(fast_options(), store);
+  HoldServer b(fast_options(), store);
+  check_reconnect_to_other_replica(a, b, "roam");
+}
+
+TEST_CASE("with the Redis store, a client that reconnects to another replica is not released by the old one",
+          "[integration][hold][redis]") {
+  auto options = pulse::test::redis_options({}, std::make_shared<ManualClock>());
+  HoldServer a(fast_options(), std::make_shared<pulse::presence::RedisStore>(options));
+  HoldServer b(fast_options(), std::make_shared<pulse::presence::RedisStore>(options));
+  check_reconnect_to_other_replica(a, b, "roam-r");
 }

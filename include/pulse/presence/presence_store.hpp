@@ -99,6 +99,16 @@ enum class Signal : std::uint8_t {
   kAlive,  // the holding server refreshes a held client: deadlines only (not a beat: no count,
            // no unpausing); ignored (kUpdated, nothing changes) unless the client is held
   kRelease,  // the hold connection dropped: `held` cleared, late now, down after kHoldGrace
+  // The holder token. For kHold, kAlive and kRelease, BeatRequest::run_id is not an rid but the
+  // token of the server (replica) that holds the connection, and the store keeps the token of
+  // the current holder with the client: a client that reconnects to another replica is held by
+  // that one, and the old replica's late release must not make it late. kHold makes its token
+  // the holder. kAlive with another token: while the client is held it is ignored (the holder
+  // refreshes it; the sender's own connection is a stale one it has not yet seen drop), and when
+  // it is not held it takes the hold over (holder, held, deadlines). kRelease with another token
+  // changes nothing (kUpdated, no event). An empty token, in a request or as the holder, matches
+  // any. A beat (any signal but these three and kPause) on a held client never brings its
+  // deadlines earlier than the hold's: next_due and down_at are the later of its own and those.
 };
 [[nodiscard]] std::string_view to_string(Signal signal) noexcept;
 
@@ -112,7 +122,8 @@ struct BeatRequest {
   std::optional<std::chrono::seconds> grace;
   std::optional<Health> health;  // kBeat: status=, if given
   std::optional<std::uint8_t> exit_code;  // kExit
-  std::string run_id;                     // rid=: which run a start begins or an end ends
+  std::string run_id;  // rid=: which run a start begins or an end ends; kHold, kAlive and kRelease:
+                       // the holder token (see Signal)
   std::string message;
   std::optional<std::string> log;  // the body, already cut to kMaxLogBytes; unset keeps the last
   std::string remote_addr;
@@ -265,8 +276,9 @@ class PresenceStore {
 
   // Persistence (the memory store's state file): every client, and re-creating clients saved by
   // an earlier run. Restored clients get a fresh interval plus grace from now, unless they were
-  // already down; ids already present, invalid ones and those beyond the maximum are skipped.
-  // Returns how many were restored.
+  // already down, or paused (`paused` set or state kPaused: paused again, with the deadlines
+  // saved); none comes back held. Ids already present, invalid ones and those beyond the maximum
+  // are skipped. Returns how many were restored.
   [[nodiscard]] virtual std::vector<ClientView> export_clients() const = 0;
   virtual std::size_t restore(const std::vector<ClientView>& clients) = 0;
 };

@@ -13,6 +13,7 @@
 #include <random>
 #include <stdexcept>
 #include <thread>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -108,6 +109,16 @@ struct WebhookDispatcher::Impl {
   MonotonicClock::time_point stop_deadline{};
   std::thread thread;
 
+  // Whether `event` is alerted, and what that does to the ids whose last alert was bad. Any thread.
+  [[nodiscard]] bool decide(const presence::PresenceEvent& event);
+
+  // Ids whose last alert of down, failing or up was a down or a failing: their next move to up
+  // is a recovery to alert, whatever states came between. Only while "up" is a trigger; at most
+  // options.max_alerted_ids, and an id is forgotten at its "up", its leave, or a move from up
+  // (the recovery was made, and alerted, by another replica).
+  mutable std::mutex alerted_mutex;
+  std::unordered_set<std::string> alerted_bad;  // guarded by alerted_mutex
+
   std::atomic<std::uint64_t> sent{0};
   std::atomic<std::uint64_t> retried{0};
   std::atomic<std::uint64_t> failed{0};
@@ -152,6 +163,29 @@ WebhookDispatcher::Impl::Impl(WebhookOptions options_in, Now now_in, Random rand
     if (!options.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
     targets.push_back(std::move(target));
   }
+}
+
+bool WebhookDispatcher::Impl::decide(const presence::PresenceEvent& event) {
+  const bool tracking = options.triggers.test(index_of(Trigger::kUp));
+  if (!tracking) return wanted(event, options.triggers);
+  using presence::EventKind;
+  std::lock_guard lock(alerted_mutex);
+  const auto found = alerted_bad.find(event.client.id);
+  bool was_bad = found != alerted_bad.end();
+  // A new id, a leave, or a move away from up: whatever was alerted before is over.
+  const bool fresh = event.kind != EventKind::kChange || event.previous == presence::ClientState::kUp;
+  if (was_bad && fresh) {
+    alerted_bad.erase(found);
+    was_bad = false;
+  }
+  const bool alert = wanted(event, options.triggers, was_bad);
+  if (!alert) return false;
+  if (is_bad_alert(event)) {
+    if (!was_bad && alerted_bad.size() < options.max_alerted_ids) alerted_bad.insert(event.client.id);
+  } else if (was_bad && event.client.state == presence::ClientState::kUp) {
+    alerted_bad.erase(event.client.id);
+  }
+  return true;
 }
 
 void WebhookDispatcher::Impl::run() {
@@ -355,7 +389,7 @@ void WebhookDispatcher::stop() {
 }
 
 void WebhookDispatcher::on_event(const presence::PresenceEvent& event) {
-  if (!wanted(event, impl_->options.triggers)) return;
+  if (!impl_->decide(event)) return;
   // Rendered once for every URL, outside the lock.
   auto alert = std::make_shared<const Alert>(make_alert(event, impl_->options.server_name, impl_->now()));
   bool queued_any = false;
@@ -383,7 +417,14 @@ void WebhookDispatcher::on_event(const presence::PresenceEvent& event) {
 }
 
 bool WebhookDispatcher::wants_sign_offs() const noexcept {
-  return impl_->options.triggers.test(index_of(Trigger::kLeave));
+  // With "up", a sign-off is also how an id alerted down is forgotten.
+  const auto& triggers = impl_->options.triggers;
+  return triggers.test(index_of(Trigger::kLeave)) || triggers.test(index_of(Trigger::kUp));
+}
+
+std::size_t WebhookDispatcher::remembered_ids() const {
+  std::lock_guard lock(impl_->alerted_mutex);
+  return impl_->alerted_bad.size();
 }
 
 WebhookStats WebhookDispatcher::stats() const noexcept {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "pulse/app/config.hpp"
@@ -49,12 +50,13 @@ void add_duration(CLI::App& app, const std::string& name, milliseconds& target, 
 }  // namespace
 
 void add_webhook_flags(CLI::App& app, WebhookFlags& flags) {
+  // Not split at commas: a URL may hold one (a query string, a path), so each --webhook is one
+  // URL, whole. Only PULSE_WEBHOOK, one variable for several, is split (check_webhook_flags), so
+  // no envname() here: CLI11 would hand its value over as one URL.
   app.add_option("--webhook", flags.urls,
                  "POST a JSON alert to this http:// or https:// URL when a client goes down or failing, and when it "
-                 "recovers (repeatable; in PULSE_WEBHOOK, separate URLs with commas). Slack- and Mattermost-style "
-                 "incoming-webhook URLs work as they are")
-      ->envname("PULSE_WEBHOOK")
-      ->delimiter(',')
+                 "recovers (repeat the flag for several; without it, PULSE_WEBHOOK holds URLs separated by commas). "
+                 "Slack- and Mattermost-style incoming-webhook URLs work as they are")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->type_name("URL");
   app.add_option("--webhook-on", flags.on,
@@ -83,12 +85,30 @@ void add_webhook_flags(CLI::App& app, WebhookFlags& flags) {
       ->type_name("PATH");
 }
 
+std::vector<std::string> split_webhook_list(std::string_view text) {
+  std::vector<std::string> urls;
+  while (true) {
+    const auto comma = text.find(',');
+    std::string_view piece = text.substr(0, comma);
+    while (!piece.empty() && piece.front() == ' ') piece.remove_prefix(1);
+    while (!piece.empty() && piece.back() == ' ') piece.remove_suffix(1);
+    if (!piece.empty()) urls.emplace_back(piece);
+    if (comma == std::string_view::npos) return urls;
+    text.remove_prefix(comma + 1);
+  }
+}
+
 WebhookOptions check_webhook_flags(const WebhookFlags& flags) {
   WebhookOptions options;
-  for (const auto& url : flags.urls) {
-    if (auto error = url_error(url)) throw ConfigError(fmt::format("--webhook: {}", *error));
+  // The environment only when the command line names no URL, as CLI11 does for other flags.
+  const char* env = flags.urls.empty() ? std::getenv(kWebhookEnv) : nullptr;
+  options.urls = env != nullptr ? split_webhook_list(env) : flags.urls;
+  for (const auto& url : options.urls) {
+    if (auto error = url_error(url)) {
+      throw ConfigError(
+          fmt::format("--webhook: {}{}", *error, env != nullptr ? " (from environment variable PULSE_WEBHOOK)" : ""));
+    }
   }
-  options.urls = flags.urls;
   auto triggers = parse_triggers(flags.on);
   if (!triggers) {
     throw ConfigError(fmt::format(

@@ -64,7 +64,13 @@ std::string format_triggers(const Triggers& triggers) {
   return text;
 }
 
-bool wanted(const presence::PresenceEvent& event, const Triggers& triggers) noexcept {
+bool is_bad_alert(const presence::PresenceEvent& event) noexcept {
+  using presence::ClientState;
+  if (event.kind == presence::EventKind::kLeave) return false;
+  return event.client.state == ClientState::kDown || event.client.state == ClientState::kFailing;
+}
+
+bool wanted(const presence::PresenceEvent& event, const Triggers& triggers, bool alerted_bad) noexcept {
   using presence::ClientState;
   auto on = [&](Trigger trigger) { return triggers.test(index_of(trigger)); };
   switch (event.kind) {
@@ -77,9 +83,11 @@ bool wanted(const presence::PresenceEvent& event, const Triggers& triggers) noex
   if (became(event, ClientState::kFailing)) return on(Trigger::kFailing);
   if (became(event, ClientState::kLate)) return on(Trigger::kLate);
   if (became(event, ClientState::kPaused)) return on(Trigger::kPaused);
-  // Back to up: only from a state somebody was alerted about.
-  return became(event, ClientState::kUp) && on(Trigger::kUp) &&
-         (event.previous == ClientState::kDown || event.previous == ClientState::kFailing);
+  // Back to up: only for an id somebody was alerted about, by this process (alerted_bad: late or
+  // paused may have come between) or by whichever made the move to a bad state it comes from.
+  if (!became(event, ClientState::kUp) || !on(Trigger::kUp)) return false;
+  return alerted_bad || (event.previous == ClientState::kDown && on(Trigger::kDown)) ||
+         (event.previous == ClientState::kFailing && on(Trigger::kFailing));
 }
 
 std::optional<std::string> url_error(const std::string& url) {
@@ -96,6 +104,11 @@ std::optional<std::string> url_error(const std::string& url) {
   }
   const auto host = url_part(parsed.get(), CURLUPART_HOST);
   if (!host || *host.get() == '\0') return fmt::format("'{}' names no host", url_label(url));
+  // libcurl reads "http:///x" as the host "x": an empty authority is a mistake, not a host.
+  if (const auto authority = url.find("://"); authority != std::string::npos && url.size() > authority + 3 &&
+                                              url[authority + 3] == '/') {
+    return fmt::format("'{}' names no host (nothing between :// and the path)", url);
+  }
   return std::nullopt;
 }
 

@@ -5,8 +5,10 @@ namespace pulse::app::webhooks {
 
 Verdict verdict_of(long status) noexcept {
   if (status >= 200 && status < 300) return Verdict::kSent;
-  // No answer, the receiver's trouble, or "too many requests": a later try may work.
-  if (status == 0 || status >= 500 || status == 429) return Verdict::kRetry;
+  // No answer, the receiver's trouble, "too many requests", or "request timeout" (the receiver
+  // gave up waiting for this request, RFC 9110 15.5.9, and the same request may be repeated): a
+  // later try may work.
+  if (status == 0 || status >= 500 || status == 429 || status == 408) return Verdict::kRetry;
   return Verdict::kFailed;
 }
 

@@ -143,13 +143,24 @@ std::string HeartbeatApi::list_etag(std::uint64_t version) const {
   return fmt::format("W/\"{}-{:x}\"", etag_epoch_, version);
 }
 
+bool HeartbeatApi::renders_large_document(const Request& request) const {
+  if (!is_get_or_head(request)) return false;
+  const ParsedTarget parsed = parse_target(request.path);
+  if (!parsed.error.empty() || (parsed.target != Target::kList && parsed.target != Target::kEvents)) return false;
+  return store_.counters().clients.total() > kInlineRenderClients;
+}
+
 Response HeartbeatApi::handle(const Request& request) {
   // A store in this process answers at once; one across the network is asked on a store thread,
-  // and the connection waits for the answer without holding up its worker's loop.
-  if (store_calls_ == nullptr) return handle_guarded(request);
+  // and the connection waits for the answer without holding up its worker's loop. So does a
+  // list or a snapshot of many clients (100 ms of rendering at 100,000), on the render thread:
+  // the other connections of this worker are not held up meanwhile.
+  base::TaskPool* pool = store_calls_;
+  if (pool == nullptr && render_calls_ != nullptr && renders_large_document(request)) pool = render_calls_;
+  if (pool == nullptr) return handle_guarded(request);
   auto deferred = std::make_shared<http::DeferredResponse>();
-  const bool queued = store_calls_->try_submit(
-      [this, copy = request, deferred] { deferred->complete(handle_guarded(copy)); });
+  const bool queued =
+      pool->try_submit([this, copy = request, deferred] { deferred->complete(handle_guarded(copy)); });
   if (!queued) {
     return with_retry_after(
         json_error(503, "store_busy", "too many heartbeat requests are waiting for the presence store; try again"),
@@ -309,7 +320,10 @@ Response HeartbeatApi::handle_beat(const Request& request, std::string id, prese
 
   if (result.event && alerts_ != nullptr) alerts_->on_event(*result.event);
   const bool created = result.outcome == presence::BeatOutcome::kCreated;
-  auto response = json_response(created ? 201 : 200, beat_result_json(result, store_.now()));
+  std::string body;
+  append_beat_result_json(body, result, store_.now());
+  body += '\n';
+  auto response = http::Response::text(created ? 201 : 200, std::move(body), "application/json");
   if (created) response.set_header("Location", fmt::format("/heartbeat/{}", result.client.id));
   response.set_header("Cache-Control", "no-store");
   return response;
@@ -444,6 +458,10 @@ Response HeartbeatApi::handle_log(const std::string& id) const {
     response = Response::text(200, detail->log, std::string(kLogContentType));
   }
   response.set_header("Cache-Control", "no-cache");
+  // The log is bytes a client wrote, served from the live page's origin: no browser may sniff
+  // them into HTML or a script, and opened on its own the answer may run and load nothing.
+  response.set_header("X-Content-Type-Options", "nosniff");
+  response.set_header("Content-Security-Policy", "default-src 'none'");
   return response;
 }
 

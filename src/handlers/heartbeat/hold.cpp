@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <random>
 #include <string_view>
 #include <utility>
 
@@ -90,6 +91,14 @@ std::optional<Response> refused_by_store(const presence::BeatResult& result) {
   return json_error(404, "not_found", "no client with this id");
 }
 
+// Unique enough among the replicas of one store: two alike would only bring back the stale
+// releases the token is there to tell apart.
+std::string make_holder_token() {
+  std::random_device entropy;
+  const std::uint64_t value = (std::uint64_t{entropy()} << 32) ^ entropy();
+  return fmt::format("{:016x}", value);
+}
+
 Response stream_head() {
   Response response;
   response.status = 200;
@@ -103,7 +112,7 @@ Response stream_head() {
 }  // namespace
 
 HoldRegistry::HoldRegistry(presence::PresenceStore& store, HoldLimits limits, std::function<void()> wake)
-    : store_(store), limits_(limits), wake_(std::move(wake)) {}
+    : store_(store), limits_(limits), wake_(std::move(wake)), token_(make_holder_token()) {}
 
 Response HoldRegistry::open(const Request& request, const std::string& id) {
   if (request.method == http::Method::kHead) {
@@ -115,6 +124,7 @@ Response HoldRegistry::open(const Request& request, const std::string& id) {
   presence::BeatRequest beat;
   beat.id = id;
   beat.signal = presence::Signal::kHold;
+  beat.run_id = token_;
   beat.remote_addr = request.remote_addr;
   if (const auto text = request.query_param("interval")) {
     beat.interval = parse_seconds(*text, presence::kMinInterval, presence::kMaxInterval);
@@ -274,6 +284,7 @@ void HoldRegistry::send_release(Entry& entry) {
   presence::BeatRequest release;
   release.id = entry.id;
   release.signal = presence::Signal::kRelease;
+  release.run_id = token_;
   const presence::BeatResult result = store_.beat(release);  // kNotFound: signed off meanwhile
   entry.held_in_store = false;
   note(release.signal, result);
@@ -314,23 +325,30 @@ void HoldRegistry::release_dropped() {
 void HoldRegistry::refresh() {
   static const auto keep_alive = std::make_shared<const std::string>(kSseKeepAlive);
   std::vector<std::shared_ptr<Entry>> held;
+  // Declared before the lock, so destroyed after it is released: a stream whose response never
+  // reached a connection (its client hung up while a store thread opened the hold) has its last
+  // owner here, and its destructor runs the detach hook, which takes mutex_.
+  std::vector<std::shared_ptr<http::ResponseStream>> streams;
   {
     const std::lock_guard lock(mutex_);
     if (closed_) return;
     for (const auto& [id, entry] : entries_) {
       if (entry->holds.empty()) continue;
       held.push_back(entry);
-      // A write that fails needs nothing here: the connection's detach hook counts the drop.
       for (const auto& hold : entry->holds) {
-        if (auto stream = hold.stream.lock()) (void)stream->write_shared(keep_alive);
+        if (auto stream = hold.stream.lock()) streams.push_back(std::move(stream));
       }
     }
   }
+  // A write that fails needs nothing here: the connection's detach hook counts the drop.
+  for (const auto& stream : streams) (void)stream->write_shared(keep_alive);
+  streams.clear();
   for (const auto& entry : held) {
     const std::lock_guard calls(entry->calls);
     presence::BeatRequest alive;
     alive.id = entry->id;
     alive.signal = presence::Signal::kAlive;
+    alive.run_id = token_;
     {
       const std::lock_guard lock(mutex_);
       if (closed_) return;
@@ -341,16 +359,22 @@ void HoldRegistry::refresh() {
     if (result.outcome == presence::BeatOutcome::kNotFound) {
       // Signed off or forgotten while held: end its holds (their drops then release nothing).
       entry->held_in_store = false;
-      const std::lock_guard lock(mutex_);
-      for (const auto& hold : entry->holds) {
-        if (auto stream = hold.stream.lock()) stream->close();
+      {
+        const std::lock_guard lock(mutex_);
+        for (const auto& hold : entry->holds) {
+          if (auto stream = hold.stream.lock()) streams.push_back(std::move(stream));
+        }
       }
+      // Outside mutex_, as above: closing (or dropping the last reference) runs the detach hook.
+      for (const auto& stream : streams) stream->close();
+      streams.clear();
       continue;
     }
     if (result.accepted() && !result.client.held) {
-      // Not held in the store while a connection holds it here: another replica released it (its
-      // own old connection of this client dropped), or the store lost it. Held again, as a
-      // reconnecting client would be.
+      // Not held in the store while a connection holds it here: released without a holder token
+      // (an older replica), or the store lost it (a kAlive with this registry's token takes over a
+      // client that another replica held and released, and is ignored while another replica holds
+      // it). Held again, as a reconnecting client would be.
       presence::BeatRequest hold = alive;
       hold.signal = presence::Signal::kHold;
       result = store_.beat(hold);

@@ -28,10 +28,6 @@ std::string format_iso8601(presence::Time time) {
 
 namespace {
 
-Json optional_millis(const std::optional<std::chrono::milliseconds>& value) {
-  return value ? Json(value->count()) : Json(nullptr);
-}
-
 Json optional_exit_code(const std::optional<std::uint8_t>& value) {
   return value ? Json(static_cast<unsigned>(*value)) : Json(nullptr);
 }
@@ -103,24 +99,18 @@ Json listing_json(const presence::Listing& listing, presence::Time server_time) 
 }
 
 Json beat_json(const presence::ClientView& client, presence::Time server_time) {
-  return {
-      {"id", client.id},
-      {"state", presence::to_string(client.state)},
-      {"server_time", format_iso8601(server_time)},
-      {"next_due", format_iso8601(client.next_due)},
-      {"down_at", format_iso8601(client.down_at)},
-      {"interval", client.interval.count()},
-      {"grace", client.grace.count()},
-      {"beats", client.beats},
-      {"running", !client.runs.empty()},
-      {"paused", client.paused},
-  };
+  presence::BeatResult result;
+  result.client = client;
+  Json document = beat_result_json(result, server_time);
+  document.erase("duration_ms");
+  return document;
 }
 
 Json beat_result_json(const presence::BeatResult& result, presence::Time server_time) {
-  Json document = beat_json(result.client, server_time);
-  document["duration_ms"] = optional_millis(result.run_duration);
-  return document;
+  // One definition: the writer's, which the API answers every beat with.
+  std::string text;
+  append_beat_result_json(text, result, server_time);
+  return Json::parse(text);
 }
 
 Json event_json(const presence::PresenceEvent& event, presence::Time server_time) {

@@ -184,6 +184,37 @@ void append_client_json(std::string& out, const presence::ClientView& client) {
   out += '}';
 }
 
+void append_beat_result_json(std::string& out, const presence::BeatResult& result, presence::Time server_time) {
+  const presence::ClientView& client = result.client;
+  out += "{\"id\":";
+  append_json_string(out, client.id);
+  out += ",\"state\":\"";
+  out += presence::to_string(client.state);
+  out += "\",\"server_time\":";
+  append_json_time(out, server_time);
+  out += ",\"next_due\":";
+  append_json_time(out, client.next_due);
+  out += ",\"down_at\":";
+  append_json_time(out, client.down_at);
+  out += ",\"interval\":";
+  append_integer(out, client.interval.count());
+  out += ",\"grace\":";
+  append_integer(out, client.grace.count());
+  out += ",\"beats\":";
+  append_integer(out, client.beats);
+  out += ",\"running\":";
+  append_bool(out, !client.runs.empty());
+  out += ",\"paused\":";
+  append_bool(out, client.paused);
+  out += ",\"duration_ms\":";
+  if (result.run_duration) {
+    append_integer(out, result.run_duration->count());
+  } else {
+    out += "null";
+  }
+  out += '}';
+}
+
 void append_listing_json(std::string& out, const presence::Listing& listing, presence::Time server_time) {
   // About 450 bytes a client: one allocation instead of a doubling series up to tens of MB.
   out.reserve(out.size() + 256 + listing.clients.size() * 480);

@@ -35,6 +35,13 @@ presence::RegistryOptions registry_options(const HeartbeatOptions& options) {
   return registry;
 }
 
+// A store in this process answers at once, but a big list takes a while to render: one thread
+// renders those, and the queue is short because waiting requests share one render.
+std::unique_ptr<base::TaskPool> render_threads(const presence::PresenceStore& store) {
+  if (store.may_block()) return nullptr;  // every call already runs on the store threads
+  return std::make_unique<base::TaskPool>(kRenderThreads, kRenderQueueCapacity, "pulse-render");
+}
+
 std::unique_ptr<base::TaskPool> store_threads(const presence::PresenceStore& store) {
   if (!store.may_block()) return nullptr;
   return std::make_unique<base::TaskPool>(kStoreThreads, kStoreQueueCapacity, "pulse-store");
@@ -47,10 +54,12 @@ struct HeartbeatService::Impl {
       : options(std::move(heartbeat_options)),
         store(std::move(store_in)),
         store_calls(store_threads(*store)),
+        render_calls(render_threads(*store)),
         streams(*store, options.streams),
         holds(std::make_shared<HoldRegistry>(*store, options.holds, [this] { request_publish(); })),
         api(*store, streams, [this] { request_publish(); }, store_calls.get(), &request_metrics, holds.get()) {
     holds->set_observers(nullptr, &request_metrics);
+    api.set_render_pool(render_calls.get());
     // Another replica's changes reach this one's watchers as soon as the store learns of them.
     store->set_event_listener([this] { request_publish(); });
   }
@@ -71,6 +80,7 @@ struct HeartbeatService::Impl {
   const HeartbeatOptions options;
   const std::shared_ptr<presence::PresenceStore> store;
   std::unique_ptr<base::TaskPool> store_calls;  // when the store's calls may block
+  std::unique_ptr<base::TaskPool> render_calls;  // when they do not: big lists and snapshots
   EventStreams streams;
   RequestMetrics request_metrics;  // before the API, which records into it
   // Shared so that a connection's detach hook, which may outlive the service, can tell it is gone.
@@ -111,6 +121,7 @@ void HeartbeatService::Impl::stop() {
   if (sweeper.joinable()) sweeper.join();
   // Requests still queued for the store are answered 503 as their tasks are dropped.
   if (store_calls) store_calls->stop();
+  if (render_calls) render_calls->stop();
   store->set_event_listener({});
   // Held connections first: their releases are changes the event streams would be told of.
   holds->close_all();

@@ -228,7 +228,8 @@ std::string to_micros_text(Time time) {
 }
 
 ClientView decode_client(std::string_view json, std::optional<std::int64_t> credit_now) {
-  // Every member but last_ok must be there; unknown ones (rate_limit_at) are skipped.
+  // Every member but last_ok must be there; unknown ones (rate_limit_at, holder: the scripts'
+  // own) are skipped.
   enum Member : std::size_t {
     kId,
     kState,

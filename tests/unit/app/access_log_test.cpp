@@ -47,7 +47,7 @@ TEST_CASE("batches reach the file in order and completely", "[access_log]") {
   CHECK(expected == 1000);
 }
 
-TEST_CASE("off means no log; an unwritable path is an error", "[access_log]") {
+TEST_CASE("off means no log, an unwritable path is an error", "[access_log]") {
   CHECK(AccessLog::open("off") == nullptr);
   CHECK_THROWS(AccessLog::open("/nonexistent-dir/pulse/access.log"));
 }

@@ -107,7 +107,7 @@ TEST_CASE("flags set every server option", "[config]") {
   CHECK(config.static_files.cache_control == "max-age=60");
 }
 
-TEST_CASE("environment variables fill flags not given; flags win", "[config]") {
+TEST_CASE("environment variables fill flags not given, flags win", "[config]") {
   ScopedEnv port("PULSE_PORT", "9090");
   ScopedEnv timeout("PULSE_KEEPALIVE_TIMEOUT", "3s");
   ScopedEnv root("PULSE_ROOT", "/env/root");
@@ -227,7 +227,7 @@ TEST_CASE("the file cache is on unless --no-file-cache", "[config]") {
   CHECK_FALSE(parse({}).static_files.cache.enabled);
 }
 
-TEST_CASE("tokens come from flags or the environment; none by default", "[config][tokens]") {
+TEST_CASE("tokens come from flags or the environment, none by default", "[config][tokens]") {
   CHECK(parse({}).heartbeat_tokens.empty());
   CHECK(parse({}).read_tokens.empty());
   const auto flags = parse({"--heartbeat-token", "write-0123", "--read-token", "read-4567"});

@@ -25,7 +25,7 @@ std::string error_of(std::string_view text) {
 
 }  // namespace
 
-TEST_CASE("a token a line; blank lines, white space and CR ignored", "[token_file]") {
+TEST_CASE("a token a line, blank lines, white space and CR ignored", "[token_file]") {
   using Tokens = std::vector<std::string>;
   CHECK(parse_token_lines("one", "f", "p") == Tokens{"one"});
   CHECK(parse_token_lines("one\ntwo\n", "f", "p") == Tokens{"one", "two"});

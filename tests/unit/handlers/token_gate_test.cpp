@@ -193,7 +193,7 @@ TEST_CASE("the header wins over ?token=, a malformed bearer is a rejected token"
   CHECK(decide(both, Request::make(Method::kPost, "/heartbeat/a?token=%zz")) == GateDecision::kTokenRequired);
 }
 
-TEST_CASE("a refused request gets 401 with WWW-Authenticate and a JSON error; the inner handler never runs",
+TEST_CASE("a refused request gets 401 with WWW-Authenticate and a JSON error, the inner handler never runs",
           "[handlers][gate]") {
   auto inner = std::make_shared<Recorder>();
   TokenGate gate(inner, std::make_shared<const AccessTokens>(tokens({kWrite}, {kRead})));

@@ -289,7 +289,7 @@ TEST_CASE("an event stream to a 1.0 client is sent raw and ended by the close", 
   CHECK(harness.read_to_eof() == "data: x\n\n");
 }
 
-TEST_CASE("a watcher that leaves closes the stream; the producer sees it", "[connection]") {
+TEST_CASE("a watcher that leaves closes the stream, the producer sees it", "[connection]") {
   Harness harness;
   harness.send(get("/stream"));
   (void)harness.read_response(true);
@@ -419,7 +419,7 @@ TEST_CASE("a peer that half-closes while its response is deferred still gets it"
   CHECK(harness.server_closed_within(2s));  // no lingering: the peer already sent its EOF
 }
 
-TEST_CASE("a peer that resets while its response is deferred closes it; a late complete() is refused",
+TEST_CASE("a peer that resets while its response is deferred closes it, a late complete() is refused",
           "[connection][deferred]") {
   auto harness = std::make_unique<Harness>();
   harness->send(get("/echo/unread") + get("/deferred"));

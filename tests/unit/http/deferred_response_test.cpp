@@ -29,7 +29,7 @@ struct Received {
 
 }  // namespace
 
-TEST_CASE("the first complete() reaches the attached callback; later ones are ignored", "[deferred]") {
+TEST_CASE("the first complete() reaches the attached callback, later ones are ignored", "[deferred]") {
   Received received;
   DeferredResponse deferred;
   deferred.attach(received.callback());

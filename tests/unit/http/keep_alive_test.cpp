@@ -55,7 +55,7 @@ TEST_CASE("keep-alive decision table", "[keep_alive]") {
   }
 }
 
-TEST_CASE("max_requests of 0 means no limit; must_close always closes", "[keep_alive]") {
+TEST_CASE("max_requests of 0 means no limit, must_close always closes", "[keep_alive]") {
   KeepAliveInput input;
   input.max_requests = 0;
   input.requests_served = 1'000'000;

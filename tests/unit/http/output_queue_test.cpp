@@ -134,7 +134,7 @@ TEST_CASE("small appends coalesce into one run and leave in one writev", "[outpu
   CHECK(queue.bytes() == 0);
 }
 
-TEST_CASE("a run is not grown past the coalesce limit; runs are gathered into one writev", "[output_queue]") {
+TEST_CASE("a run is not grown past the coalesce limit, runs are gathered into one writev", "[output_queue]") {
   OutputQueue queue;
   const std::string first(OutputQueue::kCoalesceLimitBytes - 10, 'a');
   queue.append(first);
@@ -150,7 +150,7 @@ TEST_CASE("a run is not grown past the coalesce limit; runs are gathered into on
   CHECK(writer.received == first + std::string(10, 'b') + "c");
 }
 
-TEST_CASE("writev takes at most kMaxIovecs runs; the rest follows in the next call", "[output_queue]") {
+TEST_CASE("writev takes at most kMaxIovecs runs, the rest follows in the next call", "[output_queue]") {
   OutputQueue queue;
   std::string expected;
   for (std::size_t i = 0; i < OutputQueue::kMaxIovecs + 1; ++i) {

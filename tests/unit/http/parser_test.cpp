@@ -119,7 +119,7 @@ TEST_CASE("pipelined requests come out one at a time, in order", "[parser]") {
   }
 }
 
-TEST_CASE("HTTP/1.0 needs no Host; HTTP/1.1 does", "[parser]") {
+TEST_CASE("HTTP/1.0 needs no Host, HTTP/1.1 does", "[parser]") {
   const auto ok = parse("GET / HTTP/1.0\r\n\r\n");
   REQUIRE(ok.requests.size() == 1);
   CHECK(ok.requests[0].version_minor == 0);
@@ -199,7 +199,7 @@ TEST_CASE("in_message tracks the span of one request", "[parser]") {
   CHECK_FALSE(parser.in_message());
 }
 
-TEST_CASE("absolute-form targets become origin-form; Host follows the authority", "[parser]") {
+TEST_CASE("absolute-form targets become origin-form, Host follows the authority", "[parser]") {
   const auto outcome = parse("GET http://example.test:8080/a/b?q=1 HTTP/1.1\r\nHost: other\r\n\r\n");
   REQUIRE(outcome.requests.size() == 1);
   const auto& r = outcome.requests[0];
@@ -212,7 +212,7 @@ TEST_CASE("absolute-form targets become origin-form; Host follows the authority"
   CHECK(bare.requests[0].path == "/");
 }
 
-TEST_CASE("asterisk-form only with OPTIONS; other targets must start with '/'", "[parser]") {
+TEST_CASE("asterisk-form only with OPTIONS, other targets must start with '/'", "[parser]") {
   const auto options = parse("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n");
   REQUIRE(options.requests.size() == 1);
   CHECK(options.requests[0].path == "*");

@@ -30,7 +30,7 @@ TEST_CASE("query parameters are found and decoded", "[request]") {
   CHECK_FALSE(request.query_param("missing").has_value());
 }
 
-TEST_CASE("headers are looked up case-insensitively; tokens in lists", "[request]") {
+TEST_CASE("headers are looked up case-insensitively, tokens in lists", "[request]") {
   Request request;
   request.headers = {{"Content-Type", "text/plain"}, {"connection", "Keep-Alive, Upgrade"}};
   CHECK(request.header("content-type") == "text/plain");

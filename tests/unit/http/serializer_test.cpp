@@ -32,7 +32,7 @@ TEST_CASE("Connection header and chunked streams", "[serializer]") {
   CHECK(out.find("Content-Length") == std::string::npos);
 }
 
-TEST_CASE("204 and 304 carry no Content-Length; HEAD keeps GET's", "[serializer]") {
+TEST_CASE("204 and 304 carry no Content-Length, HEAD keeps GET's", "[serializer]") {
   for (int status : {204, 304}) {
     Response response;
     response.status = status;

@@ -53,7 +53,7 @@ TEST_CASE("a jump of many revolutions fires everything due", "[timer_wheel]") {
   CHECK(fired == 120);
 }
 
-TEST_CASE("cancelled timers do not fire; cancel reports whether it was pending", "[timer_wheel]") {
+TEST_CASE("cancelled timers do not fire, cancel reports whether it was pending", "[timer_wheel]") {
   const auto t0 = Clock::time_point{} + 1h;
   TimerWheel wheel(t0);
   int fired = 0;

@@ -602,7 +602,7 @@ HistoryEntry run(pulse::presence::Time at, Health result, std::optional<std::uin
 
 }  // namespace
 
-TEST_CASE("redis: settings are sticky; a new id takes the defaults", "[presence][redis][issue11]") {
+TEST_CASE("redis: settings are sticky, a new id takes the defaults", "[presence][redis][issue11]") {
   auto clock = std::make_shared<ManualClock>();
   StorePolicy policy;
   policy.default_interval = 40s;
@@ -734,7 +734,7 @@ TEST_CASE("redis: runs, still-alive beats, rids, durations and exit statuses", "
   CHECK(detail->history == expected);
 }
 
-TEST_CASE("redis: at most kMaxOpenRuns runs; a start with an open rid restarts it", "[presence][redis][issue11]") {
+TEST_CASE("redis: at most kMaxOpenRuns runs, a start with an open rid restarts it", "[presence][redis][issue11]") {
   auto clock = std::make_shared<ManualClock>();
   auto store = semantics_store(clock);
   pulse::presence::ClientView client;
@@ -832,7 +832,7 @@ TEST_CASE("redis: a pause stops time for a client until its next beat", "[presen
   CHECK(detail->history[3].to == ClientState::kDown);
 }
 
-TEST_CASE("redis: a pause is rate-limited like a beat; alive and release are not", "[presence][redis][issue11]") {
+TEST_CASE("redis: a pause is rate-limited like a beat, alive and release are not", "[presence][redis][issue11]") {
   auto clock = std::make_shared<ManualClock>();
   StorePolicy policy;
   policy.max_beats_per_second = 1;

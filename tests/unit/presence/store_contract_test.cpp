@@ -1179,6 +1179,231 @@ STORE_CONTRACT_SIGNALS("hold on a new id creates it held, a fail beat meanwhile 
   CHECK(released.client.state == ClientState::kPaused);
 }
 
+// The holder token (presence_store.hpp's Signal): replicas A and B of one store, each with its own.
+namespace {
+const std::string kReplicaA = "a0a0a0a0a0a0a0a0";
+const std::string kReplicaB = "b1b1b1b1b1b1b1b1";
+}  // namespace
+
+STORE_CONTRACT_SIGNALS("hold tokens: a client that reconnected to another replica is not released by the old one") {
+  // The reviewer's case: X holds on A, reconnects to B, and A sees its old socket drop later.
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  REQUIRE(store.beat(signal_of("x", Signal::kHold, kReplicaA)).outcome == BeatOutcome::kCreated);
+  f.clock->advance(2s);
+  const auto on_b = store.beat(signal_of("x", Signal::kHold, kReplicaB));
+  REQUIRE(on_b.outcome == BeatOutcome::kUpdated);
+  CHECK(on_b.client.held);
+
+  f.clock->advance(1s);
+  const auto version = store.version();
+  const auto sequence = store.last_sequence();
+  const auto history = history_of(store, "x");
+  const auto stale = store.beat(signal_of("x", Signal::kRelease, kReplicaA));
+  CHECK(stale.outcome == BeatOutcome::kUpdated);
+  CHECK_FALSE(stale.event);
+  CHECK(stale.client.held);
+  CHECK(stale.client.state == ClientState::kUp);
+  CHECK(stale.client == on_b.client);
+  CHECK(*store.find("x") == on_b.client);
+  CHECK(store.version() == version);
+  CHECK(store.last_sequence() == sequence);
+  CHECK(history_of(store, "x") == history);
+
+  // B's connection is the one that counts: its refresh and then its release.
+  const auto refreshed = store.beat(signal_of("x", Signal::kAlive, kReplicaB));
+  CHECK(refreshed.client.next_due == f.clock->now() + kHoldRefresh);
+  f.clock->advance(1s);
+  const auto released = store.beat(signal_of("x", Signal::kRelease, kReplicaB));
+  CHECK_FALSE(released.client.held);
+  CHECK(released.client.state == ClientState::kLate);
+  CHECK(released.client.next_due == f.clock->now());
+  CHECK(released.client.down_at == f.clock->now() + kHoldGrace);
+  REQUIRE(released.event);
+  CHECK(released.event->previous == ClientState::kUp);
+}
+
+STORE_CONTRACT_SIGNALS(
+    "hold tokens: a release or a refresh from a server that does not hold the client changes nothing") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  REQUIRE(store.beat(plain_beat("y", 60s, 20s)).accepted());
+  f.clock->advance(1s);
+  const auto held = store.beat(signal_of("y", Signal::kHold, kReplicaA));
+  REQUIRE(held.client.held);
+
+  // A stale connection of this client on B: B's refresh neither takes the hold nor moves it.
+  f.clock->advance(5s);
+  const auto version = store.version();
+  const auto sequence = store.last_sequence();
+  const auto alive = store.beat(signal_of("y", Signal::kAlive, kReplicaB));
+  CHECK(alive.outcome == BeatOutcome::kUpdated);
+  CHECK_FALSE(alive.event);
+  CHECK(alive.client == held.client);
+  const auto release = store.beat(signal_of("y", Signal::kRelease, kReplicaB));
+  CHECK(release.outcome == BeatOutcome::kUpdated);
+  CHECK_FALSE(release.event);
+  CHECK(release.client == held.client);
+  CHECK(*store.find("y") == held.client);
+  CHECK(store.version() == version);
+  CHECK(store.last_sequence() == sequence);
+
+  // So B's stale refreshes before its release cannot make A's hold releasable by B either.
+  const auto still = store.beat(signal_of("y", Signal::kRelease, kReplicaB));
+  CHECK(still.client.held);
+  CHECK(still.client.state == ClientState::kUp);
+  // A's own refresh still works.
+  const auto own = store.beat(signal_of("y", Signal::kAlive, kReplicaA));
+  CHECK(own.client.next_due == f.clock->now() + kHoldRefresh);
+}
+
+STORE_CONTRACT_SIGNALS("hold tokens: an alive from another server takes over a client nobody holds") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  REQUIRE(store.beat(signal_of("z", Signal::kHold, kReplicaA)).accepted());
+  f.clock->advance(1s);
+  REQUIRE(store.beat(signal_of("z", Signal::kRelease, kReplicaA)).client.state == ClientState::kLate);
+
+  // B still has a connection of this client (two were open): its refresh takes the hold over.
+  f.clock->advance(1s);
+  const auto version = store.version();
+  const auto taken = store.beat(signal_of("z", Signal::kAlive, kReplicaB));
+  CHECK(taken.outcome == BeatOutcome::kUpdated);
+  CHECK(taken.client.held);
+  CHECK(taken.client.state == ClientState::kUp);
+  CHECK(taken.client.beats == 1);  // not a beat
+  CHECK(taken.client.next_due == f.clock->now() + kHoldRefresh);
+  CHECK(taken.client.down_at == f.clock->now() + kHoldRefresh + kHoldGrace);
+  REQUIRE(taken.event);
+  CHECK(taken.event->previous == ClientState::kLate);
+  CHECK(taken.event->client.held);
+  CHECK(store.version() > version);
+  CHECK(*store.find("z") == taken.client);
+
+  // B is the holder now: A's late refresh and release change nothing, B's release counts.
+  f.clock->advance(1s);
+  CHECK(store.beat(signal_of("z", Signal::kAlive, kReplicaA)).client == taken.client);
+  CHECK(store.beat(signal_of("z", Signal::kRelease, kReplicaA)).client == taken.client);
+  const auto released = store.beat(signal_of("z", Signal::kRelease, kReplicaB));
+  CHECK_FALSE(released.client.held);
+  CHECK(released.client.state == ClientState::kLate);
+
+  // A holder's own refresh after its release takes nothing back.
+  const auto after = store.beat(signal_of("z", Signal::kAlive, kReplicaB));
+  CHECK_FALSE(after.client.held);
+  CHECK(after.client.state == ClientState::kLate);
+  CHECK_FALSE(after.event);
+}
+
+STORE_CONTRACT_SIGNALS("hold tokens: an empty token matches any holder, and a hold without one is released by any") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  REQUIRE(store.beat(signal_of("e", Signal::kHold, kReplicaA)).accepted());
+  f.clock->advance(1s);
+  CHECK(store.beat(signal_of("e", Signal::kAlive)).client.next_due == f.clock->now() + kHoldRefresh);
+  CHECK(store.beat(signal_of("e", Signal::kRelease)).client.state == ClientState::kLate);
+
+  REQUIRE(store.beat(signal_of("e", Signal::kHold)).client.held);  // no token: anybody's
+  f.clock->advance(1s);
+  CHECK(store.beat(signal_of("e", Signal::kAlive, kReplicaB)).client.next_due == f.clock->now() + kHoldRefresh);
+  const auto released = store.beat(signal_of("e", Signal::kRelease, kReplicaA));
+  CHECK_FALSE(released.client.held);
+  CHECK(released.client.state == ClientState::kLate);
+}
+
+STORE_CONTRACT_SIGNALS("a beat on a held client keeps the hold's deadlines when they are later") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  REQUIRE(store.beat(plain_beat("short", 5s, 1s)).accepted());
+  const auto held = store.beat(signal_of("short", Signal::kHold, kReplicaA));
+  REQUIRE(held.client.next_due == f.clock->now() + kHoldRefresh);
+
+  // interval 5 s + grace 1 s is less than the hold's 15 s + 5 s: the hold's deadlines stay.
+  f.clock->advance(1s);
+  const auto beaten = store.beat(plain_beat("short"));
+  CHECK(beaten.client.held);
+  CHECK(beaten.client.beats == 3);
+  CHECK(beaten.client.last_beat == f.clock->now());
+  CHECK(beaten.client.next_due == held.client.next_due);
+  CHECK(beaten.client.down_at == held.client.down_at);
+  f.clock->advance(1s);
+  const auto failed = store.beat(signal_of("short", Signal::kFail));
+  CHECK(failed.client.state == ClientState::kFailing);
+  CHECK(failed.client.next_due == held.client.next_due);
+  CHECK(failed.client.down_at == held.client.down_at);
+
+  // Past the beat's own interval and grace, before the hold's: still failing, not late.
+  f.clock->advance(7s);
+  CHECK(store.tick().empty());
+  CHECK(state_of(store, "short") == ClientState::kFailing);
+
+  // A longer interval than the hold's: the beat's own deadlines.
+  REQUIRE(store.beat(signal_of("long", Signal::kHold, kReplicaA)).accepted());
+  f.clock->advance(1s);
+  const auto long_beat = store.beat(plain_beat("long", 60s, 2s));
+  CHECK(long_beat.client.held);
+  CHECK(long_beat.client.next_due == f.clock->now() + 60s);
+  CHECK(long_beat.client.down_at == f.clock->now() + 62s);
+  // Its grace is shorter than the hold's: down no sooner than the hold says, either.
+  REQUIRE(store.beat(signal_of("mixed", Signal::kHold, kReplicaA)).accepted());
+  const auto mixed_hold = store.find("mixed");
+  f.clock->advance(1s);
+  const auto mixed = store.beat(plain_beat("mixed", 15s, 1s));
+  CHECK(mixed.client.next_due == f.clock->now() + 15s);
+  CHECK(mixed.client.down_at == mixed_hold->down_at);
+
+  // Released, a beat has its own deadlines again.
+  REQUIRE(store.beat(signal_of("short", Signal::kRelease, kReplicaA)).accepted());
+  f.clock->advance(1s);
+  const auto after = store.beat(plain_beat("short"));
+  CHECK_FALSE(after.client.held);
+  CHECK(after.client.next_due == f.clock->now() + 5s);
+  CHECK(after.client.down_at == f.clock->now() + 6s);
+}
+
+STORE_CONTRACT_SIGNALS(
+    "restore of a paused client: the flag or the state alone keep it paused, with its saved deadlines") {
+  Subject<TestType> f;
+  PresenceStore& store = *f.store;
+  f.clock->advance(1h);
+  ClientView by_state;
+  by_state.id = "by-state";
+  by_state.state = ClientState::kPaused;  // the flag not set: an older file, or a hand-made one
+  by_state.interval = 10s;
+  by_state.grace = 5s;
+  by_state.beats = 3;
+  by_state.last_beat = f.clock->now() - 30min;
+  by_state.next_due = f.clock->now() - 20min;
+  by_state.down_at = f.clock->now() - 19min;
+  ClientView by_flag = by_state;
+  by_flag.id = "by-flag";
+  by_flag.state = ClientState::kUp;
+  by_flag.paused = true;
+  ClientView down_paused = by_state;
+  down_paused.id = "down-paused";
+  down_paused.state = ClientState::kDown;
+  down_paused.paused = true;
+  REQUIRE(store.restore({by_state, by_flag, down_paused}) == 3);
+  for (const ClientView* saved : {&by_state, &by_flag, &down_paused}) {
+    INFO(saved->id);
+    const auto client = store.find(saved->id);
+    REQUIRE(client);
+    CHECK(client->state == ClientState::kPaused);
+    CHECK(client->paused);
+    CHECK(client->next_due == saved->next_due);
+    CHECK(client->down_at == saved->down_at);
+  }
+  CHECK(store.counters().clients[ClientState::kPaused] == 3);
+
+  f.clock->advance(1h);
+  CHECK(store.tick().empty());
+  CHECK(state_of(store, "by-state") == ClientState::kPaused);
+  const auto beaten = store.beat(plain_beat("by-state"));
+  CHECK(beaten.client.state == ClientState::kUp);
+  CHECK_FALSE(beaten.client.paused);
+  CHECK(beaten.client.next_due == f.clock->now() + 10s);
+}
+
 STORE_CONTRACT_SIGNALS("the last log is kept until a beat brings another, and only detail() shows it") {
   Subject<TestType> f;
   PresenceStore& store = *f.store;

@@ -54,8 +54,13 @@ class WebhookDispatcher final : public handlers::heartbeat::AlertSink {
   void stop();
 
   // Queues the alert for `event` to every URL when the triggers want it; never blocks on I/O.
+  // With "up" a trigger, remembers the ids whose last alert was a down or a failing, so that
+  // their next move to up is alerted even through late or paused (failing -> late -> up).
   void on_event(const presence::PresenceEvent& event) override;
+  // With "leave" or "up" a trigger: a sign-off is alerted, or forgets an id alerted bad.
   [[nodiscard]] bool wants_sign_offs() const noexcept override;
+  // How many ids are remembered as alerted bad (never more than the store's clients).
+  [[nodiscard]] std::size_t remembered_ids() const;
 
   [[nodiscard]] WebhookStats stats() const noexcept;
   [[nodiscard]] const WebhookOptions& options() const noexcept;

@@ -10,14 +10,17 @@
 #include <string_view>
 #include <vector>
 
+#include "pulse/presence/limits.hpp"
 #include "pulse/presence/presence_store.hpp"
 
 namespace pulse::app::webhooks {
 
 using namespace std::chrono_literals;
 
-// What an alert is sent for (--webhook-on). kUp means a recovery: back to up from down or
-// failing (not from late or paused, which nobody was told about).
+// What an alert is sent for (--webhook-on). kUp means a recovery: back to up for an id whose
+// last down or failing was alerted and not yet followed by an "up", whatever states came between
+// (failing -> late -> up, down -> paused -> up); not the end of a late or a pause alone, which
+// nobody was told about as trouble.
 enum class Trigger : std::uint8_t { kDown, kFailing, kUp, kLate, kPaused, kJoin, kLeave };
 inline constexpr std::size_t kTriggerCount = 7;
 using Triggers = std::bitset<kTriggerCount>;
@@ -36,7 +39,21 @@ inline constexpr std::string_view kJoinTriggers = "join,leave";
 
 // Whether `event` is one `triggers` asks for. A join straight into failing (a job's first report
 // is a failure) counts as "failing" too: somebody must hear of it without --webhook-joins.
-[[nodiscard]] bool wanted(const presence::PresenceEvent& event, const Triggers& triggers) noexcept;
+// `alerted_bad`: this id's last alert of down, failing or up was a down or a failing (the
+// dispatcher remembers it). A move to up is wanted then, and also straight from a down or a
+// failing that is itself a trigger: that move was alerted, maybe by another replica or before a
+// restart, which this process cannot remember.
+[[nodiscard]] bool wanted(const presence::PresenceEvent& event, const Triggers& triggers,
+                          bool alerted_bad = false) noexcept;
+// Whether `event`, when alerted, is a bad one (a down or a failing): the dispatcher then
+// remembers its id until the "up" after it, or the id's leave.
+[[nodiscard]] bool is_bad_alert(const presence::PresenceEvent& event) noexcept;
+
+// Ids whose last alert was bad, remembered at most: the store holds no more clients than its
+// --heartbeat-max-clients (server.cpp sets this from it), so one replica never reaches it. With
+// replicas, ids that left through another one are forgotten only when met again; the limit keeps
+// them from adding up past the number of clients.
+inline constexpr std::size_t kDefaultMaxAlertedIds = presence::kDefaultMaxClients;
 
 // Alerts waiting per URL (the one being delivered included); beyond, new ones are dropped and
 // counted. An alert is under 1 KiB, so the default holds a large outage in little memory.
@@ -67,6 +84,7 @@ struct WebhookOptions {
   std::chrono::milliseconds give_up = kDefaultGiveUp;
   std::chrono::milliseconds shutdown_grace = kDefaultShutdownGrace;
   std::string ca_file;  // trust these certificates instead of the system's; empty: the system's
+  std::size_t max_alerted_ids = kDefaultMaxAlertedIds;
 
   [[nodiscard]] bool enabled() const noexcept { return !urls.empty(); }
 };

@@ -12,7 +12,7 @@ namespace pulse::app::webhooks {
 
 enum class Verdict : std::uint8_t {
   kSent,    // 2xx: delivered
-  kRetry,   // 5xx, 429, a connection error or a timeout: try again later
+  kRetry,   // 5xx, 429, 408, a connection error or a timeout: try again later
   kFailed,  // any other answer (4xx, 3xx): the receiver refuses it; trying again will not help
 };
 

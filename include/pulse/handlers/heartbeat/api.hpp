@@ -43,6 +43,9 @@ inline constexpr std::chrono::seconds kStoreUnavailableRetryAfter{2};
 // The whole list is rendered at most once per registry version, and again at most this often
 // while the registry does not change (its server_time moves on), whatever the request rate.
 inline constexpr std::chrono::milliseconds kListMaxAge{1000};
+// Above this many clients, a list or snapshot is rendered off the worker's loop (when a render
+// pool is set): about 2 ms of rendering.
+inline constexpr std::size_t kInlineRenderClients = 2'000;
 // `limit=` takes at most this many clients per page.
 inline constexpr std::size_t kMaxPageSize = 100'000;
 
@@ -69,6 +72,10 @@ class HeartbeatApi final : public http::Handler {
   // Events this handler's store calls return (a beat's join or change, a sign-off) go to
   // `alerts` too. Set before the handler serves; nullptr: none. It must outlive the handler's use.
   void set_alert_sink(AlertSink* alerts) noexcept { alerts_ = alerts; }
+  // Where a store that does not block renders the whole list and the event-stream snapshot once
+  // it holds more than kInlineRenderClients (nullptr: on the worker). Before serving; it must
+  // outlive the handler's use.
+  void set_render_pool(base::TaskPool* renders) noexcept { render_calls_ = renders; }
 
  private:
   // The whole list, rendered: shared by every request for the same version (a slow reader
@@ -82,6 +89,8 @@ class HeartbeatApi final : public http::Handler {
 
   // The request, answered on this thread; StoreUnavailable becomes 503 with Retry-After.
   [[nodiscard]] http::Response handle_guarded(const http::Request& request);
+  // A GET or HEAD of the whole list or the event stream while many clients are held.
+  [[nodiscard]] bool renders_large_document(const http::Request& request) const;
   [[nodiscard]] http::Response route(const http::Request& request);
   [[nodiscard]] http::Response handle_list(const http::Request& request) const;
   [[nodiscard]] http::Response handle_events(const http::Request& request);
@@ -104,7 +113,8 @@ class HeartbeatApi final : public http::Handler {
   const std::string etag_epoch_;
   mutable std::mutex list_mutex_;                           // one render at a time
   mutable std::shared_ptr<const RenderedList> list_cache_;  // guarded by list_mutex_
-  AlertSink* alerts_ = nullptr;                             // set before serving
+  AlertSink* alerts_ = nullptr;
+  base::TaskPool* render_calls_ = nullptr;  // set before serving                             // set before serving
 };
 
 }  // namespace pulse::handlers::heartbeat

@@ -12,6 +12,9 @@
 //
 // While held, each keep-alive period refreshes the client in the store (Signal::kAlive); when the
 // last hold of an id drops, Signal::kRelease makes it late at once and down after kHoldGrace.
+// Each registry (one per process: per replica, with a shared store) sends these with a holder
+// token of its own, so that a client that reconnected to another replica is not released by
+// this one when its old connection here is finally seen to drop.
 #pragma once
 
 #include <algorithm>
@@ -98,6 +101,9 @@ class HoldRegistry : public std::enable_shared_from_this<HoldRegistry> {
   void close_all();
 
   [[nodiscard]] std::size_t size() const;  // connections held, including those being opened
+  // The holder token this registry's kHold, kAlive and kRelease carry (BeatRequest::run_id):
+  // random, made at construction, 16 hex digits.
+  [[nodiscard]] const std::string& token() const noexcept { return token_; }
   [[nodiscard]] std::chrono::milliseconds keep_alive_period() const noexcept {
     return std::max(limits_.keep_alive, kMinHoldKeepAlive);
   }
@@ -144,6 +150,7 @@ class HoldRegistry : public std::enable_shared_from_this<HoldRegistry> {
   presence::PresenceStore& store_;
   const HoldLimits limits_;
   const std::function<void()> wake_;
+  const std::string token_;
   AlertSink* alerts_ = nullptr;
   RequestMetrics* metrics_ = nullptr;
 

@@ -20,6 +20,9 @@ void append_json_string(std::string& out, std::string_view text);
 void append_json_time(std::string& out, presence::Time time);
 // One client object, fields in client_json()'s order.
 void append_client_json(std::string& out, const presence::ClientView& client);
+// The answer to a beat (beat_result_json()'s fields and order), without a trailing newline: the
+// most frequent document of all, written without a DOM.
+void append_beat_result_json(std::string& out, const presence::BeatResult& result, presence::Time server_time);
 // The whole listing document (listing_json()'s fields and order), without a trailing newline.
 void append_listing_json(std::string& out, const presence::Listing& listing, presence::Time server_time);
 

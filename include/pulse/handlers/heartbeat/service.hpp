@@ -38,6 +38,10 @@ struct HeartbeatOptions {
 // at a time, so a few keep a local Redis busy; the queue bounds memory and waiting when it is slow.
 inline constexpr std::size_t kStoreThreads = 4;
 inline constexpr std::size_t kStoreQueueCapacity = 1024;
+// With a store in this process: one thread renders the lists and snapshots of many clients, and
+// at most this many requests wait for it (waiting requests share one render).
+inline constexpr std::size_t kRenderThreads = 1;
+inline constexpr std::size_t kRenderQueueCapacity = 256;
 
 // The sweeper's rhythm. Time-based transitions are detected within one sweep; changes a request
 // makes (new clients, status changes, sign-offs) are pushed to event streams at once. The state

@@ -13,7 +13,10 @@
 // (flat, so a listing's scanner stays simple); "last_duration":"<us>"; "exit_code":N; and
 // "log_bytes":N, the size of the last log, which is kept apart in the {prefix}logs hash. "credit" is the
 // cluster's outage credit when the record was written: an online client's next_due and down_at
-// are to be read moved on by the credit earned since (see scripts/common.lua).
+// are to be read moved on by the credit earned since (see scripts/common.lua). "holder":"<token>"
+// is the holder token of the replica that held the client last (presence_store.hpp's Signal),
+// absent when none: only the scripts read it, so decode_client() skips it and ClientView has no
+// such field (encode_client() writes none: a restored client is held by nobody).
 //
 // An event is a stream entry with id "<sequence>-0" and the fields kind (join|change|leave),
 // previous (a state, or empty), reason (signed_off|expired) and client (the record as it was

@@ -2,7 +2,8 @@
 -- ARGV 6 signal (beat|start|fail|exit|pause|hold|alive|release), 7 id, 8 interval (s; '': the
 -- client keeps its own), 9 grace (s; '': the client keeps its own; the caller sends
 -- default_grace(interval) when only an interval was given), 10 a new id's interval (s), 11 a new
--- id's grace (s), 12 health ('': not given, ok, fail), 13 exit status ('' or 0..255), 14 rid,
+-- id's grace (s), 12 health ('': not given, ok, fail), 13 exit status ('' or 0..255), 14 rid
+-- (hold, alive and release: the holder token instead, see common.lua's same_holder),
 -- 15 message, 16 remote_addr, 17 log given (1 or 0), 18 log, 19 max clients, 20 rate emission
 -- (us; 0: no limit), 21 rate tolerance (us), 22 hold refresh (us), 23 hold grace (us).
 -- The caller validated everything.
@@ -35,23 +36,41 @@ local previous = c.state  -- nil for a new id
 -- The holding server's refresh: deadlines only, and only for a client still held. Not a beat, so
 -- neither counted nor rate-limited; the version moves only when the state does (a late held
 -- client is up again), so refreshing thousands of held clients leaves listings' ETags alone.
+-- Another server's refresh, while the client is held, comes from a connection of this client that
+-- is dead but not yet seen to drop (it reconnected to the holder): taking the hold over would let
+-- that connection's release make the client late, so it is ignored. Once nobody holds the client,
+-- a server whose connection is still there takes the hold over (`held` is shown: a new version).
+local token = ARGV[14]
 if signal == 'alive' then
-  if not c.held then return {'updated', status(), encode(c), previous, produced, ''} end
+  local takes_over = false
+  if same_holder(c, token) then
+    if not c.held then return {'updated', status(), encode(c), previous, produced, ''} end
+  elseif c.held then
+    return {'updated', status(), encode(c), previous, produced, ''}
+  else
+    c.held = true
+    c.holder = token
+    takes_over = true
+  end
   c.next_due = now + hold_refresh
   c.down_at = c.next_due + hold_grace
   c.state = state_at(now, c)
   local record = encode(c)
   redis.call('HSET', K_CLIENTS, id, record)
   schedule(c)
-  if announce(c, previous, record) then bump_version() end
+  if announce(c, previous, record) or takes_over then bump_version() end
   return {'updated', status(), record, previous, produced, ''}
 end
 
 -- The hold connection dropped: late at once (unless paused), down after the hold grace. Not
 -- rate-limited: the server sends it, once per connection. A client no longer held (released
 -- already, or never held) is left alone: a late release must not make a polling client late.
+-- Nor does another server's release count: it is for a connection of this client that it held
+-- before the client reconnected to the holder.
 if signal == 'release' then
-  if not c.held then return {'updated', status(), encode(c), previous, produced, ''} end
+  if not c.held or not same_holder(c, token) then
+    return {'updated', status(), encode(c), previous, produced, ''}
+  end
   c.held = false
   if not c.paused then
     c.next_due = now
@@ -157,8 +176,14 @@ c.paused = false
 if signal == 'hold' then
   -- The holding server keeps it fresh (alive); the client's own interval and grace stay for later.
   c.held = true
+  if token ~= '' then c.holder = token else c.holder = nil end
   c.next_due = now + hold_refresh
   c.down_at = c.next_due + hold_grace
+elseif c.held then
+  -- The hold vouches for it until its own deadlines: a beat with a short interval must not make a
+  -- held client late (or down) sooner than the hold would.
+  c.next_due = math.max(now + c.interval * 1000000, c.next_due)
+  c.down_at = math.max(now + (c.interval + c.grace) * 1000000, c.down_at)
 else
   c.next_due = now + c.interval * 1000000
   c.down_at = c.next_due + c.grace * 1000000

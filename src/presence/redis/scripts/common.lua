@@ -39,6 +39,9 @@ local NUMBER_FIELDS = {'beats', 'last_beat', 'last_ok', 'next_due', 'down_at', '
                        'last_duration'}
 -- Flags are 1 when set and absent otherwise (the record is a flat object of strings and numbers).
 local FLAG_FIELDS = {'paused', 'held'}
+-- c.holder (a string, absent when none): the token of the server that held the client last
+-- (presence_store.hpp's Signal). Kept after a release, so that a stale release or refresh from
+-- another replica can be told from the holder's.
 -- Open runs are flat too: run1_rid, run1_started (microseconds, a string), run2_..., oldest first.
 local MAX_OPEN_RUNS = 4  -- limits.hpp's kMaxOpenRuns
 
@@ -82,6 +85,11 @@ local function encode(c)
     out['run' .. i .. '_started'] = int(run.started)
   end
   return cjson.encode(out)
+end
+
+-- Signal's holder rule: an empty token, sent or kept, stands for any holder.
+local function same_holder(c, token)
+  return token == '' or c.holder == nil or c.holder == '' or c.holder == token
 end
 
 -- client_state.hpp's state_at(), the one rule.

@@ -125,7 +125,7 @@ TEST_CASE("an expiry", "[webhooks]") {
   CHECK(make_alert(event, "pulse-1", kStart).key == "pulse-1-42");
 }
 
-TEST_CASE("the text escapes what Slack reads as mentions and links; the message field does not", "[webhooks]") {
+TEST_CASE("the text escapes what Slack reads as mentions and links, the message field does not", "[webhooks]") {
   const auto event = change(ClientState::kUp, ClientState::kFailing, "<!channel> a&b > c");
   CHECK(alert_text(event, "pulse-1") == "web-1 is failing (was up) on pulse-1: &lt;!channel&gt; a&amp;b &gt; c");
   CHECK(document(event, kStart)["message"] == "<!channel> a&b > c");

@@ -2,6 +2,10 @@
 // metrics text. Delivery itself is tested against a real receiver in tests/e2e/webhooks.py.
 #include <catch2/catch.hpp>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "pulse/app/webhooks/dispatcher.hpp"
 
 using pulse::app::webhooks::parse_triggers;
@@ -57,11 +61,115 @@ TEST_CASE("dispatcher: wanted events queue per URL until full, then count as dro
   CHECK(dispatcher.stats().queued == 4);  // stopped: takes nothing more
 }
 
-TEST_CASE("dispatcher: sign-offs only when leave is a trigger", "[webhooks]") {
-  CHECK_FALSE(WebhookDispatcher(options(1), fixed_now()).wants_sign_offs());
+TEST_CASE("dispatcher: sign-offs when leave is a trigger, or up (they forget an id alerted down)", "[webhooks]") {
+  auto down_only = options(1);
+  down_only.triggers = *parse_triggers("down,failing");
+  CHECK_FALSE(WebhookDispatcher(down_only, fixed_now()).wants_sign_offs());
+  CHECK(WebhookDispatcher(options(1), fixed_now()).wants_sign_offs());  // the defaults: down,failing,up
   auto with_leave = options(1);
   with_leave.triggers = *parse_triggers("down,leave");
   CHECK(WebhookDispatcher(with_leave, fixed_now()).wants_sign_offs());
+}
+
+namespace {
+
+PresenceEvent move(const std::string& id, std::optional<ClientState> from, ClientState to) {
+  PresenceEvent event;
+  event.kind = from ? EventKind::kChange : EventKind::kJoin;
+  event.previous = from;
+  event.client.id = id;
+  event.client.state = to;
+  return event;
+}
+
+PresenceEvent leave(const std::string& id, ClientState state) {
+  PresenceEvent event;
+  event.kind = EventKind::kLeave;
+  event.client.id = id;
+  event.client.state = state;
+  return event;
+}
+
+// How many alerts `events`, in order, queue with these triggers (one URL).
+std::uint64_t alerts_for(const std::vector<PresenceEvent>& events, const char* triggers = "down,failing,up") {
+  auto o = options(100);
+  o.triggers = *parse_triggers(triggers);
+  WebhookDispatcher dispatcher(o, fixed_now());
+  for (const auto& event : events) dispatcher.on_event(event);
+  return dispatcher.stats().queued;
+}
+
+}  // namespace
+
+TEST_CASE("dispatcher: back to up after an alerted down or failing, through late or paused", "[webhooks]") {
+  using S = ClientState;
+  // failing -> late -> up: "failing" and the "up" closing it.
+  CHECK(alerts_for({move("a", S::kUp, S::kFailing), move("a", S::kFailing, S::kLate), move("a", S::kLate, S::kUp)}) ==
+        2);
+  // down -> paused -> up.
+  CHECK(alerts_for({move("a", S::kLate, S::kDown), move("a", S::kDown, S::kPaused), move("a", S::kPaused, S::kUp)}) ==
+        2);
+  // down -> late (a beat, then silence again) -> up.
+  CHECK(alerts_for({move("a", S::kLate, S::kDown), move("a", S::kDown, S::kLate), move("a", S::kLate, S::kUp)}) == 2);
+  // A job failing from its first report, paused, then fine.
+  CHECK(alerts_for({move("a", std::nullopt, S::kFailing), move("a", S::kFailing, S::kPaused),
+                    move("a", S::kPaused, S::kUp)}) == 2);
+  // One "up" per bad spell: a later late -> up is no news.
+  CHECK(alerts_for({move("a", S::kLate, S::kDown), move("a", S::kDown, S::kUp), move("a", S::kUp, S::kLate),
+                    move("a", S::kLate, S::kUp)}) == 2);
+  // down -> failing -> late -> up: both bad moves, one recovery.
+  CHECK(alerts_for({move("a", S::kLate, S::kDown), move("a", S::kDown, S::kFailing), move("a", S::kFailing, S::kLate),
+                    move("a", S::kLate, S::kUp)}) == 3);
+}
+
+TEST_CASE("dispatcher: no up for an id never alerted bad", "[webhooks]") {
+  using S = ClientState;
+  CHECK(alerts_for({move("a", S::kUp, S::kLate), move("a", S::kLate, S::kUp)}) == 0);
+  CHECK(alerts_for({move("a", S::kUp, S::kPaused), move("a", S::kPaused, S::kUp)}) == 0);
+  // Another id's down does not make this one's recovery news.
+  CHECK(alerts_for({move("b", S::kLate, S::kDown), move("a", S::kUp, S::kLate), move("a", S::kLate, S::kUp)}) == 1);
+  // Failing is not a trigger here: its recovery is not alerted either...
+  CHECK(alerts_for({move("a", S::kUp, S::kFailing), move("a", S::kFailing, S::kUp)}, "down,up") == 0);
+  // ...unless a down was alerted before it.
+  CHECK(alerts_for({move("a", S::kLate, S::kDown), move("a", S::kDown, S::kFailing), move("a", S::kFailing, S::kUp)},
+                   "down,up") == 2);
+  // Without "up", no recovery is alerted at all.
+  CHECK(alerts_for({move("a", S::kLate, S::kDown), move("a", S::kDown, S::kPaused), move("a", S::kPaused, S::kUp)},
+                   "down,failing") == 1);
+}
+
+TEST_CASE("dispatcher: an id alerted bad is forgotten at its up or its leave, never past the limit", "[webhooks]") {
+  using S = ClientState;
+  auto o = options(100);
+  o.max_alerted_ids = 3;
+  WebhookDispatcher dispatcher(o, fixed_now());
+  dispatcher.on_event(move("a", S::kLate, S::kDown));
+  dispatcher.on_event(move("b", S::kUp, S::kFailing));
+  CHECK(dispatcher.remembered_ids() == 2);
+  dispatcher.on_event(move("a", S::kDown, S::kUp));
+  CHECK(dispatcher.remembered_ids() == 1);
+  dispatcher.on_event(leave("b", S::kFailing));  // a sign-off or an expiry, "leave" not a trigger
+  CHECK(dispatcher.remembered_ids() == 0);
+  CHECK(dispatcher.stats().queued == 3);  // the leave was not alerted
+  // Back again after its leave: a new id, whose late -> up is no news.
+  dispatcher.on_event(move("b", std::nullopt, S::kUp));
+  dispatcher.on_event(move("b", S::kUp, S::kLate));
+  dispatcher.on_event(move("b", S::kLate, S::kUp));
+  CHECK(dispatcher.stats().queued == 3);
+  for (const char* id : {"c", "d", "e", "f", "g"}) dispatcher.on_event(move(id, S::kLate, S::kDown));
+  CHECK(dispatcher.remembered_ids() == 3);
+  CHECK(dispatcher.stats().queued == 8);  // every down is alerted all the same
+  // A straight down -> up is a recovery even for an id not remembered (beyond the limit, or
+  // alerted by another replica).
+  dispatcher.on_event(move("g", S::kDown, S::kUp));
+  CHECK(dispatcher.stats().queued == 9);
+}
+
+TEST_CASE("dispatcher: a move from up forgets what another replica recovered", "[webhooks]") {
+  using S = ClientState;
+  // This replica alerted "down"; another made (and alerted) the recovery. When this one next
+  // sees the id leave up, its own memory of the down is stale: a late -> up after is no news.
+  CHECK(alerts_for({move("a", S::kLate, S::kDown), move("a", S::kUp, S::kLate), move("a", S::kLate, S::kUp)}) == 1);
 }
 
 TEST_CASE("dispatcher: a start and a stop with nothing to send return at once", "[webhooks]") {

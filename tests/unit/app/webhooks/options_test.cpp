@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pulse/app/config.hpp"
+#include "pulse/app/webhooks/flags.hpp"
 #include "pulse/app/webhooks/options.hpp"
 #include "support/temp_dir.hpp"
 
@@ -81,6 +82,21 @@ TEST_CASE("default triggers: down, failing, and recoveries from them", "[webhook
   CHECK(wanted(event(EventKind::kJoin, std::nullopt, ClientState::kFailing), on));
 }
 
+TEST_CASE("up: for an id alerted bad, whatever came between", "[webhooks]") {
+  const auto on = *parse_triggers("down,failing,up");
+  // The dispatcher remembers that the last alert was a down or a failing (alerted_bad).
+  CHECK(wanted(change(ClientState::kLate, ClientState::kUp), on, /*alerted_bad=*/true));
+  CHECK(wanted(change(ClientState::kPaused, ClientState::kUp), on, /*alerted_bad=*/true));
+  CHECK_FALSE(wanted(change(ClientState::kUp, ClientState::kLate), on, /*alerted_bad=*/true));
+  // Straight from down or failing: alerted, if that state is a trigger.
+  const auto down_up = *parse_triggers("down,up");
+  CHECK(wanted(change(ClientState::kDown, ClientState::kUp), down_up));
+  CHECK_FALSE(wanted(change(ClientState::kFailing, ClientState::kUp), down_up));
+  CHECK(wanted(change(ClientState::kFailing, ClientState::kUp), down_up, /*alerted_bad=*/true));
+  // Without "up", never.
+  CHECK_FALSE(wanted(change(ClientState::kDown, ClientState::kUp), *parse_triggers("down"), /*alerted_bad=*/true));
+}
+
 TEST_CASE("joins, leaves, late and paused when asked", "[webhooks]") {
   const auto on = *parse_triggers("join,leave,late,paused");
   CHECK(wanted(event(EventKind::kJoin, std::nullopt, ClientState::kUp), on));
@@ -98,6 +114,9 @@ TEST_CASE("URLs: http and https with a host only", "[webhooks]") {
   CHECK_FALSE(url_error("https://hooks.slack.com/services/T0/B0/XYZ").has_value());
   CHECK_FALSE(url_error("HTTPS://example.com").has_value());
   CHECK(url_error("ftp://example.com/x")->find("only http:// and https://") != std::string::npos);
+  REQUIRE(url_error("http:///x").has_value());
+  CHECK(url_error("http:///x")->find("names no host") != std::string::npos);
+  CHECK(url_error("https:///hooks/abc").has_value());
   CHECK(url_error("file:///etc/passwd").has_value());
   CHECK(url_error("example.com/hook").has_value());
   CHECK(url_error("http://").has_value());
@@ -161,6 +180,30 @@ TEST_CASE("flags: PULSE_WEBHOOK takes URLs separated by commas", "[webhooks][con
   const auto config = parse({});
   ::unsetenv("PULSE_WEBHOOK");
   CHECK(config.webhooks.urls == std::vector<std::string>{"http://127.0.0.1:1/a", "https://example.com/b"});
+}
+
+TEST_CASE("flags: a --webhook URL with a comma in it stays one URL", "[webhooks][config]") {
+  // Commas are legal in a path and a query string; only PULSE_WEBHOOK is a list.
+  const auto config = parse({"--webhook", "https://example.com/hook?tags=a,b", "--webhook", "http://127.0.0.1:1/x,y"});
+  CHECK(config.webhooks.urls ==
+        std::vector<std::string>{"https://example.com/hook?tags=a,b", "http://127.0.0.1:1/x,y"});
+}
+
+TEST_CASE("flags: --webhook on the command line wins over PULSE_WEBHOOK", "[webhooks][config]") {
+  ::setenv("PULSE_WEBHOOK", "http://127.0.0.1:1/a,https://example.com/b", 1);
+  const auto config = parse({"--webhook", "https://example.com/c,d"});
+  ::unsetenv("PULSE_WEBHOOK");
+  CHECK(config.webhooks.urls == std::vector<std::string>{"https://example.com/c,d"});
+}
+
+TEST_CASE("flags: PULSE_WEBHOOK pieces are trimmed, empty ones skipped, bad ones named", "[webhooks][config]") {
+  CHECK(pulse::app::webhooks::split_webhook_list(" http://a/1 ,, http://b/2,") ==
+        std::vector<std::string>{"http://a/1", "http://b/2"});
+  ::setenv("PULSE_WEBHOOK", "http://127.0.0.1:1/a,ftp://example.com/", 1);
+  const auto error = error_of({});
+  ::unsetenv("PULSE_WEBHOOK");
+  CHECK(error ==
+        "--webhook: only http:// and https:// URLs are allowed, not ftp:// (from environment variable PULSE_WEBHOOK)");
 }
 
 TEST_CASE("flags: one-line errors naming the flag", "[webhooks][config]") {

@@ -25,13 +25,14 @@ RetryPolicy policy() {
 
 }  // namespace
 
-TEST_CASE("verdicts: 2xx sent, 5xx, 429 and no answer retried, anything else failed", "[webhooks]") {
+TEST_CASE("verdicts: 2xx sent, 5xx, 429, 408 and no answer retried, anything else failed", "[webhooks]") {
   CHECK(verdict_of(200) == Verdict::kSent);
   CHECK(verdict_of(204) == Verdict::kSent);
   CHECK(verdict_of(0) == Verdict::kRetry);
   CHECK(verdict_of(500) == Verdict::kRetry);
   CHECK(verdict_of(503) == Verdict::kRetry);
   CHECK(verdict_of(429) == Verdict::kRetry);
+  CHECK(verdict_of(408) == Verdict::kRetry);  // Request Timeout: the receiver was slow, not unwilling
   CHECK(verdict_of(400) == Verdict::kFailed);
   CHECK(verdict_of(404) == Verdict::kFailed);
   CHECK(verdict_of(410) == Verdict::kFailed);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pulse/handlers/heartbeat/service.hpp"
+#include "pulse/handlers/heartbeat/api.hpp"
 #include "pulse/http/deferred_response.hpp"
 #include "pulse/http/response_stream.hpp"
 #include "support/flaky_store.hpp"
@@ -101,7 +102,7 @@ TEST_CASE("beat parameters: interval, grace, status, msg", "[handlers][heartbeat
   CHECK(fixed["last_ok"] == "2026-01-01T00:00:01.000Z");
 }
 
-TEST_CASE("a body's first line is the message; a form body carries parameters", "[handlers][heartbeat]") {
+TEST_CASE("a body's first line is the message, a form body carries parameters", "[handlers][heartbeat]") {
   Api api;
   REQUIRE(api.send(Method::kPost, "/heartbeat/a", "backup done in 42 s\n").status == 201);
   CHECK(api.get_json("/heartbeat/a")["msg"] == "backup done in 42 s");
@@ -504,4 +505,32 @@ TEST_CASE("a shared store refuses the embedded registry's state file", "[handler
   options.state_file = "/tmp/never-written.json";
   auto store = std::make_shared<pulse::testing::FlakyStore>(std::make_shared<ManualClock>());
   CHECK_THROWS_AS(HeartbeatService(options, store), std::invalid_argument);
+}
+
+TEST_CASE("with many clients the whole list and the snapshot render off the worker, beats stay inline",
+          "[handlers][heartbeat][render]") {
+  Api api;
+  const auto limit = pulse::handlers::heartbeat::kInlineRenderClients;
+  for (std::size_t i = 0; i < limit; ++i) {
+    REQUIRE(answer(*api.handler, beat_request("/heartbeat/host-" + std::to_string(i))).status == 201);
+  }
+  // At the threshold: answered on the calling thread, as every request to a small registry.
+  const Response small = api.handler->handle(Request::make(Method::kGet, "/heartbeat"));
+  CHECK(small.deferred == nullptr);
+  CHECK(body_of(small)["total"] == limit);
+
+  const Response beat = api.handler->handle(beat_request("/heartbeat/host-extra"));
+  CHECK(beat.deferred == nullptr);
+  CHECK(beat.status == 201);
+  // Past it: the list and the event stream come later, from the render thread.
+  const Response later = api.handler->handle(Request::make(Method::kGet, "/heartbeat"));
+  CHECK(later.deferred != nullptr);
+  const Response listed = answer(*api.handler, Request::make(Method::kGet, "/heartbeat"));
+  CHECK(body_of(listed)["total"] == limit + 1);
+  CHECK(body_of(listed)["clients"].size() == limit + 1);
+  const Response events = answer(*api.handler, Request::make(Method::kGet, "/heartbeat/events"));
+  REQUIRE(events.stream != nullptr);
+  CHECK(events.stream->take().text().find("event: snapshot") != std::string::npos);
+  // One client is still read inline: it is small whatever the registry holds.
+  CHECK(api.handler->handle(Request::make(Method::kGet, "/heartbeat/host-1")).deferred == nullptr);
 }

@@ -128,3 +128,30 @@ TEST_CASE("a listing written directly parses to listing_json's document", "[hand
   CHECK(Json::parse(text) == pulse::handlers::heartbeat::listing_json(listing, server_time));
   CHECK(text.find('\n') == std::string::npos);  // one SSE data line
 }
+
+TEST_CASE("the answer to a beat, written directly, has its fields in order and the run's duration",
+          "[handlers][heartbeat][json]") {
+  pulse::presence::BeatResult result;
+  result.client = client_with("job \"1\"", ClientState::kUp);
+  result.client.runs = {{"r", at_seconds(1767225500)}};
+  result.run_duration = 2500ms;
+  const Time server_time = at_seconds(1767225700, 250);
+  std::string text;
+  pulse::handlers::heartbeat::append_beat_result_json(text, result, server_time);
+  const Json document = Json::parse(text);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : document.items()) keys.push_back(key);
+  CHECK(keys == std::vector<std::string>{"id", "state", "server_time", "next_due", "down_at", "interval", "grace",
+                                         "beats", "running", "paused", "duration_ms"});
+  CHECK(document["id"] == "job \"1\"");
+  CHECK(document["server_time"] == format_iso8601(server_time));
+  CHECK(document["next_due"] == format_iso8601(result.client.next_due));
+  CHECK(document["interval"] == 30);
+  CHECK(document["beats"] == 3);
+  CHECK(document["running"] == true);
+  CHECK(document["duration_ms"] == 2500);
+  result.run_duration.reset();
+  text.clear();
+  pulse::handlers::heartbeat::append_beat_result_json(text, result, server_time);
+  CHECK(Json::parse(text)["duration_ms"].is_null());
+}

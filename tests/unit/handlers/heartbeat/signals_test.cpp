@@ -280,7 +280,7 @@ TEST_CASE("a body is the log, its first line the message unless msg= is given", 
   CHECK(api.send(Method::kPost, "/heartbeat/backup?msg=%1B", "log").status == 400);
 }
 
-TEST_CASE("pausing an unknown client is a 404; the answer to a signal carries the run's duration",
+TEST_CASE("pausing an unknown client is a 404, the answer to a signal carries the run's duration",
           "[handlers][heartbeat][signals]") {
   Api api;
   api.store->next_outcome = BeatOutcome::kNotFound;
@@ -337,7 +337,13 @@ TEST_CASE("show, history and log read the store's detail", "[handlers][heartbeat
   CHECK(log.status == 200);
   CHECK(log.header("Content-Type") == "text/plain; charset=utf-8");
   CHECK(log.body_view() == detail.log);
-  CHECK(api.send(Method::kHead, "/heartbeat/job/log").status == 200);
+  // A client's bytes on the live page's origin: never sniffed into HTML, never run if opened.
+  CHECK(log.header("X-Content-Type-Options") == "nosniff");
+  CHECK(log.header("Content-Security-Policy") == "default-src 'none'");
+  const auto head = api.send(Method::kHead, "/heartbeat/job/log");
+  CHECK(head.status == 200);
+  CHECK(head.header("X-Content-Type-Options") == "nosniff");
+  CHECK(head.header("Content-Security-Policy") == "default-src 'none'");
 
   const auto history = api.send(Method::kGet, "/heartbeat/job/history");
   REQUIRE(history.status == 200);

@@ -83,7 +83,7 @@ TEST_CASE("render_autoindex: order, parent link, sizes and dates", "[static][aut
   CHECK(page.find("cut short") == std::string::npos);
 }
 
-TEST_CASE("render_autoindex: the root has no parent link; truncation is said", "[static][autoindex]") {
+TEST_CASE("render_autoindex: the root has no parent link, truncation is said", "[static][autoindex]") {
   const auto page = render_autoindex("/", {file("a.txt")}, true);
   CHECK(page.find("href=\"../\"") == std::string::npos);
   CHECK(page.find("cut short") != std::string::npos);
