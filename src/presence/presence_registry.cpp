@@ -613,13 +613,10 @@ Listing PresenceRegistry::list(const ListFilter& filter) const {
     }
   }
   locks.clear();
-  // Sorted by id outside the locks, and by index: sorting the views themselves moved each one
-  // about log2(n) times (17 at 100,000 clients); this moves each once.
-  std::vector<std::uint32_t> order(views.size());
-  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&views](std::uint32_t a, std::uint32_t b) { return views[a].id < views[b].id; });
-  listing.clients.reserve(views.size());
-  for (const std::uint32_t i : order) listing.clients.push_back(std::move(views[i]));
+  // Sorted outside the locks. Sorting an index instead moves each view once, but its comparisons
+  // reach views all over memory: 144 against 118 ms of CPU per 100,000-client list, measured.
+  std::sort(views.begin(), views.end(), [](const ClientView& x, const ClientView& y) { return x.id < y.id; });
+  listing.clients = std::move(views);
   return listing;
 }
 
