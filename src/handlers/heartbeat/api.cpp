@@ -60,22 +60,6 @@ std::optional<std::uint64_t> parse_digits(std::string_view text, std::size_t max
   return base::parse_decimal<std::uint64_t>(text);
 }
 
-std::optional<std::chrono::seconds> parse_seconds(std::string_view text, std::chrono::seconds min,
-                                                  std::chrono::seconds max) {
-  const auto value = parse_digits(text, kMaxSecondsDigits);
-  if (!value || *value < static_cast<std::uint64_t>(min.count()) || *value > static_cast<std::uint64_t>(max.count())) {
-    return std::nullopt;
-  }
-  return std::chrono::seconds(static_cast<std::chrono::seconds::rep>(*value));
-}
-
-// The 400 for a seconds parameter ("interval", "grace") that parse_seconds() refused.
-Response invalid_seconds(std::string_view name, std::chrono::seconds min, std::chrono::seconds max) {
-  return json_error(
-      400, fmt::format("invalid_{}", name),
-      fmt::format("{} must be a whole number of seconds from {} to {} (30 days)", name, min.count(), max.count()));
-}
-
 // "up,late", "online", "offline": nullopt on anything else.
 std::optional<std::bitset<presence::kClientStateCount>> parse_state_filter(std::string_view text) {
   std::bitset<presence::kClientStateCount> states;

@@ -11,9 +11,9 @@
 #include <utility>
 
 #include "pulse/base/log.hpp"
-#include "pulse/base/parse.hpp"
 #include "pulse/handlers/heartbeat/events.hpp"
 #include "pulse/handlers/heartbeat/json.hpp"
+#include "pulse/handlers/heartbeat/request_parsing.hpp"
 #include "pulse/presence/validation.hpp"
 
 namespace pulse::handlers::heartbeat {
@@ -23,28 +23,9 @@ using http::Request;
 using http::Response;
 
 constexpr base::LogContext kStopping{.action = "releasing held heartbeat clients at shutdown"};
-// As for a beat: longer text is refused whatever its value (30 days is 2,592,000 s).
-constexpr std::size_t kMaxSecondsDigits = 10;
 constexpr std::chrono::seconds kHoldsBusyRetryAfter{5};
 constexpr std::chrono::seconds kRateLimitedRetryAfter{1};
 constexpr std::chrono::seconds kRegistryFullRetryAfter{60};
-
-std::optional<std::chrono::seconds> parse_seconds(std::string_view text, std::chrono::seconds min,
-                                                  std::chrono::seconds max) {
-  if (text.size() > kMaxSecondsDigits) return std::nullopt;
-  const auto value = base::parse_decimal<std::uint64_t>(text);
-  if (!value || *value < static_cast<std::uint64_t>(min.count()) || *value > static_cast<std::uint64_t>(max.count())) {
-    return std::nullopt;
-  }
-  return std::chrono::seconds(static_cast<std::chrono::seconds::rep>(*value));
-}
-
-// The same codes and wording as a beat's, so a client handles both alike.
-Response invalid_seconds(std::string_view name, std::chrono::seconds min, std::chrono::seconds max) {
-  return json_error(
-      400, fmt::format("invalid_{}", name),
-      fmt::format("{} must be a whole number of seconds from {} to {} (30 days)", name, min.count(), max.count()));
-}
 
 Response with_retry_after(Response response, std::chrono::seconds after) {
   response.set_header("Retry-After", std::to_string(after.count()));

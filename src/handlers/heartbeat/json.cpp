@@ -142,4 +142,10 @@ http::Response json_error(int status, std::string_view code, std::string_view de
   return json_response(status, Json{{"error", code}, {"detail", detail}});
 }
 
+http::Response invalid_seconds(std::string_view name, std::chrono::seconds min, std::chrono::seconds max) {
+  return json_error(
+      400, fmt::format("invalid_{}", name),
+      fmt::format("{} must be a whole number of seconds from {} to {} (30 days)", name, min.count(), max.count()));
+}
+
 }  // namespace pulse::handlers::heartbeat

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <utility>
 
+#include "pulse/base/parse.hpp"
 #include "pulse/http/request.hpp"
 #include "pulse/presence/limits.hpp"
 #include "pulse/presence/validation.hpp"
@@ -161,6 +162,18 @@ std::string message_from_body(std::string_view body) {
   line = utf8_prefix(line, presence::kMaxMessageBytes);
   if (presence::message_error(line)) return {};
   return std::string(line);
+}
+
+std::optional<std::chrono::seconds> parse_seconds(std::string_view text, std::chrono::seconds min,
+                                                  std::chrono::seconds max) {
+  // 30 days is 2,592,000 s: ten digits are plenty.
+  constexpr std::size_t kMaxSecondsDigits = 10;
+  if (text.size() > kMaxSecondsDigits) return std::nullopt;
+  const auto value = base::parse_decimal<std::uint64_t>(text);
+  if (!value || *value < static_cast<std::uint64_t>(min.count()) || *value > static_cast<std::uint64_t>(max.count())) {
+    return std::nullopt;
+  }
+  return std::chrono::seconds(static_cast<std::chrono::seconds::rep>(*value));
 }
 
 }  // namespace pulse::handlers::heartbeat

@@ -3,6 +3,7 @@
 // milliseconds; `server_time` is the store's now() when the document was made.
 #pragma once
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -61,5 +62,8 @@ using Json = nlohmann::ordered_json;
 [[nodiscard]] http::Response json_response(int status, const Json& body);
 // {"error": code, "detail": detail}: `code` is stable for scripts, `detail` is for people.
 [[nodiscard]] http::Response json_error(int status, std::string_view code, std::string_view detail);
+// The 400 for a seconds parameter ("interval", "grace") that parse_seconds() refused: the same
+// code and wording wherever it is read (a beat, a hold).
+[[nodiscard]] http::Response invalid_seconds(std::string_view name, std::chrono::seconds min, std::chrono::seconds max);
 
 }  // namespace pulse::handlers::heartbeat

@@ -2,6 +2,7 @@
 // (an id and what is asked of it), exit statuses, run ids, and the body as a log and a message.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -9,6 +10,11 @@
 #include <string_view>
 
 namespace pulse::handlers::heartbeat {
+
+// interval= and grace=: a whole number of seconds from `min` to `max`, in at most 10 digits
+// (leading zeros count: longer text is refused whatever its value); nullopt otherwise.
+[[nodiscard]] std::optional<std::chrono::seconds> parse_seconds(std::string_view text, std::chrono::seconds min,
+                                                                std::chrono::seconds max);
 
 // What a path under /heartbeat/ names. `{id}` alone is the client; `{id}/<word>` one of these.
 enum class Target : std::uint8_t {
