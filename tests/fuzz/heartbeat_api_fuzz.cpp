@@ -148,7 +148,10 @@ void check_consequences(Api& api, const Request& request, const Response& respon
   if (beat && (response.status == 200 || response.status == 201)) {
     require(document && (*document)["id"].is_string(), "a beat answers with its id");
     const std::string id = (*document)["id"];
-    if (response.status == 201) require(response.header("Location") == request.path, "a new client has a Location");
+    // The client's own URL, whichever path created it (a signal such as /start, an escaped id).
+    if (response.status == 201) {
+      require(response.header("Location") == "/heartbeat/" + id, "a new client has its Location");
+    }
     const auto shown = send(api, make(Method::kGet, "/heartbeat/" + id));
     require(shown.status == 200 && json::parse(shown.body_view())["id"] == id, "a client that beat is found");
     require(whole_list_has(api, id), "a client that beat is in the list");
