@@ -257,7 +257,11 @@ measure() {
 metric() {
   local name=$1
   [[ -z ${2:-} ]] || name+="{$2}"
-  curl -fsS --max-time 5 "$base/metrics" | awk -v name="$name" '$1 == name {print $2; exit}'
+  local page
+  # The whole page first: awk stopping at the first match would close the pipe under curl, which
+  # then fails with "Failed writing body" (23) and, with pipefail, fails the caller.
+  page=$(curl -fsS --max-time 5 "$base/metrics")
+  awk -v name="$name" '$1 == name {print $2; exit}' <<<"$page"
 }
 
 # --- the load --------------------------------------------------------------------------------------

@@ -183,7 +183,8 @@ OWN_PIDS+=("$client_pid")
 wait_for_line "$E2E_TMP/real.out" '^hold 1: held' 10 || fail "pulsehttpd did not hold: $(cat "$E2E_TMP/real.out")"
 held=$(curl -sS --max-time 5 "$BASE_URL/heartbeat/real-holder" | python3 -c 'import json,sys; c = json.load(sys.stdin); print(c["state"], c["held"])')
 [ "$held" = "up True" ] || fail "a held client shows as '$held', want 'up True'"
-curl -sS --max-time 5 "$BASE_URL/metrics" | grep -q '^pulse_heartbeat_held_connections 1$' \
+metrics_page=$(curl -sS --max-time 5 "$BASE_URL/metrics")
+grep -q '^pulse_heartbeat_held_connections 1$' <<<"$metrics_page" \
   || fail "/metrics does not count the held connection"
 kill -TERM "$client_pid"
 wait "$client_pid" || fail "beat --hold exited non-zero on SIGTERM"
