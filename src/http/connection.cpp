@@ -133,7 +133,8 @@ void Connection::pump() {
     // no socket event will announce that, so parse them now.
   }
   if (state_ == State::kClosed) return;
-  if (((readable_ && want_read()) || can_parse_buffered() || ready_to_close()) && !pump_scheduled_) {
+  if (((readable_ && want_read()) || can_parse_buffered() || ready_to_close() || (writable_ && !out_.empty())) &&
+      !pump_scheduled_) {
     // More to do but our share of this iteration is used: continue after the others.
     pump_scheduled_ = true;
     loop_.post([weak = weak_from_this()] {
@@ -395,6 +396,7 @@ void Connection::do_write() {
   }
   switch (result.outcome) {
     case WriteOutcome::kDrained: break;
+    case WriteOutcome::kYielded: break;  // still writable: pump() continues after the others
     case WriteOutcome::kWouldBlock:
       writable_ = false;
       if (!watching_writable_) {

@@ -1,6 +1,7 @@
 // OutputQueue: coalescing, gathering for writev, sendfile of file ranges, back-pressure.
 #include "pulse/http/output_queue.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace pulse::http {
@@ -19,6 +20,7 @@ std::string_view to_string(WriteOutcome outcome) noexcept {
     case WriteOutcome::kWouldBlock: return "would block";
     case WriteOutcome::kFailed: return "failed";
     case WriteOutcome::kFileTruncated: return "file truncated";
+    case WriteOutcome::kYielded: return "yielded";
   }
   return "?";
 }
@@ -56,9 +58,15 @@ void OutputQueue::clear() noexcept {
 
 WriteResult OutputQueue::write_to(OutputWriter& writer) {
   WriteResult result;
+  std::size_t file_bytes = 0;
   while (!chunks_.empty()) {
     if (auto& file = chunks_.front().file) {
-      const auto io = writer.sendfile(file->fd->get(), file->offset, file->length);
+      if (file_bytes >= kFileBytesPerWrite) {
+        result.outcome = WriteOutcome::kYielded;
+        return result;
+      }
+      const std::size_t count = std::min(file->length, kFileBytesPerWrite - file_bytes);
+      const auto io = writer.sendfile(file->fd->get(), file->offset, count);
       if (io.would_block) {
         result.outcome = WriteOutcome::kWouldBlock;
         return result;
@@ -69,6 +77,7 @@ WriteResult OutputQueue::write_to(OutputWriter& writer) {
         return result;
       }
       result.bytes += io.bytes;
+      file_bytes += io.bytes;
       file->length -= io.bytes;
       if (file->length == 0) chunks_.pop_front();
       continue;

@@ -384,3 +384,47 @@ TEST_CASE("a shared buffer is sent by reference, between owned runs, and counted
   CHECK(queue.owned_bytes() == 0);
   CHECK(shared.use_count() == 1);  // the queue let go of it
 }
+
+TEST_CASE("a large file goes out a share per call, bytes before it still in the first", "[output_queue]") {
+  constexpr std::size_t kShare = OutputQueue::kFileBytesPerWrite;
+  std::string content(2 * kShare + 100, '\0');
+  for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>('a' + i % 26);
+  OutputQueue queue;
+  queue.append("HEAD");
+  queue.append_file(file_with(content));
+  queue.append("TAIL");
+
+  ScriptedWriter writer;
+  auto result = queue.write_to(writer);  // the socket would take everything: the share stops it
+  CHECK(result.outcome == WriteOutcome::kYielded);
+  CHECK(result.bytes == 4 + kShare);
+  REQUIRE(writer.calls.size() == 2);
+  CHECK(writer.calls[1].sendfile);
+  CHECK(writer.calls[1].bytes == kShare);
+
+  // A short sendfile inside the share: the rest of the share is asked for at once.
+  writer.script = {accept(1000)};
+  result = queue.write_to(writer);
+  CHECK(result.outcome == WriteOutcome::kYielded);
+  CHECK(result.bytes == kShare);
+  REQUIRE(writer.calls.size() == 4);
+  CHECK(writer.calls[2].bytes == 1000);
+  CHECK(writer.calls[3].bytes == kShare - 1000);
+
+  // The last 100 bytes and the bytes behind the file: drained.
+  result = queue.write_to(writer);
+  CHECK(result.outcome == WriteOutcome::kDrained);
+  CHECK(result.bytes == 104);
+  CHECK(writer.received == "HEAD" + content + "TAIL");
+  CHECK(queue.empty());
+}
+
+TEST_CASE("a file that fits its share drains in one call", "[output_queue]") {
+  OutputQueue queue;
+  queue.append_file(file_with(std::string(OutputQueue::kFileBytesPerWrite, 'z')));
+  ScriptedWriter writer;
+  const auto result = queue.write_to(writer);
+  CHECK(result.outcome == WriteOutcome::kDrained);
+  CHECK(result.bytes == OutputQueue::kFileBytesPerWrite);
+  CHECK(writer.calls.size() == 1);
+}
