@@ -41,7 +41,12 @@ struct ResponseInFlight {
 }  // namespace
 
 Connection::Connection(ConnectionContext& context, base::UniqueFd fd, std::string remote_addr, std::uint64_t id)
-    : context_(context), loop_(*context.loop), fd_(std::move(fd)), remote_addr_(std::move(remote_addr)), id_(id) {}
+    : context_(context),
+      loop_(*context.loop),
+      fd_(std::move(fd)),
+      remote_addr_(std::move(remote_addr)),
+      id_(id),
+      timer_(&Connection::on_timer, this) {}
 
 Connection::~Connection() {
   if (stream_) stream_->detach();
@@ -85,7 +90,7 @@ void Connection::transition(ConnectionEvent event) {
   } else if (to == State::kClosed) {
     // No EPOLL_CTL_DEL: fd_ is the socket's only descriptor, and closing it takes it out of the
     // epoll set. A stale event for it later in this batch finds the state closed.
-    timer_.cancel(loop_.timers());
+    timer_.cancel();
     fd_.reset();
     out_.clear();
     context_.stats->on_connection_closed();
@@ -228,7 +233,7 @@ void Connection::parse_buffered() {
     }
     if (is_awaiting_response(state_)) {
       // Strict order: what was pipelined behind it waits, unparsed, for the deferred answer.
-      in_.shrink_if_consumed();
+      in_.release_if_consumed();
       return;
     }
     if (state_ != State::kOpen) {
@@ -239,7 +244,7 @@ void Connection::parse_buffered() {
       return;
     }
   }
-  in_.shrink_if_consumed();
+  in_.release_if_consumed();
 }
 
 void Connection::on_request(Request request) {
@@ -444,16 +449,18 @@ void Connection::update_deadline() {
 }
 
 void Connection::arm_timer() {
-  timer_.chase(loop_.timers(), deadline_.at, [this] {
-    return [weak = weak_from_this()] {
-      if (auto self = weak.lock()) self->handle_timeout();
-    };
-  });
+  timer_.chase(loop_.timers(), deadline_.at);
+}
+
+void Connection::on_timer(void* context) {
+  auto& connection = *static_cast<Connection*>(context);
+  // Held for the call: what the timeout does may drop the worker's reference.
+  const auto self = connection.weak_from_this().lock();
+  connection.handle_timeout();
 }
 
 void Connection::handle_timeout() {
   loop_.assert_in_loop_thread();
-  timer_.fired();
   if (state_ == State::kClosed) return;
   deadline_ = compute_deadline();  // activity since arming may have moved it later
   if (loop_.now() < deadline_.at) return arm_timer();

@@ -103,6 +103,7 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   [[nodiscard]] Deadline compute_deadline() const noexcept;
   void update_deadline();
   void arm_timer();
+  static void on_timer(void* context);  // the deadline timer's callback
   void handle_timeout();
   [[nodiscard]] bool want_read() const noexcept;
   // Unparsed input that process_input() would consume now (updates the back-pressure pause).
@@ -126,10 +127,10 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
 
   // Edge-triggered readiness not yet consumed.
   bool readable_ = false;
-  bool drained_ = false;
+  bool drained_ = false;  // the last read emptied the socket's receive queue
   bool parser_at_boundary_ = false;  // the parser's last input ended exactly with a whole request
   bool peer_closed_ = false;  // EPOLLRDHUP or EPOLLHUP seen: an EOF is there to read
-  bool watching_writable_ = false;  // EPOLLOUT asked for (after the first write that would block)          // the last read emptied the socket's receive queue
+  bool watching_writable_ = false;  // EPOLLOUT asked for (after the first write that would block)
   bool linger_on_close_ = false;  // half-close and drain before closing, whatever was read
   bool writable_ = true;
   bool pump_scheduled_ = false;
