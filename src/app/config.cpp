@@ -219,6 +219,11 @@ Config parse_config(int argc, const char* const* argv) {
   app.add_option("--access-log", config.access_log, "Access log: off, stdout, or a file path")
       ->envname("PULSE_ACCESS_LOG");
 
+  milliseconds defer_accept = config.defer_accept;
+  add_duration(app, "--defer-accept", defer_accept, "PULSE_DEFER_ACCEPT",
+               "Accept a connection once its request starts to arrive, or after this long if it sends nothing "
+               "(TCP_DEFER_ACCEPT; 0 accepts at the handshake)");
+
   auto& limits = config.limits;
   add_duration(app, "--keepalive-timeout", limits.keepalive_timeout, "PULSE_KEEPALIVE_TIMEOUT",
                "Close an idle keep-alive connection after this long");
@@ -370,6 +375,10 @@ Config parse_config(int argc, const char* const* argv) {
   parse_presence(presence, config);
   config.webhooks = webhooks::check_webhook_flags(webhook_flags);
   if (config.access_log.empty()) throw ConfigError("--access-log: must be off, stdout or a file path");
+  if (defer_accept < milliseconds(0) || defer_accept > std::chrono::minutes(1)) {
+    throw ConfigError("--defer-accept: must be between 0s and 1m");
+  }
+  config.defer_accept = std::chrono::ceil<std::chrono::seconds>(defer_accept);
   if (limits.header_timeout.count() <= 0) throw ConfigError("--header-timeout: must be positive");
   if (limits.keepalive_timeout.count() <= 0) throw ConfigError("--keepalive-timeout: must be positive");
   if (limits.body_timeout.count() <= 0) throw ConfigError("--body-timeout: must be positive");

@@ -114,6 +114,7 @@ Server::Server(Config config) : config_(std::move(config)) {
   // Accepted sockets inherit TCP_NODELAY from the listening socket (Linux): no setsockopt per
   // connection.
   net::set_tcp_nodelay(listen_fd.get());
+  net::set_defer_accept(listen_fd.get(), config_.defer_accept);
   for (unsigned i = 0; i < config_.threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(router_, config_.limits, stats_, access_log_.get()));
     // Each worker accepts for itself on its own descriptor of the one socket.

@@ -102,6 +102,11 @@ void set_tcp_nodelay(int fd) {
   (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 }
 
+void set_defer_accept(int fd, std::chrono::seconds wait) {
+  const int seconds = static_cast<int>(wait.count());
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds);
+}
+
 void set_tcp_keepalive(int fd, const TcpKeepAlive& probes) {
   const int on = 1;
   const auto idle = static_cast<int>(probes.idle.count());

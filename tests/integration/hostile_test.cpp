@@ -843,3 +843,25 @@ TEST_CASE("resets mid-response and closes with output queued: no SIGPIPE, no lea
   // The file cache may keep a descriptor of big.bin open; nothing more.
   CHECK(descriptors_after <= descriptors_before + 1);
 }
+
+// ---- deferred accept -------------------------------------------------------------------------------
+
+TEST_CASE("a connection that sends nothing costs the server nothing until its first byte (--defer-accept)",
+          "[integration][hostile]") {
+  auto config = TestServer::default_config();
+  config.defer_accept = 5s;
+  TestServer server(config);
+  REQUIRE(server.server().stats().open_connections() == 0);
+
+  auto silent = pulse::test::connect_local(server.port());  // the handshake is done
+  std::this_thread::sleep_for(300ms);
+  CHECK(server.server().stats().open_connections() == 0);  // still held by the kernel
+  REQUIRE(healthz_over(silent.get()));                     // the request hands it over
+  CHECK(server.server().stats().open_connections() == 1);
+
+  auto undeferred_config = TestServer::default_config();
+  undeferred_config.defer_accept = 0s;
+  TestServer undeferred(undeferred_config);
+  auto idle = pulse::test::connect_local(undeferred.port());
+  CHECK(wait_for_open_connections(undeferred, 1, slack(2000ms)));  // accepted at the handshake
+}

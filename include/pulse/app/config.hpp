@@ -52,6 +52,9 @@ struct Config {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 8080;
   unsigned threads = 0;            // 0: one per core
+  // TCP_DEFER_ACCEPT (net::set_defer_accept): how long the kernel holds a connection that has
+  // sent nothing before handing it over anyway; zero: hand over at the handshake.
+  std::chrono::seconds defer_accept{1};
   std::string access_log = "off";  // off | stdout | PATH
   http::Limits limits;
   handlers::static_files::StaticFilesOptions static_files;

@@ -40,6 +40,13 @@ struct SocketAddress {
 
 void set_tcp_nodelay(int fd);
 
+// TCP_DEFER_ACCEPT on a listening socket: a connection is handed to accept() once its first
+// bytes have arrived, or, from a client that sends nothing, after about `wait` (Linux rounds it
+// to SYN-ACK retransmissions). The server then wakes once per connection, with the request
+// there to read, instead of once for the handshake and again for the request. Zero turns it
+// off. Best effort: without it connections are only accepted earlier.
+void set_defer_accept(int fd, std::chrono::seconds wait);
+
 // TCP keepalive for a connection that may carry little for long (a held heartbeat connection):
 // probes start after `idle` without input, go every `interval`, and `count` unanswered ones end
 // the connection; `user_timeout` (TCP_USER_TIMEOUT) ends it when written data stays

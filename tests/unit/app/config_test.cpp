@@ -398,3 +398,16 @@ TEST_CASE("the flags --heartbeat-history and --heartbeat-client-metrics", "[conf
   CHECK(help.find("--heartbeat-history") != std::string::npos);
   CHECK(help.find("--heartbeat-client-metrics") != std::string::npos);
 }
+
+TEST_CASE("the defer-accept flag: one second by default, rounded up to seconds, 0 turns it off", "[config]") {
+  CHECK(parse({}).defer_accept == 1s);
+  CHECK(parse({"--defer-accept", "0"}).defer_accept == 0s);
+  CHECK(parse({"--defer-accept", "1500ms"}).defer_accept == 2s);
+  CHECK(parse({"--defer-accept", "1m"}).defer_accept == 60s);
+  {
+    ScopedEnv env("PULSE_DEFER_ACCEPT", "5s");
+    CHECK(parse({}).defer_accept == 5s);
+  }
+  CHECK(error_of({"--defer-accept", "61s"}) == "--defer-accept: must be between 0s and 1m");
+  CHECK(error_of({"--defer-accept", "soon"}).find("--defer-accept") != std::string::npos);
+}
