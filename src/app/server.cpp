@@ -120,7 +120,7 @@ Server::Server(Config config) : config_(std::move(config)) {
     // Each worker accepts for itself on its own descriptor of the one socket.
     base::UniqueFd own(::fcntl(listen_fd.get(), F_DUPFD_CLOEXEC, 0));
     if (!own) base::throw_last_error("fcntl(F_DUPFD_CLOEXEC) of the listening socket");
-    workers_.back()->listen(std::move(own), config_.limits.max_connections);
+    workers_.back()->listen(std::move(own), config_.limits.max_connections, config_.defer_accept.count() > 0);
   }
 }
 

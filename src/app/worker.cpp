@@ -24,7 +24,8 @@ Worker::~Worker() {
   join();
 }
 
-void Worker::listen(base::UniqueFd listen_fd, std::size_t max_connections) {
+void Worker::listen(base::UniqueFd listen_fd, std::size_t max_connections, bool deferred_accept) {
+  context_.input_at_accept = deferred_accept;
   acceptor_ = std::make_unique<Acceptor>(*loop_, std::move(listen_fd), max_connections, *context_.stats,
                                          [this](base::UniqueFd fd, const net::SocketAddress& peer) {
                                            add_connection_in_loop(std::move(fd), peer.host());

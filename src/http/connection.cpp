@@ -57,9 +57,19 @@ void Connection::start() {
   loop_.assert_in_loop_thread();
   times_.last_activity = loop_.now();
   times_.last_write_progress = times_.last_activity;
-  // Not EPOLLOUT yet: every ACK that frees send-buffer space would wake the loop for nothing.
-  // It is asked for only once a write would block (see do_write).
-  loop_.add(fd_.get(), kReadEvents, this);
+  if (context_.input_at_accept) {
+    // Saves a wake-up per connection, and for a connection that closes after one response
+    // (HTTP/1.0) the epoll registration too. If nothing has arrived after all, the read says
+    // so (EAGAIN) and the connection waits for its first edge like any other.
+    readable_ = true;
+    pump();
+    if (state_ == State::kClosed) return;
+  }
+  // Not EPOLLOUT unless a write would block already: every ACK that frees send-buffer space
+  // would wake the loop for nothing (see do_write). Data that arrived since the last read is
+  // reported by the registration itself: epoll checks readiness as it adds.
+  loop_.add(fd_.get(), kReadEvents | (watching_writable_ ? EPOLLOUT : 0U), this);
+  registered_ = true;
   update_deadline();
 }
 
@@ -406,7 +416,8 @@ void Connection::do_write() {
       writable_ = false;
       if (!watching_writable_) {
         // MOD reports the socket at once if it became writable meanwhile: no wake-up is lost.
-        loop_.modify(fd_.get(), kReadEvents | EPOLLOUT, this);
+        // Not registered yet (start() answering): the registration asks for EPOLLOUT.
+        if (registered_) loop_.modify(fd_.get(), kReadEvents | EPOLLOUT, this);
         watching_writable_ = true;
       }
       break;

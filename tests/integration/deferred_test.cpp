@@ -118,7 +118,7 @@ class WorkerFixture {
                                 pulse::handlers::static_files::StaticFilesOptions{.root = docroot_.path()}));
     worker_ = std::make_unique<pulse::app::Worker>(router_, pulse::http::Limits{}, stats_, access_log_.get());
     port_ = pulse::net::local_address(listener_.get()).port();
-    worker_->listen(std::move(listener_), kMaxConnections);
+    worker_->listen(std::move(listener_), kMaxConnections, false);
     worker_->start();
   }
   WorkerFixture(const WorkerFixture&) = delete;

@@ -102,7 +102,7 @@ class HoldServer {
     auto listener = pulse::net::listen_tcp(pulse::net::resolve_numeric("127.0.0.1", 0), 64);
     port_ = pulse::net::local_address(listener.get()).port();
     worker_ = std::make_unique<pulse::app::Worker>(router_, pulse::http::Limits{}, stats_, nullptr);
-    worker_->listen(std::move(listener), 1000);
+    worker_->listen(std::move(listener), 1000, false);
     service_->start();
     worker_->start();
   }

@@ -28,7 +28,8 @@ class Worker {
 
   // Before start(): the worker accepts its own connections on `listen_fd` (its own descriptor,
   // usually a dup() of the socket every worker shares).
-  void listen(base::UniqueFd listen_fd, std::size_t max_connections);
+  // `deferred_accept`: the socket has TCP_DEFER_ACCEPT, so connections arrive with input.
+  void listen(base::UniqueFd listen_fd, std::size_t max_connections, bool deferred_accept);
   void start();
   // Any thread: closes the listening descriptor; connections already accepted carry on.
   void stop_accepting();

@@ -45,6 +45,9 @@ struct ConnectionContext {
   Limits limits;
   ServerStats* stats = nullptr;
   bool shutting_down = false;                                  // loop thread only
+  // The listener defers accept until data arrives (TCP_DEFER_ACCEPT): a new connection's
+  // request is usually there already, so start() reads it before registering with epoll.
+  bool input_at_accept = false;
   std::function<void(const AccessRecord&)> on_access;          // may be empty
   std::function<void(std::uint64_t connection_id)> on_closed;  // worker forgets the connection
 };
@@ -59,7 +62,9 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   Connection& operator=(const Connection&) = delete;
   ~Connection() override;
 
-  // Registers with the loop and arms the first-request (header) timeout.
+  // Registers with the loop and arms the first-request (header) timeout. With
+  // context.input_at_accept it first reads and answers what has arrived; a connection that
+  // this closes (HTTP/1.0, an error) never enters epoll.
   void start();
   void handle_events(std::uint32_t events) override;
   // Server shutdown: close now if idle, else after the response in progress.
@@ -131,6 +136,7 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   bool parser_at_boundary_ = false;  // the parser's last input ended exactly with a whole request
   bool peer_closed_ = false;  // EPOLLRDHUP or EPOLLHUP seen: an EOF is there to read
   bool watching_writable_ = false;  // EPOLLOUT asked for (after the first write that would block)
+  bool registered_ = false;         // in the loop's epoll set (start() may answer a request first)
   bool linger_on_close_ = false;  // half-close and drain before closing, whatever was read
   bool writable_ = true;
   bool pump_scheduled_ = false;

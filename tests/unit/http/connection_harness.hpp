@@ -114,10 +114,24 @@ struct ParsedResponse {
 
 class ConnectionHarness {
  public:
-  explicit ConnectionHarness(Limits limits = {}) : deadline_(Clock::now() + kTestBudget) {
+  // As a deferred accept hands a connection over: the client has sent `sent_before_start`
+  // (maybe nothing) when the connection starts, and the context says input is expected.
+  struct ArrivesWithInput {
+    std::string sent_before_start;
+  };
+
+  explicit ConnectionHarness(Limits limits = {}) : ConnectionHarness(limits, std::nullopt) {}
+  explicit ConnectionHarness(ArrivesWithInput arrival) : ConnectionHarness(Limits{}, std::move(arrival)) {}
+
+ private:
+  ConnectionHarness(Limits limits, std::optional<ArrivesWithInput> arrival) : deadline_(Clock::now() + kTestBudget) {
     int fds[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
     client_ = base::UniqueFd(fds[1]);
+    if (arrival) {
+      context_.input_at_accept = true;
+      send(arrival->sent_before_start);
+    }
     router_.add_prefix("/echo/", handler_);
     router_.add_prefix("/big/", handler_);
     router_.add_exact("/stream", handler_);
@@ -137,6 +151,8 @@ class ConnectionHarness {
     loop_->post([connection = connection_] { connection->start(); });
     thread_ = std::thread([loop = loop_] { loop->run(); });
   }
+
+ public:
   ConnectionHarness(const ConnectionHarness&) = delete;
   ConnectionHarness& operator=(const ConnectionHarness&) = delete;
   ~ConnectionHarness() {

@@ -535,3 +535,46 @@ TEST_CASE("an empty line split between two reads before a request is still one C
   CHECK(response.status == 200);
   CHECK(response.body == "/echo/after-crlf");
 }
+
+// ---- a connection handed over with its request (deferred accept) ---------------------------------
+
+using Arrival = Harness::ArrivesWithInput;
+
+TEST_CASE("handed over with an HTTP/1.0 request: answered and closed from start()", "[connection][accept]") {
+  Harness harness(Arrival{"GET /echo/early HTTP/1.0\r\n\r\n"});
+  const auto response = harness.read_response();
+  CHECK(response.body == "/echo/early");
+  CHECK(harness.read_to_eof().empty());
+  CHECK(harness.server_closed_within(2s));
+  CHECK(harness.state() == ConnectionState::kClosed);
+}
+
+TEST_CASE("handed over with a keep-alive request: answered, then registered for the next", "[connection][accept]") {
+  Harness harness(Arrival{get("/echo/first")});
+  CHECK(harness.read_response().body == "/echo/first");
+  harness.send(get("/echo/second"));  // needs the epoll registration made after the answer
+  CHECK(harness.read_response().body == "/echo/second");
+  CHECK_FALSE(harness.closes_within(100ms));
+  CHECK(harness.state() == ConnectionState::kOpen);
+}
+
+TEST_CASE("handed over with nothing after all: it waits for the request", "[connection][accept]") {
+  Harness harness(Arrival{""});
+  CHECK_FALSE(harness.readable_within(100ms));
+  harness.send(get("/echo/late"));
+  CHECK(harness.read_response().body == "/echo/late");
+}
+
+TEST_CASE("handed over with requests whose answers fill the socket: the rest follows on EPOLLOUT",
+          "[connection][accept]") {
+  std::string batch;
+  for (int i = 0; i < 8; ++i) batch += get("/big/" + std::to_string(i));  // 2 MiB: more than a socket holds
+  Harness harness(Arrival{batch});
+  for (int i = 0; i < 8; ++i) {
+    INFO("response " << i);
+    const auto response = harness.read_response();
+    REQUIRE(response.body.size() == kBigBodyBytes);
+    CHECK(response.body.starts_with(std::to_string(i) + "\n"));
+  }
+  CHECK(harness.state() == ConnectionState::kOpen);
+}
