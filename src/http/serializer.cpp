@@ -20,18 +20,38 @@ bool status_has_no_body(int status) noexcept {
   return (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
+namespace {
+
+void append_decimal(std::string& out, std::uint64_t value) {
+  const fmt::format_int digits(value);
+  out.append(digits.data(), digits.size());
+}
+
+}  // namespace
+
 void serialize_head(const Response& response, const SerializeOptions& options, std::string& out) {
-  auto it = std::back_inserter(out);
+  // Plain appends: fmt::format_to through a back_inserter parsed the format string and grew the
+  // string through its iterator buffer on every response, about 5% of the CPU of pipelined
+  // small responses.
   // We answer with our own version (RFC 9110 section 6.2), also to HTTP/1.0 clients.
-  fmt::format_to(it, "HTTP/1.1 {} {}\r\nDate: {}\r\nServer: {}\r\n", response.status, reason_phrase(response.status),
-                 cached_http_date(), server_token());
+  out.append("HTTP/1.1 ");
+  append_decimal(out, static_cast<std::uint64_t>(response.status));
+  out.push_back(' ');
+  out.append(reason_phrase(response.status));
+  out.append("\r\nDate: ");
+  out.append(cached_http_date());
+  out.append("\r\nServer: ");
+  out.append(server_token());
+  out.append("\r\n");
   for (const auto& h : response.headers) {
     out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
   if (options.chunked) {
     out.append("Transfer-Encoding: chunked\r\n");
   } else if (!status_has_no_body(response.status) && !response.stream) {
-    fmt::format_to(it, "Content-Length: {}\r\n", response.content_length());
+    out.append("Content-Length: ");
+    append_decimal(out, response.content_length());
+    out.append("\r\n");
   }
   if (!options.connection_header.empty()) {
     out.append("Connection: ").append(options.connection_header).append("\r\n");
