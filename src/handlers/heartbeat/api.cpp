@@ -49,11 +49,6 @@ Response method_not_allowed(const Request& request, std::string_view allow, std:
   return response;
 }
 
-Response with_retry_after(Response response, std::chrono::seconds after) {
-  response.set_header("Retry-After", std::to_string(after.count()));
-  return response;
-}
-
 // Digits only, and at most `max_digits` of them.
 std::optional<std::uint64_t> parse_digits(std::string_view text, std::size_t max_digits) {
   if (text.size() > max_digits) return std::nullopt;
@@ -281,24 +276,11 @@ Response HeartbeatApi::handle_beat(const Request& request, std::string id, prese
 
   const presence::BeatResult result = store_.beat(beat);
   if (metrics_ != nullptr) metrics_->on_result(signal, result);
-  switch (result.outcome) {
-    case presence::BeatOutcome::kCreated:
-    case presence::BeatOutcome::kUpdated: break;
-    case presence::BeatOutcome::kRateLimited:
-      return with_retry_after(json_error(429, "rate_limited",
-                                         fmt::format("this id beats more than {} times a second; slow down",
-                                                     presence::kDefaultMaxBeatsPerSecond)),
-                              kRateLimitedRetryAfter);
-    case presence::BeatOutcome::kFull:
-      return with_retry_after(json_error(503, "registry_full",
-                                         "the registry holds its maximum number of clients; known ids keep "
-                                         "working, new ones must wait for a sign-off or an expiry"),
-                              kRegistryFullRetryAfter);
-    case presence::BeatOutcome::kInvalid: return json_error(400, "invalid_beat", "the beat is out of bounds");
-    case presence::BeatOutcome::kNotFound:
-      return json_error(404, "not_found",
-                        signal == presence::Signal::kPause ? "no client with this id: only a known client can be paused"
-                                                           : "no client with this id");
+  if (auto refusal = store_refusal(result, "beat",
+                                   signal == presence::Signal::kPause
+                                       ? "no client with this id: only a known client can be paused"
+                                       : "no client with this id")) {
+    return std::move(*refusal);
   }
   if ((result.changed() || result.event) && on_change_) on_change_();
 

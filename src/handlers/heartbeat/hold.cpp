@@ -24,13 +24,6 @@ using http::Response;
 
 constexpr base::LogContext kStopping{.action = "releasing held heartbeat clients at shutdown"};
 constexpr std::chrono::seconds kHoldsBusyRetryAfter{5};
-constexpr std::chrono::seconds kRateLimitedRetryAfter{1};
-constexpr std::chrono::seconds kRegistryFullRetryAfter{60};
-
-Response with_retry_after(Response response, std::chrono::seconds after) {
-  response.set_header("Retry-After", std::to_string(after.count()));
-  return response;
-}
 
 Response refused(HoldRegistry::Refusal refusal) {
   using Refusal = HoldRegistry::Refusal;
@@ -49,27 +42,6 @@ Response refused(HoldRegistry::Refusal refusal) {
           kHoldsBusyRetryAfter);
   }
   return json_error(503, "shutting_down", "the server is shutting down");
-}
-
-// What a hold that the store did not accept answers; nullopt when it was accepted.
-std::optional<Response> refused_by_store(const presence::BeatResult& result) {
-  switch (result.outcome) {
-    case presence::BeatOutcome::kCreated:
-    case presence::BeatOutcome::kUpdated: return std::nullopt;
-    case presence::BeatOutcome::kRateLimited:
-      return with_retry_after(json_error(429, "rate_limited",
-                                         fmt::format("this id beats more than {} times a second; slow down",
-                                                     presence::kDefaultMaxBeatsPerSecond)),
-                              kRateLimitedRetryAfter);
-    case presence::BeatOutcome::kFull:
-      return with_retry_after(json_error(503, "registry_full",
-                                         "the registry holds its maximum number of clients; known ids keep "
-                                         "working, new ones must wait for a sign-off or an expiry"),
-                              kRegistryFullRetryAfter);
-    case presence::BeatOutcome::kInvalid: return json_error(400, "invalid_beat", "the hold is out of bounds");
-    case presence::BeatOutcome::kNotFound: break;
-  }
-  return json_error(404, "not_found", "no client with this id");
 }
 
 // Unique enough among the replicas of one store: two alike would only bring back the stale
@@ -130,7 +102,7 @@ Response HoldRegistry::open(const Request& request, const std::string& id) {
     unreserve(entry, request.remote_addr);
     throw;
   }
-  if (auto error = refused_by_store(result)) {
+  if (auto error = store_refusal(result, "hold")) {
     unreserve(entry, request.remote_addr);
     return std::move(*error);
   }

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "pulse/handlers/heartbeat/json_writer.hpp"
+#include "pulse/presence/limits.hpp"
 
 namespace pulse::handlers::heartbeat {
 std::string dump_json(const Json& document) {
@@ -136,6 +138,33 @@ Json beats_json(const std::vector<presence::ClientView>& clients, presence::Time
 
 http::Response json_response(int status, const Json& body) {
   return http::Response::text(status, dump_json(body) + "\n", "application/json");
+}
+
+http::Response with_retry_after(http::Response response, std::chrono::seconds after) {
+  response.set_header("Retry-After", std::to_string(after.count()));
+  return response;
+}
+
+std::optional<http::Response> store_refusal(const presence::BeatResult& result, std::string_view what,
+                                            std::string_view not_found_detail) {
+  switch (result.outcome) {
+    case presence::BeatOutcome::kCreated:
+    case presence::BeatOutcome::kUpdated: return std::nullopt;
+    case presence::BeatOutcome::kRateLimited:
+      return with_retry_after(json_error(429, "rate_limited",
+                                         fmt::format("this id beats more than {} times a second; slow down",
+                                                     presence::kDefaultMaxBeatsPerSecond)),
+                              kRateLimitedRetryAfter);
+    case presence::BeatOutcome::kFull:
+      return with_retry_after(json_error(503, "registry_full",
+                                         "the registry holds its maximum number of clients; known ids keep "
+                                         "working, new ones must wait for a sign-off or an expiry"),
+                              kRegistryFullRetryAfter);
+    case presence::BeatOutcome::kInvalid:
+      return json_error(400, "invalid_beat", fmt::format("the {} is out of bounds", what));
+    case presence::BeatOutcome::kNotFound: break;
+  }
+  return json_error(404, "not_found", not_found_detail);
 }
 
 http::Response json_error(int status, std::string_view code, std::string_view detail) {

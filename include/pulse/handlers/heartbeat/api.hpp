@@ -35,9 +35,7 @@ namespace pulse::handlers::heartbeat {
 
 class HoldRegistry;
 
-// How long a refused client should wait before trying again.
-inline constexpr std::chrono::seconds kRateLimitedRetryAfter{1};
-inline constexpr std::chrono::seconds kRegistryFullRetryAfter{60};
+// How long a refused client should wait before trying again (the store's refusals: json.hpp).
 inline constexpr std::chrono::seconds kStreamsBusyRetryAfter{5};
 inline constexpr std::chrono::seconds kStoreUnavailableRetryAfter{2};
 // The whole list is rendered at most once per registry version, and again at most this often

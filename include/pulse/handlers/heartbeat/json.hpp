@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,18 @@ using Json = nlohmann::ordered_json;
 [[nodiscard]] http::Response json_response(int status, const Json& body);
 // {"error": code, "detail": detail}: `code` is stable for scripts, `detail` is for people.
 [[nodiscard]] http::Response json_error(int status, std::string_view code, std::string_view detail);
+// How long a client the store refused should wait before trying again.
+inline constexpr std::chrono::seconds kRateLimitedRetryAfter{1};
+inline constexpr std::chrono::seconds kRegistryFullRetryAfter{60};
+
+// Response + Retry-After: AFTER (seconds).
+[[nodiscard]] http::Response with_retry_after(http::Response response, std::chrono::seconds after);
+// The answer to a beat or hold that the store refused, nullopt when it took it: 429 with
+// Retry-After for an id beating too fast, 503 with Retry-After for a full registry, 400
+// `invalid_beat` ("the WHAT is out of bounds"), 404 `not_found` with `not_found_detail`. One
+// mapping, so every signal and the hold endpoint answer a refusal alike.
+[[nodiscard]] std::optional<http::Response> store_refusal(const presence::BeatResult& result, std::string_view what,
+                                                          std::string_view not_found_detail = "no client with this id");
 // The 400 for a seconds parameter ("interval", "grace") that parse_seconds() refused: the same
 // code and wording wherever it is read (a beat, a hold).
 [[nodiscard]] http::Response invalid_seconds(std::string_view name, std::chrono::seconds min, std::chrono::seconds max);
