@@ -62,8 +62,9 @@ void Worker::add_connection_in_loop(base::UniqueFd fd, std::string remote_addr) 
     connection->start();
   } catch (const std::exception& e) {
     // epoll_ctl can fail (ENOMEM, ENOSPC): drop this connection, keep the worker.
-    base::log_error({.connection_id = id, .peer = connection_peer, .action = "registering a connection"}, "{}", e.what());
-    context_.stats->on_connection_closed();
+    // start() may have answered (and closed, and counted) the connection before it failed.
+    base::log_error({.connection_id = id, .peer = connection_peer, .action = "starting a connection"}, "{}", e.what());
+    if (connection->state() != http::ConnectionState::kClosed) context_.stats->on_connection_closed();
     return;
   }
   connections_.emplace(id, connection);

@@ -135,7 +135,7 @@ void Connection::pump() {
   for (int round = 0; round < kMaxRoundsPerPump; ++round) {
     if (state_ == State::kClosed) return;
     process_input();
-    if (writable_ && !out_.empty()) do_write();
+    if (writable_ && !out_.empty() && do_write() == WriteOutcome::kYielded) break;  // the share is used
     if (ready_to_close())
       transition(nothing_unread() ? ConnectionEvent::kFlushedNothingUnread : ConnectionEvent::kOutputFlushed);
     if (state_ == State::kClosed) return;
@@ -401,7 +401,7 @@ void Connection::finish_stream() {
   transition(ConnectionEvent::kStreamFinished);
 }
 
-void Connection::do_write() {
+WriteOutcome Connection::do_write() {
   SocketWriter writer(fd_.get());
   const WriteResult result = out_.write_to(writer);
   if (result.bytes > 0) {
@@ -429,6 +429,7 @@ void Connection::do_write() {
       break;
     case WriteOutcome::kFailed: transition(ConnectionEvent::kCloseNow); break;
   }
+  return result.outcome;
 }
 
 void Connection::begin_shutdown() {
@@ -467,6 +468,7 @@ void Connection::on_timer(void* context) {
   auto& connection = *static_cast<Connection*>(context);
   // Held for the call: what the timeout does may drop the worker's reference.
   const auto self = connection.weak_from_this().lock();
+  if (!self) return;  // being destroyed: nothing to time out
   connection.handle_timeout();
 }
 

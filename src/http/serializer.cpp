@@ -35,7 +35,8 @@ void serialize_head(const Response& response, const SerializeOptions& options, s
   // small responses.
   // We answer with our own version (RFC 9110 section 6.2), also to HTTP/1.0 clients.
   out.append("HTTP/1.1 ");
-  append_decimal(out, static_cast<std::uint64_t>(response.status));
+  const fmt::format_int status(response.status);  // signed: a bad status shows as it is
+  out.append(status.data(), status.size());
   out.push_back(' ');
   out.append(reason_phrase(response.status));
   out.append("\r\nDate: ");

@@ -104,7 +104,7 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   void start_stream(std::shared_ptr<ResponseStream> stream, bool chunked);
   void on_stream_ready();
   void finish_stream();
-  void do_write();
+  WriteOutcome do_write();
   [[nodiscard]] Deadline compute_deadline() const noexcept;
   void update_deadline();
   void arm_timer();

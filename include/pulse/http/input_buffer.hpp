@@ -26,8 +26,9 @@ class InputBuffer {
     bytes_.append(data, size);
   }
   void consume(std::size_t size) noexcept { start_ += size; }
+  // Drops the unparsed bytes and gives the memory back.
   void clear() noexcept {
-    bytes_.clear();
+    std::string().swap(bytes_);
     start_ = 0;
   }
   // Once everything is parsed the buffer is given back: an idle keep-alive connection holds no
