@@ -11,7 +11,7 @@
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-using pulse::app::HttpClient;
+using pulse::test::HttpClient;
 using pulse::http::Header;
 using pulse::test::TestServer;
 

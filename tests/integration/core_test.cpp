@@ -13,8 +13,8 @@
 #include "support/test_server.hpp"
 
 using namespace std::chrono_literals;
-using pulse::app::ClientResponse;
-using pulse::app::HttpClient;
+using pulse::test::ClientResponse;
+using pulse::test::HttpClient;
 using pulse::test::TestServer;
 
 namespace {

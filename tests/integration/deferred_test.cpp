@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "pulse/app/access_log.hpp"
-#include "pulse/app/http_client.hpp"
+#include "support/http_client.hpp"
 #include "pulse/app/worker.hpp"
 #include "pulse/base/task_pool.hpp"
 #include "pulse/handlers/static/static_files.hpp"
@@ -28,7 +28,7 @@
 #include "support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
-using pulse::app::HttpClient;
+using pulse::test::HttpClient;
 using pulse::http::DeferredResponse;
 using pulse::http::Request;
 using pulse::http::Response;

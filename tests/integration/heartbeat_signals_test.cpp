@@ -20,7 +20,7 @@
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-using pulse::app::ClientResponse;
+using pulse::test::ClientResponse;
 using pulse::test::EventStreamReader;
 using pulse::test::TestServer;
 

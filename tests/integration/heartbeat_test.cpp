@@ -19,8 +19,8 @@
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-using pulse::app::ClientResponse;
-using pulse::app::HttpClient;
+using pulse::test::ClientResponse;
+using pulse::test::HttpClient;
 using pulse::test::EventStreamReader;
 using pulse::test::TestServer;
 

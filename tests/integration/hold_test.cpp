@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "pulse/app/http_client.hpp"
+#include "support/http_client.hpp"
 #include "pulse/app/worker.hpp"
 #include "pulse/handlers/heartbeat/service.hpp"
 #include "pulse/http/router.hpp"
@@ -41,7 +41,7 @@
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-using pulse::app::HttpClient;
+using pulse::test::HttpClient;
 using pulse::handlers::heartbeat::HeartbeatOptions;
 using pulse::handlers::heartbeat::HeartbeatService;
 using pulse::presence::ClientState;

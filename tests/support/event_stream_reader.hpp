@@ -5,7 +5,7 @@
 #include <chrono>
 #include <string>
 
-#include "pulse/app/http_client.hpp"
+#include "support/http_client.hpp"
 #include "support/sse.hpp"
 #include "support/test_server.hpp"
 
@@ -71,7 +71,7 @@ class EventStreamReader {
     }
   }
 
-  app::HttpClient client_;
+  test::HttpClient client_;
   std::string raw_;   // received, not yet decoded
   std::string head_;  // status line and headers
   std::string body_;  // the decoded event stream

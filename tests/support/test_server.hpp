@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "pulse/app/config.hpp"
-#include "pulse/app/http_client.hpp"
+#include "support/http_client.hpp"
 #include "pulse/app/server.hpp"
 #include "support/temp_dir.hpp"
 
@@ -39,8 +39,8 @@ class TestServer {
   ~TestServer() { stop(); }
 
   [[nodiscard]] std::uint16_t port() const { return server_->local_address().port(); }
-  [[nodiscard]] app::HttpClient connect(std::chrono::milliseconds timeout = 5s) const {
-    return app::HttpClient("127.0.0.1", port(), timeout);
+  [[nodiscard]] test::HttpClient connect(std::chrono::milliseconds timeout = 5s) const {
+    return test::HttpClient("127.0.0.1", port(), timeout);
   }
   [[nodiscard]] app::Server& server() { return *server_; }
   [[nodiscard]] const TempDir& docroot() const { return docroot_; }

@@ -1,7 +1,7 @@
 // HttpClient: a small blocking HTTP/1.1 client over one persistent connection, with deadlines,
 // for the tests: it sends bytes exactly as given (malformed requests, pipelines, split writes),
 // which no real client library does. Pulse's own outgoing requests (`beat`, `probe`) go through
-// CurlClient (curl_client.hpp); the binary does not link this one.
+// CurlClient (curl_client.hpp); this one lives with the tests, never in the binary.
 #pragma once
 
 #include <chrono>
@@ -14,7 +14,7 @@
 #include "pulse/base/unique_fd.hpp"
 #include "pulse/http/request.hpp"
 
-namespace pulse::app {
+namespace pulse::test {
 
 struct ClientResponse {
   int status = 0;
@@ -59,4 +59,4 @@ class HttpClient {
   std::string buffer_;  // bytes received and not yet consumed: read-ahead survives between responses
 };
 
-}  // namespace pulse::app
+}  // namespace pulse::test

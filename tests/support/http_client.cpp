@@ -1,5 +1,5 @@
 // HttpClient: poll() for deadlines, llhttp (response mode) for framing.
-#include "pulse/app/http_client.hpp"
+#include "support/http_client.hpp"
 
 #include <llhttp.h>
 #include <netinet/in.h>
@@ -19,7 +19,7 @@
 #include "pulse/net/io.hpp"
 #include "pulse/net/socket.hpp"
 
-namespace pulse::app {
+namespace pulse::test {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -200,4 +200,4 @@ std::string HttpClient::read_available(std::chrono::milliseconds wait) {
   return std::exchange(buffer_, {});
 }
 
-}  // namespace pulse::app
+}  // namespace pulse::test
