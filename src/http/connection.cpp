@@ -20,8 +20,11 @@
 namespace pulse::http {
 namespace {
 
-// Work done for one connection per wake-up before yielding to others on the loop (fairness).
+// Work done for one connection per wake-up before yielding to others on the loop (fairness):
+// read/parse/write rounds, and requests answered. A client pipelining without pause fills a
+// 64 KiB read with about 1,700 small requests; 16 such rounds were about 30 ms of one turn.
 constexpr int kMaxRoundsPerPump = 16;
+constexpr std::uint32_t kMaxRequestsPerPump = 256;
 // Event-stream output a slow reader may leave unread before it is disconnected.
 constexpr std::size_t kMaxStreamBacklogBytes = 1024 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -131,7 +134,7 @@ bool Connection::want_read() const noexcept {
 }
 
 void Connection::pump() {
-  pump_scheduled_ = false;
+  requests_this_pump_ = 0;
   for (int round = 0; round < kMaxRoundsPerPump; ++round) {
     if (state_ == State::kClosed) return;
     process_input();
@@ -139,6 +142,7 @@ void Connection::pump() {
     if (ready_to_close())
       transition(nothing_unread() ? ConnectionEvent::kFlushedNothingUnread : ConnectionEvent::kOutputFlushed);
     if (state_ == State::kClosed) return;
+    if (requests_this_pump_ >= kMaxRequestsPerPump) break;  // answered and written: the rest next turn
     if (readable_ && want_read()) {
       do_read();
     } else if (!can_parse_buffered()) {
@@ -150,10 +154,16 @@ void Connection::pump() {
   if (state_ == State::kClosed) return;
   if (((readable_ && want_read()) || can_parse_buffered() || ready_to_close() || (writable_ && !out_.empty())) &&
       !pump_scheduled_) {
-    // More to do but our share of this iteration is used: continue after the others.
+    // More to do but our share of this iteration is used: continue after the others. At most
+    // one continuation is pending: a socket event that pumps meanwhile does not start a second
+    // chain (each would re-post itself, and a client that keeps sending would multiply them
+    // until one connection took whole seconds of every loop turn).
     pump_scheduled_ = true;
     loop_.post([weak = weak_from_this()] {
-      if (auto self = weak.lock()) self->pump();
+      if (auto self = weak.lock()) {
+        self->pump_scheduled_ = false;
+        self->pump();
+      }
     });
   }
   update_deadline();
@@ -212,7 +222,8 @@ void Connection::process_input() {
 }
 
 void Connection::parse_buffered() {
-  while (parses_requests(state_) && !in_.empty() && !out_.update_backpressure()) {
+  while (parses_requests(state_) && !in_.empty() && requests_this_pump_ < kMaxRequestsPerPump &&
+         !out_.update_backpressure()) {
     if (!parser_) parser_ = std::make_unique<RequestParser>(context_.limits);
     RequestParser& parser = *parser_;
     const bool was_in_message = parser.in_message();
@@ -233,7 +244,10 @@ void Connection::parse_buffered() {
     }
     switch (result.event) {
       case RequestParser::Event::kNeedMore: return;
-      case RequestParser::Event::kRequest: on_request(parser.take_request()); break;
+      case RequestParser::Event::kRequest:
+        ++requests_this_pump_;
+        on_request(parser.take_request());
+        break;
       case RequestParser::Event::kExpectContinue: out_.append(kContinue); break;
       case RequestParser::Event::kError:
         on_parse_error();

@@ -139,7 +139,8 @@ class Connection final : public net::IoHandler, public std::enable_shared_from_t
   bool registered_ = false;         // in the loop's epoll set (start() may answer a request first)
   bool linger_on_close_ = false;  // half-close and drain before closing, whatever was read
   bool writable_ = true;
-  bool pump_scheduled_ = false;
+  bool pump_scheduled_ = false;       // a continuation of pump() is posted and not yet run
+  std::uint32_t requests_this_pump_ = 0;  // answered in this turn (kMaxRequestsPerPump)
 
   std::shared_ptr<ResponseStream> stream_;  // set exactly while is_streaming(state_)
   bool stream_chunked_ = false;
