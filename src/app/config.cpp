@@ -228,7 +228,7 @@ Config parse_config(int argc, const char* const* argv) {
   add_duration(app, "--keepalive-timeout", limits.keepalive_timeout, "PULSE_KEEPALIVE_TIMEOUT",
                "Close an idle keep-alive connection after this long");
   add_duration(app, "--header-timeout", limits.header_timeout, "PULSE_HEADER_TIMEOUT",
-               "Time from a request's first byte to the end of its headers");
+               "Time from a request's first byte to the end of its headers; also the longest pause inside a body");
   add_duration(app, "--body-timeout", limits.body_timeout, "PULSE_BODY_TIMEOUT",
                "Time from the end of a request's headers to the end of its body");
   add_duration(app, "--write-timeout", limits.write_timeout, "PULSE_WRITE_TIMEOUT",
