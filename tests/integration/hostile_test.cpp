@@ -734,9 +734,13 @@ TEST_CASE(
                   "growth {} KiB at peak (bound {} KiB), closed {:.0f} ms after the server's last write",
                   kRequests, sent, unread, peak_kib - before_kib, kBoundKib + kMemorySlackKib, silent_for));
   CHECK(peak_kib - before_kib < kBoundKib + kMemorySlackKib);
-  // The write timeout, counted from the last write that made progress (seen here a little late:
-  // this loop notices the server's writes only between its own sends and polls).
-  CHECK(silent_for >= static_cast<double>((kWriteTimeout - slack(100ms)).count()));
+  // The write timeout, counted from the last write that made progress. Seen from here the
+  // silence looks shorter than the server's: this loop notices bytes only between its own sends
+  // and polls, and the kernel goes on moving bytes the server queued into our receive buffer
+  // after the server's last write (an ASan run saw the close 699 ms after the last change
+  // here, with a 1 s timeout). So the lower bound only says the close was not at once; the
+  // timeout's own precision is connection_test's.
+  CHECK(silent_for >= static_cast<double>((kWriteTimeout / 2).count()));
   CHECK(silent_for <= static_cast<double>((kWriteTimeout + slack(500ms)).count()));
   // Held back: the server stopped parsing under back-pressure, so most requests were never
   // answered (the kernel's socket buffers took the rest of the bytes sent).
