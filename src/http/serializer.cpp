@@ -22,7 +22,8 @@ bool status_has_no_body(int status) noexcept {
 
 namespace {
 
-void append_decimal(std::string& out, std::uint64_t value) {
+template <typename Integer>
+void append_decimal(std::string& out, Integer value) {
   const fmt::format_int digits(value);
   out.append(digits.data(), digits.size());
 }
@@ -35,8 +36,7 @@ void serialize_head(const Response& response, const SerializeOptions& options, s
   // small responses.
   // We answer with our own version (RFC 9110 section 6.2), also to HTTP/1.0 clients.
   out.append("HTTP/1.1 ");
-  const fmt::format_int status(response.status);  // signed: a bad status shows as it is
-  out.append(status.data(), status.size());
+  append_decimal(out, response.status);  // signed: a bad status shows as it is
   out.push_back(' ');
   out.append(reason_phrase(response.status));
   out.append("\r\nDate: ");

@@ -35,9 +35,7 @@ class InputBuffer {
   // input memory at all (a kept 4 KiB-or-less buffer was a fifth of an idle connection's
   // memory), and the next request's first read allocates exactly what arrived.
   void release_if_consumed() noexcept {
-    if (!empty()) return;
-    std::string().swap(bytes_);
-    start_ = 0;
+    if (empty()) clear();
   }
 
  private:
