@@ -78,6 +78,9 @@ void Acceptor::handle_events(std::uint32_t) {
       continue;
     }
     stats_.on_connection_opened();
+    // This connection may have arrived while the loop handled the earlier ones (up to 64, each
+    // read and answered at once): its timeouts start now, not at the top of the iteration.
+    loop_.refresh_now();
     on_accept_(std::move(fd), peer);
   }
 }

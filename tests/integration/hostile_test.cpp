@@ -210,10 +210,12 @@ SlowClient open_slow(std::uint16_t port, Slowness kind) {
   client.kind = kind;
   client.fd = pulse::test::connect_local(port);
   // A header byte starts the header clock; a complete head starts the body clock.
+  // Read before sending: the server cannot see the bytes earlier, so a cut measured from here
+  // is never shorter than the server's timeout, however long this thread is descheduled.
   const std::string_view first = kind == Slowness::kHeaders ? kSlowHead.substr(0, 1) : kSlowBodyHead;
+  client.clock_started = Clock::now();
   REQUIRE(pulse::test::send_all(client.fd.get(), first));
   client.sent = first.size();
-  client.clock_started = Clock::now();
   return client;
 }
 
