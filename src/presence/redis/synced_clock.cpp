@@ -1,6 +1,8 @@
 // The Redis-synchronised clock: a monotonic reading, an atomic offset, and a ratchet.
 #include "pulse/presence/redis/synced_clock.hpp"
 
+#include <algorithm>
+
 namespace pulse::presence::redis {
 namespace {
 
@@ -29,9 +31,19 @@ Time SyncedClock::now() const {
 void SyncedClock::sync(Time server_time, Steady::time_point sent, Steady::time_point received) noexcept {
   const std::int64_t server_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(server_time.time_since_epoch()).count();
-  const std::int64_t midpoint = steady_ns(sent) + (steady_ns(received) - steady_ns(sent)) / 2;
-  offset_ns_.store(server_ns - midpoint, std::memory_order_relaxed);
-  round_trip_ns_.store(steady_ns(received) - steady_ns(sent), std::memory_order_relaxed);
+  const std::int64_t round_trip = steady_ns(received) - steady_ns(sent);
+  const std::int64_t half = round_trip / 2;
+  // The true offset lies within half the round trip of this reading. An offset already in that
+  // interval stays: readings that merely jitter by their round trips would otherwise move the
+  // clock back and forth, and every step back shortens a duration measured across it. Outside,
+  // it moves to the nearest end: the least correction that agrees with Redis.
+  const std::int64_t reading = server_ns - (steady_ns(sent) + half);
+  std::int64_t offset = reading;
+  if (synced_.load(std::memory_order_relaxed)) {
+    offset = std::clamp(offset_ns_.load(std::memory_order_relaxed), reading - half, reading + half);
+  }
+  offset_ns_.store(offset, std::memory_order_relaxed);
+  round_trip_ns_.store(round_trip, std::memory_order_relaxed);
   synced_.store(true, std::memory_order_relaxed);
 }
 

@@ -119,6 +119,33 @@ TEST_CASE("the synced clock follows Redis's time and never goes back", "[presenc
   CHECK_FALSE(backwards);
 }
 
+TEST_CASE("the synced clock keeps its offset while readings agree within their round trips", "[presence][redis]") {
+  SyncedClock clock;
+  // Readings with a 2 s round trip: each one says the offset is within 1 s of its midpoint.
+  const auto sent = SyncedClock::Steady::now();
+  const auto received = sent + 2s;
+  const Time server = std::chrono::system_clock::now() + 1h;
+  // How far now() is from this test's first reading's offset (server time at sent + 1 s).
+  const auto drift = [&] {
+    const auto local = SyncedClock::Steady::now();
+    return clock.now() - (server + (local - (sent + 1s)));
+  };
+  clock.sync(server, sent, received);
+  CHECK(std::chrono::abs(drift()) < 100ms);
+
+  // Half a second apart: both readings allow the offset there is, so it stays.
+  clock.sync(server - 500ms, sent, received);
+  CHECK(std::chrono::abs(drift()) < 100ms);
+  clock.sync(server + 900ms, sent, received);
+  CHECK(std::chrono::abs(drift()) < 100ms);
+
+  // Five seconds ahead is more than this reading's error: the offset moves forward, to the
+  // nearest time it allows (4 s), not to its midpoint.
+  clock.sync(server + 5s, sent, received);
+  CHECK(std::chrono::abs(drift() - 4s) < 100ms);
+  CHECK(clock.last_round_trip() == 2s);
+}
+
 TEST_CASE("records keep microsecond times exactly, in both directions", "[presence][redis]") {
   ClientView client;
   client.id = "web-1";

@@ -8,6 +8,10 @@
 // Two replicas therefore disagree by at most half of each one's round trip plus their drift
 // since the last sync; on one LAN that is well under a millisecond, against deadlines of seconds.
 //
+// A later reading moves the offset only when it disagrees by more than its own half round trip,
+// and then only to the edge of that bound: on one machine or LAN the offset settles instead of
+// following each reading's jitter (which, under load, is milliseconds).
+//
 // Before the first sync the offset comes from the local wall clock. now() never goes
 // backwards: a new offset that would move it back is absorbed by holding time until the clock
 // catches up. Thread-safe: any thread may call now() and sync().
