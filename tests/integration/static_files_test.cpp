@@ -309,7 +309,9 @@ TEST_CASE("a client that resets in the middle of a large file leaves the server 
   for (int round = 0; round < 3; ++round) {
     auto victim = server.connect();
     victim.send_raw("GET /large.bin HTTP/1.1\r\nHost: t\r\n\r\n");
-    CHECK_FALSE(victim.read_available(100ms).empty());
+    pollfd readable{victim.fd(), POLLIN, 0};
+    REQUIRE(::poll(&readable, 1, 5000) == 1);  // the response has started (bounded wait)
+    CHECK_FALSE(victim.read_available(10ms).empty());
     // SO_LINGER with a zero timeout turns close() into a reset.
     const linger reset{1, 0};
     REQUIRE(::setsockopt(victim.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset) == 0);

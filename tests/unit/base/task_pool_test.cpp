@@ -159,8 +159,11 @@ TEST_CASE("the destructor stops the pool: queued tasks are dropped", "[base][tas
     auto sentinel = std::make_shared<Sentinel>(destroyed);
     REQUIRE(pool.try_submit([&ran, sentinel] { ++ran; }));
     sentinel.reset();
-    releaser = std::thread([&blocker] {
-      std::this_thread::sleep_for(20ms);
+    // The blocker is let go once the destructor has dropped the queued task (bounded: a pool
+    // that ran it instead would release it only at the give-up, and fail below).
+    releaser = std::thread([&blocker, &destroyed] {
+      const auto give_up = std::chrono::steady_clock::now() + 10s;
+      while (destroyed == 0 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(1ms);
       blocker.release.count_down();
     });
   }
