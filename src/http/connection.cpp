@@ -273,6 +273,7 @@ void Connection::parse_buffered() {
 
 void Connection::on_request(Request request) {
   request.remote_addr = remote_addr_;
+  request.received_at = loop_.now();
   ++requests_served_;
   Response response;
   try {

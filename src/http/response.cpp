@@ -33,6 +33,27 @@ Response& Response::set_header(std::string name, std::string value) {
   return *this;
 }
 
+std::optional<std::string_view> Response::header(std::string_view name) const {
+  if (auto found = find_header(headers, name)) return found;
+  for (const auto& block : header_lines) {
+    if (!block) continue;
+    std::string_view rest(*block);
+    while (!rest.empty()) {
+      const auto end = rest.find("\r\n");
+      const std::string_view line = rest.substr(0, end);
+      const auto colon = line.find(':');
+      if (colon != std::string_view::npos && iequals(line.substr(0, colon), name)) {
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+        return value;
+      }
+      if (end == std::string_view::npos) break;
+      rest.remove_prefix(end + 2);
+    }
+  }
+  return std::nullopt;
+}
+
 std::uint64_t Response::content_length() const noexcept {
   if (head_content_length) return *head_content_length;
   if (file) return file->length;

@@ -47,6 +47,9 @@ void serialize_head(const Response& response, const SerializeOptions& options, s
   for (const auto& h : response.headers) {
     out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
+  for (const auto& lines : response.header_lines) {
+    if (lines) out.append(*lines);
+  }
   if (options.chunked) {
     out.append("Transfer-Encoding: chunked\r\n");
   } else if (!status_has_no_body(response.status) && !response.stream) {

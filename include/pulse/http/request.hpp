@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pulse/base/monotonic_clock.hpp"
+
 namespace pulse::http {
 
 enum class Method { kGet, kHead, kPost, kPut, kDelete, kOptions, kPatch, kTrace, kConnect, kOther };
@@ -40,6 +42,10 @@ struct Request {
   std::vector<Header> headers;
   std::string body;
   std::string remote_addr;  // peer IP, for logs and the heartbeat registry
+  // When the request was complete, by its worker's loop clock (read once per loop iteration,
+  // so a handler need not read the clock itself). Unset (the epoch) for a request not from a
+  // connection, as in tests.
+  base::MonotonicClock::time_point received_at{};
 
   // First header with this name (case-insensitive), if any.
   [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const {

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -37,6 +38,10 @@ struct SharedBody {
 struct Response {
   int status = 200;
   std::vector<Header> headers;  // Content-Type, ETag, ...; never Date/Server/Content-Length/Connection
+  // More header lines, already in wire form ("Name: value\r\n" each), sent after `headers`:
+  // lines made once and shared rather than built for every response (a cached file's
+  // validators, its type's lines). Same rule as `headers`: never the serializer's own fields.
+  std::array<std::shared_ptr<const std::string>, 2> header_lines;
   std::string body;             // in-memory body (ignored when `file` is set)
   std::optional<FileBody> file;
   std::optional<SharedBody> shared_body;  // takes the place of `body` when set
@@ -59,9 +64,8 @@ struct Response {
   std::optional<std::uint64_t> head_content_length;
 
   Response& set_header(std::string name, std::string value);
-  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const {
-    return find_header(headers, name);
-  }
+  // The first value of header `name`, from `headers` or `header_lines`.
+  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
   [[nodiscard]] std::uint64_t content_length() const noexcept;
   // The in-memory body: `body`, or the range of `shared_body`.
   [[nodiscard]] std::string_view body_view() const noexcept;

@@ -91,20 +91,29 @@ std::span<const MimeType> mime_table() noexcept {
 }
 
 std::string_view mime_type_for(std::string_view file_name) noexcept {
+  return mime_type_at(mime_index_for(file_name));
+}
+
+std::string_view mime_type_at(std::size_t index) noexcept {
+  return index < kMimeTable.size() ? kMimeTable[index].type : kDefaultMimeType;
+}
+
+std::size_t mime_index_for(std::string_view file_name) noexcept {
+  constexpr std::size_t kDefault = kMimeTable.size();
   const auto slash = file_name.rfind('/');
   if (slash != std::string_view::npos) file_name.remove_prefix(slash + 1);
   const auto dot = file_name.rfind('.');
-  if (dot == std::string_view::npos || dot == 0) return kDefaultMimeType;
+  if (dot == std::string_view::npos || dot == 0) return kDefault;
   const std::string_view extension = file_name.substr(dot + 1);
-  if (extension.empty() || extension.size() > kMaxExtensionBytes) return kDefaultMimeType;
+  if (extension.empty() || extension.size() > kMaxExtensionBytes) return kDefault;
 
   std::array<char, kMaxExtensionBytes> lower{};
   std::transform(extension.begin(), extension.end(), lower.begin(),
                  [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
   const MimeType key{std::string_view(lower.data(), extension.size()), {}};
   const auto it = std::lower_bound(kMimeTable.begin(), kMimeTable.end(), key, extension_less);
-  if (it == kMimeTable.end() || it->extension != key.extension) return kDefaultMimeType;
-  return it->type;
+  if (it == kMimeTable.end() || it->extension != key.extension) return kDefault;
+  return static_cast<std::size_t>(it - kMimeTable.begin());
 }
 
 }  // namespace pulse::handlers::static_files

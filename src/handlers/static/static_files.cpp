@@ -3,7 +3,10 @@
 #include "pulse/handlers/static/static_files.hpp"
 
 #include <cerrno>
+#include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "pulse/handlers/static/autoindex.hpp"
 #include "pulse/handlers/static/docroot.hpp"
@@ -23,9 +26,9 @@ using http::Response;
 
 constexpr std::string_view kAllowedMethods = "GET, HEAD, OPTIONS";
 constexpr std::string_view kIndexFile = "index.html";
-// ETag, Last-Modified, Cache-Control, Vary, Content-Type, Content-Encoding, Accept-Ranges,
-// X-Content-Type-Options, Content-Range: room for all of them is reserved up front.
-constexpr std::size_t kMaxFileHeaders = 9;
+// ETag and Last-Modified (when made per response), Cache-Control, Vary, Content-Encoding,
+// Content-Range: room for all of them is reserved up front. The rest are in shared lines.
+constexpr std::size_t kMaxFileHeaders = 6;
 
 std::string join(std::string_view directory, std::string_view name) {
   if (directory.empty()) return std::string(name);
@@ -62,12 +65,27 @@ http::ConditionalHeaders conditional_headers_of(const http::Request& request) {
           request.header("If-Unmodified-Since")};
 }
 
+// Per type (mime_index_for), the lines every 200 or 206 of a file of that type carries.
+std::vector<std::shared_ptr<const std::string>> make_type_lines() {
+  std::vector<std::shared_ptr<const std::string>> lines;
+  for (std::size_t index = 0; index <= mime_table().size(); ++index) {
+    std::string text;
+    text.append("Content-Type: ").append(mime_type_at(index)).append("\r\n");
+    text.append("Accept-Ranges: bytes\r\nX-Content-Type-Options: nosniff\r\n");
+    lines.push_back(std::make_shared<const std::string>(std::move(text)));
+  }
+  return lines;
+}
+
 }  // namespace
 
 struct StaticFiles::Impl {
   StaticFilesOptions options;
   Docroot docroot;
   ThreadLocalFileCache cache;
+  // Made once and shared by every response: building these strings for each one cost four heap
+  // allocations per small file served.
+  const std::vector<std::shared_ptr<const std::string>> type_lines = make_type_lines();
 
   explicit Impl(StaticFilesOptions opts)
       : options(std::move(opts)),
@@ -101,8 +119,10 @@ Response StaticFiles::Impl::handle(const http::Request& request) const {
   // Not found rather than forbidden: whether /.env exists is itself worth hiding.
   if (path.has_hidden_component && !options.serve_dotfiles) return Response::error(404);
 
-  FileLookup files(docroot, options.cache, options.cache.enabled ? &cache.local() : nullptr,
-                   base::MonotonicClock::now());
+  // The loop's time when the request came from a connection: no clock read per request.
+  const auto now =
+      request.received_at != base::MonotonicClock::time_point{} ? request.received_at : base::MonotonicClock::now();
+  FileLookup files(docroot, options.cache, options.cache.enabled ? &cache.local() : nullptr, now);
   // Only regular files are cached, so a hit needs none of the checks below; a directory request
   // ("/docs/") asks for the directory's index.
   const std::string index = path.directory_form ? join(path.relative, kIndexFile) : std::string();
@@ -155,7 +175,7 @@ Response StaticFiles::Impl::serve_listing(const SanitizedPath& path) const {
 Response StaticFiles::Impl::serve_file(const http::Request& request, std::string_view relative, FileLookup& files,
                                        std::shared_ptr<const FileVersion> version) const {
   // The type is the original file's even when its .gz sibling is sent.
-  const std::string_view content_type = mime_type_for(relative);
+  const std::size_t type = mime_index_for(relative);
   bool gzip = false;
   if (options.precompressed) {
     if (const auto accept = request.header("Accept-Encoding"); accept && http::accepts_gzip(*accept)) {
@@ -175,10 +195,13 @@ Response StaticFiles::Impl::serve_file(const http::Request& request, std::string
   Response response;
   auto& headers = response.headers;
   headers.reserve(kMaxFileHeaders);
-  headers.push_back({"ETag", validators.etag});
-  headers.push_back({"Last-Modified", version->modified_in_future
-                                          ? http::format_http_date(validators.last_modified.time_since_epoch().count())
-                                          : version->last_modified_text});
+  if (version->modified_in_future) {
+    headers.push_back({"ETag", validators.etag});
+    headers.push_back({"Last-Modified", http::format_http_date(validators.last_modified.time_since_epoch().count())});
+  } else {
+    // Shares the version's lines, and so keeps the version alive while the response is.
+    response.header_lines[0] = std::shared_ptr<const std::string>(version, &version->validator_lines);
+  }
   if (!options.cache_control.empty()) headers.push_back({"Cache-Control", options.cache_control});
   // The choice between file and file.gz depends on Accept-Encoding, so caches must key on it.
   if (options.precompressed) headers.push_back({"Vary", "Accept-Encoding"});
@@ -189,10 +212,8 @@ Response StaticFiles::Impl::serve_file(const http::Request& request, std::string
     case http::Precondition::kProceed: break;
   }
 
-  headers.push_back({"Content-Type", std::string(content_type)});
   if (gzip) headers.push_back({"Content-Encoding", "gzip"});
-  headers.push_back({"Accept-Ranges", "bytes"});
-  headers.push_back({"X-Content-Type-Options", "nosniff"});
+  response.header_lines[1] = type_lines[type];  // Content-Type, Accept-Ranges, X-Content-Type-Options
 
   // Range is defined for GET only (RFC 9110 section 14.2): HEAD gets the 200 headers.
   http::RangeDecision range;

@@ -41,7 +41,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kTestBudget = 5s;
 constexpr std::size_t kBigBodyBytes = 256 * 1024;
 
-// "/echo/..." answers its target; "/big/N" a large body starting with "N\n"; "/stream" opens an
+// "/echo/..." answers its target; "/received-at" the request's received_at; "/big/N" a large body starting with "N\n"; "/stream" opens an
 // event stream the test writes to; "/throw" fails. "/deferred" answers later: the test takes the
 // DeferredResponse and completes it; "/deferred-now" completes its own before returning it;
 // "/deferred-abandoned" keeps no reference to it (so the connection's was the last).
@@ -62,6 +62,10 @@ class TestHandler final : public Handler {
       return response;
     }
     if (request.path == "/throw") throw std::runtime_error("boom");
+    if (request.path == "/received-at") {
+      // The request's loop-clock stamp, in nanoseconds of the monotonic clock.
+      return Response::text(200, std::to_string(request.received_at.time_since_epoch().count()));
+    }
     if (request.path.starts_with("/deferred")) {
       Response response;
       response.deferred = std::make_shared<DeferredResponse>();
@@ -136,6 +140,7 @@ class ConnectionHarness {
     router_.add_prefix("/big/", handler_);
     router_.add_exact("/stream", handler_);
     router_.add_exact("/throw", handler_);
+    router_.add_exact("/received-at", handler_);
     router_.add_prefix("/deferred", handler_);
     context_.loop = loop_;
     context_.router = &router_;

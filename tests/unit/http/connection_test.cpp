@@ -153,6 +153,22 @@ TEST_CASE("back-pressure: a client that does not read stops the parsing, then ge
   CHECK(harness.state() == ConnectionState::kOpen);
 }
 
+TEST_CASE("a handler gets the time its request came by the loop's clock", "[connection]") {
+  Harness harness;
+  // One request first, so that the connection is registered and its loop asleep: a request it
+  // found at start() would carry the time of the loop iteration that started it.
+  harness.send(get("/echo/first"));
+  REQUIRE(harness.read_response().status == 200);
+  const auto before = pulse::base::MonotonicClock::now();
+  harness.send(get("/received-at"));
+  const auto response = harness.read_response();
+  const auto after = pulse::base::MonotonicClock::now();
+  REQUIRE(response.status == 200);
+  const pulse::base::MonotonicClock::time_point stamped{pulse::base::MonotonicClock::duration(std::stoll(response.body))};
+  CHECK(stamped >= before);
+  CHECK(stamped <= after);
+}
+
 TEST_CASE("a request not complete within the header timeout gets 408, then close", "[connection]") {
   Harness harness(short_timeouts());
   const auto start = Clock::now();

@@ -49,3 +49,28 @@ TEST_CASE("204 and 304 carry no Content-Length, HEAD keeps GET's", "[serializer]
 TEST_CASE("HTTP dates are IMF-fixdate", "[serializer]") {
   CHECK(format_http_date(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT");
 }
+
+TEST_CASE("shared header lines go out after the headers as they are, and empty slots add nothing", "[serializer]") {
+  auto response = Response::text(200, "hi");
+  response.header_lines[1] = std::make_shared<const std::string>("ETag: \"x\"\r\nX-Two: 2\r\n");
+  std::string out;
+  serialize_head(response, {}, out);
+  const auto type = out.find("\r\nContent-Type: text/plain; charset=utf-8\r\n");
+  const auto lines = out.find("\r\nETag: \"x\"\r\nX-Two: 2\r\nContent-Length: 2\r\n");
+  REQUIRE(type != std::string::npos);
+  REQUIRE(lines != std::string::npos);
+  CHECK(type < lines);
+  CHECK(out.find("\r\n\r\n") == out.size() - 4);  // no blank line from the empty slot 0
+}
+
+TEST_CASE("Response::header finds a field in the shared lines too, headers first", "[serializer]") {
+  auto response = Response::text(200, "hi");
+  response.header_lines[0] = std::make_shared<const std::string>("ETag: \"v1\"\r\nLast-Modified:\tnow\r\n");
+  response.header_lines[1] = std::make_shared<const std::string>("Content-Type: image/png\r\nX-Last: end\r\n");
+  CHECK(response.header("etag") == "\"v1\"");
+  CHECK(response.header("Last-Modified") == "now");  // optional whitespace after the colon skipped
+  CHECK(response.header("X-Last") == "end");
+  CHECK(response.header("Content-Type") == "text/plain; charset=utf-8");  // `headers` come first
+  CHECK_FALSE(response.header("X-Two"));
+  CHECK_FALSE(response.header("ETag: \"v1\""));
+}

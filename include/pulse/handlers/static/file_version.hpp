@@ -24,6 +24,9 @@ struct FileVersion {
   // claim a time after Date (RFC 9110 section 8.8.2.1), so such a version's date is made again
   // for each response (current_validators) rather than trusted.
   bool modified_in_future = false;
+  // "ETag: ...\r\nLast-Modified: ...\r\n", what every response of this version carries, made
+  // once; empty when modified_in_future (then they are made per response).
+  std::string validator_lines;
   // Exactly one is set: the open file (sent with sendfile), or all of its bytes.
   std::shared_ptr<const base::UniqueFd> fd;
   std::shared_ptr<const std::string> content;  // shared with every response that sends it

@@ -145,4 +145,13 @@ TEST_CASE("FileVersion: Last-Modified never passes the clock", "[static][file_ve
   CHECK(version->validators.last_modified <= now);
   CHECK(current_validators(*version).last_modified <= std::chrono::system_clock::now());
   CHECK(current_validators(*version).etag == version->validators.etag);
+  CHECK(version->validator_lines.empty());  // made per response instead, with the date of then
+}
+
+TEST_CASE("FileVersion: the validator lines every response repeats, made once", "[static][file_version]") {
+  TempDir dir;
+  const auto version = open_version(dir.write("page.html", "<p>hi</p>"));
+  REQUIRE_FALSE(version->modified_in_future);
+  CHECK(version->validator_lines ==
+        "ETag: " + version->validators.etag + "\r\nLast-Modified: " + version->last_modified_text + "\r\n");
 }

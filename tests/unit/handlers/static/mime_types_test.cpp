@@ -8,6 +8,8 @@
 
 using pulse::handlers::static_files::kDefaultMimeType;
 using pulse::handlers::static_files::mime_table;
+using pulse::handlers::static_files::mime_index_for;
+using pulse::handlers::static_files::mime_type_at;
 using pulse::handlers::static_files::mime_type_for;
 
 TEST_CASE("mime table: sorted, unique, lower case, at least 40 types", "[static][mime]") {
@@ -68,4 +70,23 @@ TEST_CASE("mime_type_for: extension rules", "[static][mime]") {
   CHECK(mime_type_for("binary.unknownext") == kDefaultMimeType);
   CHECK(mime_type_for("x.averyveryverylongextension") == kDefaultMimeType);
   CHECK(mime_type_for("") == kDefaultMimeType);
+}
+
+TEST_CASE("mime_index_for: the table's index of the type mime_type_for gives, its size for the default",
+          "[static][mime]") {
+  const auto table = mime_table();
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const std::string name = "file." + std::string(table[i].extension);
+    INFO(name);
+    CHECK(mime_index_for(name) == i);
+    CHECK(mime_type_at(i) == table[i].type);
+  }
+  for (const char* name : {"README", ".bashrc", "archive.unknown", "a/b.c/d", "x."}) {
+    INFO(name);
+    CHECK(mime_index_for(name) == table.size());
+    CHECK(mime_type_for(name) == kDefaultMimeType);
+  }
+  CHECK(mime_type_at(table.size()) == kDefaultMimeType);
+  CHECK(mime_type_at(table.size() + 7) == kDefaultMimeType);
+  CHECK(mime_index_for("PAGE.HTML") == mime_index_for("page.html"));
 }

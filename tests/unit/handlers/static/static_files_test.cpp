@@ -2,6 +2,7 @@
 #include "pulse/handlers/static/static_files.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "pulse/http/serializer.hpp"
 #include "unit/handlers/static/file_tree.hpp"
 
 using pulse::handlers::static_files::StaticFiles;
@@ -327,6 +329,73 @@ TEST_CASE("StaticFiles: conditional GET", "[static][handler]") {
   CHECK(response.status == 412);
 }
 
+TEST_CASE("StaticFiles: each field goes on the wire once, from lines shared by every response of the file",
+          "[static][handler]") {
+  Site site;
+  auto options = site.options();
+  options.cache_control = "no-cache";
+  StaticFiles files(options);
+  // How often `field` starts a line of the head as the connection would send it.
+  const auto count = [](const Response& response, std::string_view field) {
+    std::string head;
+    pulse::http::serialize_head(response, {}, head);
+    int found = 0;
+    for (std::size_t at = head.find("\r\n"); at != std::string::npos; at = head.find("\r\n", at + 2)) {
+      if (head.compare(at + 2, field.size(), field) == 0 && head.compare(at + 2 + field.size(), 2, ": ") == 0) {
+        ++found;
+      }
+    }
+    return found;
+  };
+  const auto first = files.handle(get("/hello.txt"));
+  REQUIRE(first.status == 200);
+  for (const char* field : {"ETag", "Last-Modified", "Cache-Control", "Content-Type", "Accept-Ranges",
+                            "X-Content-Type-Options", "Content-Length", "Date", "Server"}) {
+    INFO(field);
+    CHECK(count(first, field) == 1);
+  }
+  const auto again = files.handle(get("/hello.txt"));
+  REQUIRE(again.status == 200);
+  CHECK(header(again, "ETag") == header(first, "ETag"));
+  for (std::size_t i = 0; i < first.header_lines.size(); ++i) {
+    INFO("slot " << i);
+    REQUIRE(first.header_lines[i] != nullptr);
+    CHECK(again.header_lines[i].get() == first.header_lines[i].get());  // made once, not per response
+  }
+
+  // A 304 repeats the validators and Cache-Control, and says nothing about a body.
+  const auto not_modified = files.handle(with_header(get("/hello.txt"), "If-None-Match", header(first, "ETag")));
+  REQUIRE(not_modified.status == 304);
+  for (const char* field : {"ETag", "Last-Modified", "Cache-Control"}) {
+    INFO(field);
+    CHECK(count(not_modified, field) == 1);
+  }
+  for (const char* field : {"Content-Type", "Accept-Ranges", "X-Content-Type-Options", "Content-Length"}) {
+    INFO(field);
+    CHECK(count(not_modified, field) == 0);
+  }
+  // A range: the same lines plus Content-Range.
+  const auto part = files.handle(with_header(get("/hello.txt"), "Range", "bytes=0-1"));
+  REQUIRE(part.status == 206);
+  CHECK(count(part, "Content-Range") == 1);
+  CHECK(count(part, "Content-Type") == 1);
+  CHECK(count(part, "ETag") == 1);
+
+  // A file dated in the future gets its validators made per response (Last-Modified is capped
+  // at the clock), still once each.
+  const auto future = site.tree.write("www/future.txt", "later");
+  const auto tomorrow = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + std::chrono::hours(24));
+  const struct timespec times[2] = {{tomorrow, 0}, {tomorrow, 0}};
+  REQUIRE(::utimensat(AT_FDCWD, future.c_str(), times, 0) == 0);
+  const auto dated = files.handle(get("/future.txt"));
+  REQUIRE(dated.status == 200);
+  CHECK(dated.header_lines[0] == nullptr);
+  for (const char* field : {"ETag", "Last-Modified", "Content-Type"}) {
+    INFO(field);
+    CHECK(count(dated, field) == 1);
+  }
+}
+
 TEST_CASE("StaticFiles: the ETag changes when the file does", "[static][handler]") {
   Site site;
   StaticFiles files(site.options());
@@ -522,6 +591,27 @@ TEST_CASE("StaticFiles: a file changed on disk is served fresh after the revalid
   CHECK(header(after, "ETag") != header(before, "ETag"));
   REQUIRE(std::filesystem::remove(site.root / "hello.txt"));
   CHECK(files.handle(get("/hello.txt")).status == 404);
+}
+
+TEST_CASE("StaticFiles: the revalidation period runs on the request's clock when it has one",
+          "[static][handler][cache]") {
+  Site site;
+  auto options = site.options();
+  options.cache.settle_time = std::chrono::milliseconds(0);  // held in memory at once
+  options.cache.revalidate_after = std::chrono::hours(1);
+  StaticFiles files(options);
+  const auto at = [](pulse::base::MonotonicClock::time_point when) {
+    auto request = get("/hello.txt");
+    request.received_at = when;
+    return request;
+  };
+  const auto start = pulse::base::MonotonicClock::now();
+  REQUIRE(files.handle(at(start)).body_view() == kHello);
+  site.tree.write("www/hello.txt", "Hello, Pulse, again!\n");
+  // Within the hour by the request's clock: the copy in memory, nothing on disk looked at.
+  CHECK(files.handle(at(start + std::chrono::minutes(30))).body_view() == kHello);
+  // Past it: revalidated, the new contents.
+  CHECK(files.handle(at(start + std::chrono::hours(2))).body_view() == "Hello, Pulse, again!\n");
 }
 
 TEST_CASE("StaticFiles: a destroyed handler's cached files are closed", "[static][handler][cache]") {
