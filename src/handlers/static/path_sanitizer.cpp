@@ -2,8 +2,6 @@
 // "%2e%2e" is ".." (and resolved), while "%252e" stays the literal name "%2e".
 #include "pulse/handlers/static/path_sanitizer.hpp"
 
-#include <vector>
-
 #include "pulse/http/request.hpp"
 
 namespace pulse::handlers::static_files {
@@ -73,8 +71,9 @@ SanitizedPath sanitize_path(std::string_view raw_path) {
     }
   }
 
-  // Segments between slashes; views into `decoded`, which outlives them.
-  std::vector<std::string_view> kept;
+  // Segments between slashes, appended to `relative` as they come; ".." takes the last one off
+  // again. No list of segments: a plain path needs no allocation beyond its own string.
+  std::string& relative = result.relative;
   std::string_view rest = std::string_view(*decoded).substr(1);
   bool last_was_dot_segment = false;
   while (true) {
@@ -82,13 +81,15 @@ SanitizedPath sanitize_path(std::string_view raw_path) {
     const std::string_view segment = rest.substr(0, slash);
     last_was_dot_segment = segment.empty() || segment == "." || segment == "..";
     if (segment == "..") {
-      if (kept.empty()) {
+      if (relative.empty()) {
         result.status = PathStatus::kAboveRoot;
         return result;
       }
-      kept.pop_back();
+      const auto cut = relative.rfind('/');
+      relative.resize(cut == std::string::npos ? 0 : cut);
     } else if (!segment.empty() && segment != ".") {
-      kept.push_back(segment);
+      if (!relative.empty()) relative.push_back('/');
+      relative.append(segment);
     }
     if (slash == std::string_view::npos) break;
     rest.remove_prefix(slash + 1);
@@ -96,10 +97,14 @@ SanitizedPath sanitize_path(std::string_view raw_path) {
   // An empty, "." or ".." final segment leaves the path naming a directory: "/a/", "/a/.", "/a/b/..".
   result.directory_form = last_was_dot_segment;
 
-  for (const auto segment : kept) {
-    if (!result.relative.empty()) result.relative.push_back('/');
-    result.relative.append(segment);
-    if (is_hidden_name(segment)) result.has_hidden_component = true;
+  for (std::string_view kept = relative; !kept.empty();) {
+    const auto slash = kept.find('/');
+    if (is_hidden_name(kept.substr(0, slash))) {
+      result.has_hidden_component = true;
+      break;
+    }
+    if (slash == std::string_view::npos) break;
+    kept.remove_prefix(slash + 1);
   }
   return result;
 }

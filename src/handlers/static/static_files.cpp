@@ -26,10 +26,6 @@ using http::Response;
 
 constexpr std::string_view kAllowedMethods = "GET, HEAD, OPTIONS";
 constexpr std::string_view kIndexFile = "index.html";
-// ETag and Last-Modified (when made per response), Cache-Control, Vary, Content-Encoding,
-// Content-Range: room for all of them is reserved up front. The rest are in shared lines.
-constexpr std::size_t kMaxFileHeaders = 6;
-
 std::string join(std::string_view directory, std::string_view name) {
   if (directory.empty()) return std::string(name);
   std::string path;
@@ -193,8 +189,8 @@ Response StaticFiles::Impl::serve_file(const http::Request& request, std::string
   // What a 304 must repeat (RFC 9110 section 15.4.5) goes on first. Names are distinct, so the
   // headers are appended rather than set.
   Response response;
+  // Usually empty: the common fields are in shared lines, so nothing is reserved up front.
   auto& headers = response.headers;
-  headers.reserve(kMaxFileHeaders);
   if (version->modified_in_future) {
     headers.push_back({"ETag", validators.etag});
     headers.push_back({"Last-Modified", http::format_http_date(validators.last_modified.time_since_epoch().count())});
