@@ -107,22 +107,26 @@ void split_target(std::string_view target, std::string& path, std::string& query
 }
 
 std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space) {
+  // Runs without an escape are copied whole: most paths have none at all.
   std::string out;
   out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_as_space) {
+  std::size_t i = 0;
+  while (i < in.size()) {
+    const std::size_t next = plus_as_space ? in.find_first_of("%+", i) : in.find('%', i);
+    out.append(in.substr(i, next - i));
+    if (next == std::string_view::npos) break;
+    i = next;
+    if (in[i] == '+') {
       out.push_back(' ');
-    } else {
-      out.push_back(c);
+      ++i;
+      continue;
     }
+    if (i + 2 >= in.size()) return std::nullopt;
+    const int hi = hex_value(in[i + 1]);
+    const int lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 3;
   }
   return out;
 }
