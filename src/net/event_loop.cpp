@@ -117,6 +117,10 @@ void EventLoop::run_pending_tasks() {
     std::lock_guard lock(tasks_mutex_);
     batch.swap(tasks_);
   }
+  if (batch.empty()) return;
+  // The events before may have taken a while, and a task may take in new work (a connection's
+  // pump continuation reads what arrived meanwhile): its deadlines count from now.
+  now_ = base::MonotonicClock::now();
   for (auto& task : batch) task();
 }
 

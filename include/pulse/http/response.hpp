@@ -41,6 +41,9 @@ struct Response {
   // More header lines, already in wire form ("Name: value\r\n" each), sent after `headers`:
   // lines made once and shared rather than built for every response (a cached file's
   // validators, its type's lines). Same rule as `headers`: never the serializer's own fields.
+  // A pointer may own nothing (lines in storage that lives as long as the process) and then
+  // costs no reference count. header() reads these too; set_header() does not: a field that
+  // is here must not also be set there.
   std::array<std::shared_ptr<const std::string>, 2> header_lines;
   std::string body;             // in-memory body (ignored when `file` is set)
   std::optional<FileBody> file;

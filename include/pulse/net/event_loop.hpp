@@ -51,12 +51,16 @@ class EventLoop {
   void modify(int fd, std::uint32_t events, IoHandler* handler);
   void remove(int fd);
 
-  // Loop thread: the time at the start of this iteration's events, cached to save clock reads.
+  // Loop thread: the time read after epoll_wait returned, and again before the posted tasks
+  // run; cached to save clock reads.
   [[nodiscard]] base::MonotonicClock::time_point now() const noexcept { return now_; }
   // Loop thread: reads the clock again. For a handler that takes in work which may have arrived
   // after the iteration began (the acceptor, once per connection): deadlines counted from a
   // stale now() would fire early by as long as the iteration has run so far.
-  void refresh_now() noexcept { now_ = base::MonotonicClock::now(); }
+  void refresh_now() {
+    assert_in_loop_thread();
+    now_ = base::MonotonicClock::now();
+  }
   [[nodiscard]] TimerWheel& timers() noexcept { return timers_; }
 
  private:

@@ -2,6 +2,7 @@
 #include "pulse/presence/redis/synced_clock.hpp"
 
 #include <algorithm>
+#include <mutex>
 
 namespace pulse::presence::redis {
 namespace {
@@ -32,12 +33,16 @@ void SyncedClock::sync(Time server_time, Steady::time_point sent, Steady::time_p
   const std::int64_t server_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(server_time.time_since_epoch()).count();
   const std::int64_t round_trip = steady_ns(received) - steady_ns(sent);
+  if (round_trip < 0) return;  // answered before it was asked: not a reading
   const std::int64_t half = round_trip / 2;
   // The true offset lies within half the round trip of this reading. An offset already in that
   // interval stays: readings that merely jitter by their round trips would otherwise move the
   // clock back and forth, and every step back shortens a duration measured across it. Outside,
   // it moves to the nearest end: the least correction that agrees with Redis.
   const std::int64_t reading = server_ns - (steady_ns(sent) + half);
+  // Syncs come from any thread that opens a connection: one at a time, so that none is lost
+  // between reading the offset and storing it, and the round trip matches the offset beside it.
+  const std::lock_guard lock(sync_mutex_);
   std::int64_t offset = reading;
   if (synced_.load(std::memory_order_relaxed)) {
     offset = std::clamp(offset_ns_.load(std::memory_order_relaxed), reading - half, reading + half);

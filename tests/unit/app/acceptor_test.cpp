@@ -6,9 +6,10 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "pulse/app/acceptor.hpp"
 #include "pulse/base/monotonic_clock.hpp"
@@ -22,7 +23,8 @@ using pulse::base::MonotonicClock;
 
 namespace {
 
-// Readable once: then holds the loop thread for `hold`, as a long burst of work would.
+// Readable once: then holds the loop thread until `hold` has passed, as a long burst of work
+// would, saying when it began.
 class SlowHandler final : public pulse::net::IoHandler {
  public:
   SlowHandler(pulse::net::EventLoop& loop, int fd, std::chrono::milliseconds hold)
@@ -31,13 +33,26 @@ class SlowHandler final : public pulse::net::IoHandler {
     char byte = 0;
     (void)::read(fd_, &byte, 1);
     loop_.remove(fd_);
+    holding = true;
     std::this_thread::sleep_for(hold_);
   }
+  std::atomic<bool> holding{false};
 
  private:
   pulse::net::EventLoop& loop_;
   int fd_;
   std::chrono::milliseconds hold_;
+};
+
+// Stops the loop and joins its thread however the test ends, so that a failed REQUIRE cannot
+// leave a joinable thread behind.
+struct LoopThread {
+  pulse::net::EventLoop& loop;
+  std::thread thread;
+  ~LoopThread() {
+    loop.quit();
+    if (thread.joinable()) thread.join();
+  }
 };
 
 }  // namespace
@@ -59,26 +74,30 @@ TEST_CASE("a connection accepted late in a long loop iteration is stamped with t
                                   if (accepted.size() == 2) loop.quit();
                                 });
 
-  // Before the loop runs, two things are ready, in this order: a handler that then holds the
-  // loop for 300 ms, and a first connection. epoll reports both in one iteration; while the
+  // Both ready before they are registered, in this order: a handler that then holds the loop
+  // for 300 ms, and a first connection. epoll reports ready descriptors in the order they
+  // became ready to it, so one iteration runs the slow handler, then the acceptor; while the
   // slow one runs, a second connection arrives, and the acceptor takes both in the same call.
   int pipe_fds[2];
   REQUIRE(::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) == 0);
   pulse::base::UniqueFd read_end(pipe_fds[0]);
   pulse::base::UniqueFd write_end(pipe_fds[1]);
   SlowHandler slow(loop, read_end.get(), 300ms);
+  REQUIRE(::write(write_end.get(), "x", 1) == 1);
+  const auto first_client = pulse::test::connect_local(port);
   loop.post([&] {
     loop.add(read_end.get(), EPOLLIN, &slow);
     acceptor.start();
+    loop.timers().schedule(loop.now() + 10s, [&] { loop.quit(); });  // a failing run still ends
   });
-  std::thread runner([&] { loop.run(); });
-  std::this_thread::sleep_for(50ms);  // both registered, the loop asleep in epoll_wait
-  REQUIRE(::write(write_end.get(), "x", 1) == 1);
-  const auto first_client = pulse::test::connect_local(port);
-  std::this_thread::sleep_for(100ms);  // inside the slow handler's 300 ms
+  LoopThread runner{loop, std::thread([&] { loop.run(); })};
+  const auto give_up = MonotonicClock::now() + 5s;
+  while (!slow.holding && MonotonicClock::now() < give_up) std::this_thread::sleep_for(1ms);
+  REQUIRE(slow.holding);
+  std::this_thread::sleep_for(50ms);  // well inside the handler's 300 ms
   const auto second_connected = MonotonicClock::now();
   const auto second_client = pulse::test::connect_local(port);
-  runner.join();
+  runner.thread.join();
 
   REQUIRE(stamped.size() == 2);
   INFO("second connection stamped "

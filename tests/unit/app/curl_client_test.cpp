@@ -289,7 +289,8 @@ TEST_CASE("CurlClient stops a stream at once when the cancel descriptor is reada
   canceller.join();
   CHECK(result.end == StreamEnd::kCancelled);
   CHECK(received.starts_with("event: held\n"));
-  const auto took = returned - std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(cancelled_at_ns.load()));
+  using Steady = std::chrono::steady_clock;
+  const auto took = returned - Steady::time_point(Steady::duration(cancelled_at_ns.load()));
   CHECK(took < 900ms);  // from the cancel: not curl's once-a-second progress tick
 }
 

@@ -41,10 +41,11 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kTestBudget = 5s;
 constexpr std::size_t kBigBodyBytes = 256 * 1024;
 
-// "/echo/..." answers its target; "/received-at" the request's received_at; "/big/N" a large body starting with "N\n"; "/stream" opens an
-// event stream the test writes to; "/throw" fails. "/deferred" answers later: the test takes the
-// DeferredResponse and completes it; "/deferred-now" completes its own before returning it;
-// "/deferred-abandoned" keeps no reference to it (so the connection's was the last).
+// "/echo/..." answers its target; "/received-at" the request's received_at; "/big/N" a large
+// body starting with "N\n"; "/stream" opens an event stream the test writes to; "/throw"
+// fails. "/deferred" answers later: the test takes the DeferredResponse and completes it;
+// "/deferred-now" completes its own before returning it; "/deferred-abandoned" keeps no
+// reference to it (so the connection's was the last).
 class TestHandler final : public Handler {
  public:
   Response handle(const Request& request) override {

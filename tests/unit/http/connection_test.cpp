@@ -164,7 +164,8 @@ TEST_CASE("a handler gets the time its request came by the loop's clock", "[conn
   const auto response = harness.read_response();
   const auto after = pulse::base::MonotonicClock::now();
   REQUIRE(response.status == 200);
-  const pulse::base::MonotonicClock::time_point stamped{pulse::base::MonotonicClock::duration(std::stoll(response.body))};
+  using pulse::base::MonotonicClock;
+  const MonotonicClock::time_point stamped{MonotonicClock::duration(std::stoll(response.body))};
   CHECK(stamped >= before);
   CHECK(stamped <= after);
 }

@@ -144,6 +144,11 @@ TEST_CASE("the synced clock keeps its offset while readings agree within their r
   clock.sync(server + 5s, sent, received);
   CHECK(std::chrono::abs(drift() - 4s) < 100ms);
   CHECK(clock.last_round_trip() == 2s);
+
+  // An answer "received" before it was sent is no reading at all.
+  clock.sync(server + 1h, sent, sent - 1ms);
+  CHECK(std::chrono::abs(drift() - 4s) < 100ms);
+  CHECK(clock.last_round_trip() == 2s);
 }
 
 TEST_CASE("records keep microsecond times exactly, in both directions", "[presence][redis]") {

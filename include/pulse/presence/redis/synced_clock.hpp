@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 
 #include "pulse/presence/clock.hpp"
 
@@ -48,6 +49,7 @@ class SyncedClock final : public Clock {
   std::atomic<std::int64_t> round_trip_ns_{0};
   std::atomic<bool> synced_{false};
   mutable std::atomic<std::int64_t> last_ns_{0};  // the latest now() handed out
+  std::mutex sync_mutex_;                          // one sync() at a time; now() never takes it
 };
 
 }  // namespace pulse::presence::redis
