@@ -43,9 +43,7 @@ std::optional<std::string_view> Response::header(std::string_view name) const {
       const std::string_view line = rest.substr(0, end);
       const auto colon = line.find(':');
       if (colon != std::string_view::npos && iequals(line.substr(0, colon), name)) {
-        std::string_view value = line.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-        return value;
+        return trim_ows(line.substr(colon + 1));
       }
       if (end == std::string_view::npos) break;
       rest.remove_prefix(end + 2);

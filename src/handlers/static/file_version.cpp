@@ -50,9 +50,8 @@ std::shared_ptr<const FileVersion> describe_file(std::shared_ptr<const base::Uni
   version->validators = std::move(validators);
   version->modified_in_future = in_future;
   if (!in_future) {
-    version->validator_lines.reserve(version->validators.etag.size() + version->last_modified_text.size() + 25);
-    version->validator_lines.append("ETag: ").append(version->validators.etag).append("\r\nLast-Modified: ");
-    version->validator_lines.append(version->last_modified_text).append("\r\n");
+    version->validator_lines =
+        "ETag: " + version->validators.etag + "\r\nLast-Modified: " + version->last_modified_text + "\r\n";
   }
   version->fd = std::move(fd);
   return version;

@@ -580,13 +580,22 @@ TEST_CASE("StaticFiles: a large file's responses share one open descriptor", "[s
   CHECK(a.file->fd != b.file->fd);
 }
 
+namespace {
+
+// Files held in memory at once, and looked at on disk again `revalidate_after` after that.
+StaticFilesOptions in_memory_options(const Site& site, std::chrono::milliseconds revalidate_after) {
+  auto options = site.options();
+  options.cache.settle_time = std::chrono::milliseconds(0);
+  options.cache.revalidate_after = revalidate_after;
+  return options;
+}
+
+}  // namespace
+
 TEST_CASE("StaticFiles: a file changed on disk is served fresh after the revalidation period",
           "[static][handler][cache]") {
   Site site;
-  auto options = site.options();
-  options.cache.settle_time = std::chrono::milliseconds(0);  // held in memory at once
-  options.cache.revalidate_after = std::chrono::milliseconds(0);
-  StaticFiles files(options);
+  StaticFiles files(in_memory_options(site, std::chrono::milliseconds(0)));
   const auto before = files.handle(get("/hello.txt"));
   REQUIRE(before.body_view() == kHello);
   site.tree.write("www/hello.txt", "Hello, Pulse, again!\n");
@@ -600,10 +609,7 @@ TEST_CASE("StaticFiles: a file changed on disk is served fresh after the revalid
 TEST_CASE("StaticFiles: the revalidation period runs on the request's clock when it has one",
           "[static][handler][cache]") {
   Site site;
-  auto options = site.options();
-  options.cache.settle_time = std::chrono::milliseconds(0);  // held in memory at once
-  options.cache.revalidate_after = std::chrono::hours(1);
-  StaticFiles files(options);
+  StaticFiles files(in_memory_options(site, std::chrono::hours(1)));
   const auto at = [](pulse::base::MonotonicClock::time_point when) {
     auto request = get("/hello.txt");
     request.received_at = when;
